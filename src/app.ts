@@ -1,0 +1,89 @@
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { MikroORM } from '@mikro-orm/core'
+import type { PostgreSqlDriver } from '@mikro-orm/postgresql'
+import { trustedProxies, type Config } from './config.js'
+import type { Clock } from './domain/clock/clock.js'
+import { UserFacingError, ValidationError } from './domain/errors.js'
+import helmet from './plugins/external/helmet.js'
+import staticFiles from './plugins/external/static.js'
+import formbody from './plugins/external/formbody.js'
+import session from './plugins/external/session.js'
+import csrf from './plugins/external/csrf.js'
+import view from './plugins/external/view.js'
+import clockPlugin from './plugins/app/clock.js'
+import ormPlugin from './plugins/app/orm.js'
+import auth, { SignInRequiredError } from './plugins/app/auth.js'
+import render from './plugins/app/render.js'
+import routes from './routes/index.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+  }
+}
+
+export interface AppOptions {
+  config: Config
+  orm: MikroORM<PostgreSqlDriver>
+  clock?: Clock
+}
+
+const CSRF_MESSAGE = 'This form has expired or did not come from this site. Reload the page and try again.'
+
+function publicMessage (err: FastifyError): { status: number, message: string } {
+  if (err instanceof UserFacingError) return { status: err.statusCode, message: err.message }
+  if (err.code?.startsWith('FST_CSRF')) return { status: 403, message: CSRF_MESSAGE }
+  if (err.validation) return { status: 400, message: `The request was not understood: ${err.message}.` }
+  const status = err.statusCode ?? 500
+  if (status >= 400 && status < 500) return { status, message: err.message }
+  return { status: 500, message: 'Something went wrong on our side. The problem has been logged; please try again.' }
+}
+
+async function renderError (request: FastifyRequest, reply: FastifyReply, status: number, message: string): Promise<string> {
+  reply.status(status)
+  try {
+    const template = request.isHtmx ? 'partials/error' : 'pages/error'
+    return await reply.page(template, { title: status === 404 ? 'Not found' : 'Something went wrong', status, message })
+  } catch {
+    reply.type('text/plain; charset=utf-8')
+    return message
+  }
+}
+
+/** Builds the application; the caller owns the ORM and decides when to listen. */
+export function buildApp ({ config, orm, clock }: AppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: { level: config.LOG_LEVEL },
+    trustProxy: trustedProxies(config),
+    bodyLimit: 1024 * 1024
+  })
+  app.decorate('config', config)
+
+  app.register(clockPlugin, { clock })
+  app.register(ormPlugin, { orm })
+  app.register(helmet)
+  app.register(staticFiles)
+  app.register(formbody)
+  app.register(session)
+  app.register(csrf)
+  app.register(view)
+  app.register(auth)
+  app.register(render)
+  app.register(routes)
+
+  app.setErrorHandler(async (err: FastifyError, request, reply) => {
+    if (err instanceof SignInRequiredError) {
+      if (request.isHtmx) return reply.header('HX-Redirect', '/login').status(401).send()
+      if (request.method === 'GET') return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`)
+    }
+    const { status, message } = publicMessage(err)
+    if (status >= 500) request.log.error({ err }, 'request failed')
+    if (err instanceof ValidationError) request.log.debug({ fields: err.fields }, 'validation failed')
+    return renderError(request, reply, status, message)
+  })
+
+  app.setNotFoundHandler(async (request, reply) =>
+    renderError(request, reply, 404, 'There is no page at this address.'))
+
+  return app
+}

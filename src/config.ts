@@ -1,0 +1,59 @@
+import envSchema from 'env-schema'
+
+export interface Config {
+  NODE_ENV: 'development' | 'production' | 'test'
+  HOST: string
+  PORT: number
+  DATABASE_URL?: string
+  EMBEDDED_PG_PORT: number
+  DATA_DIR: string
+  SESSION_SECRET: string
+  TRUST_PROXY: string
+  LOG_LEVEL: string
+  SIGN_IN_MAX_FAILURES: number
+  SIGN_IN_LOCK_MINUTES: number
+  SIGN_IN_MAX_FAILURES_PER_IP: number
+}
+
+const DEVELOPMENT_SESSION_SECRET = 'development-only-secret-change-me-in-production'
+
+const schema = {
+  type: 'object',
+  required: [],
+  properties: {
+    NODE_ENV: { type: 'string', enum: ['development', 'production', 'test'], default: 'development' },
+    HOST: { type: 'string', default: '127.0.0.1', minLength: 1 },
+    PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
+    DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
+    EMBEDDED_PG_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 54329 },
+    DATA_DIR: { type: 'string', default: '.data', minLength: 1 },
+    SESSION_SECRET: { type: 'string', default: DEVELOPMENT_SESSION_SECRET, minLength: 32 },
+    TRUST_PROXY: { type: 'string', default: '' },
+    LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+    SIGN_IN_MAX_FAILURES: { type: 'integer', minimum: 1, default: 10 },
+    SIGN_IN_LOCK_MINUTES: { type: 'integer', minimum: 1, default: 15 },
+    SIGN_IN_MAX_FAILURES_PER_IP: { type: 'integer', minimum: 1, default: 50 }
+  }
+} as const
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the configuration once; every problem is named in one message. */
+export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
+  let config: Config
+  try {
+    config = envSchema<Config>({ schema, data: { ...env }, dotenv: false })
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: ${(err as Error).message}`)
+  }
+  if (config.NODE_ENV === 'production' && config.SESSION_SECRET === DEVELOPMENT_SESSION_SECRET) {
+    throw new ConfigError('Invalid configuration: SESSION_SECRET must be set to a private value of at least 32 characters in production')
+  }
+  return config
+}
+
+/** Fastify's trustProxy option: off, or the proxy addresses / CIDR ranges that may set X-Forwarded-For. */
+export function trustedProxies (config: Config): string[] | false {
+  const list = config.TRUST_PROXY.split(',').map(s => s.trim()).filter(Boolean)
+  return list.length > 0 ? list : false
+}

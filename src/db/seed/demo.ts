@@ -1,0 +1,34 @@
+import type { MikroORM } from '@mikro-orm/core'
+import { PracticeGroup } from '../../domain/practice-groups/practice-group.entity.js'
+import { makePracticeGroup, makeUser, type UserValues } from '../factories.js'
+
+export const DEMO_PASSWORD = 'harbour-demo-2026'
+
+const HARBOUR_USERS: UserValues[] = [
+  { name: 'Olivia Owner', email: 'owner@harbour.test', accessLevel: 'Full Access', canViewHistory: true },
+  { name: 'Dr Sam Lee', email: 'sam.lee@harbour.test', accessLevel: 'Practitioner', canViewHistory: true },
+  { name: 'Dr Priya Nair', email: 'priya.nair@harbour.test', accessLevel: 'Practitioner', canViewHistory: false },
+  { name: 'Riley Reception', email: 'reception@harbour.test', accessLevel: 'Reception', canViewHistory: false }
+]
+
+const BAYSIDE_USERS: UserValues[] = [
+  { name: 'Bailey Bayside', email: 'owner@bayside.test', accessLevel: 'Full Access', canViewHistory: true }
+]
+
+export const DEMO_SIGN_INS = [...HARBOUR_USERS, ...BAYSIDE_USERS]
+  .map(u => `${u.email!.padEnd(26)} ${u.name} (${u.accessLevel}${u.canViewHistory ? ', User Action History' : ''})`)
+
+export async function seedDemo (orm: MikroORM): Promise<void> {
+  const em = orm.em.fork()
+  const harbour = await makePracticeGroup(em, { name: 'Harbour Health Clinic', timeZone: 'Australia/Sydney', creditBalance: 500 })
+  for (const values of HARBOUR_USERS) await makeUser(em, harbour, { ...values, password: DEMO_PASSWORD })
+  const bayside = await makePracticeGroup(em, { name: 'Bayside Physio', timeZone: 'Australia/Sydney', creditBalance: 0 })
+  for (const values of BAYSIDE_USERS) await makeUser(em, bayside, { ...values, password: DEMO_PASSWORD })
+}
+
+/** Loads the demo practices into an empty database; returns whether it did. */
+export async function seedDemoIfEmpty (orm: MikroORM): Promise<boolean> {
+  if (await orm.em.fork().count(PracticeGroup, {}) > 0) return false
+  await seedDemo(orm)
+  return true
+}

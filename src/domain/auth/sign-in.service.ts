@@ -1,0 +1,59 @@
+import type { EntityManager } from '@mikro-orm/core'
+import type { Clock } from '../clock/clock.js'
+import type { User } from '../users/user.entity.js'
+import { findUserByEmail } from '../users/user.service.js'
+import { verifyAgainstDecoy, verifyPassword } from '../users/passwords.js'
+
+export interface SignInLimits {
+  maxFailuresPerAccount: number
+  maxFailuresPerIp: number
+  lockMinutes: number
+}
+
+export type SignInResult =
+  | { outcome: 'signed-in', user: User }
+  | { outcome: 'invalid', knownUser: User | null }
+  | { outcome: 'deactivated', user: User }
+  | { outcome: 'locked', knownUser: User | null, minutes: number }
+
+async function recentFailures (em: EntityManager, column: 'email' | 'ip', value: string, since: Date): Promise<number> {
+  const condition = column === 'email' ? 'lower(email) = lower(?)' : 'ip = ?::inet'
+  const rows = await em.getConnection().execute<{ count: string }[]>(
+    `select count(*) as count from sign_in_failures where ${condition} and occurred_at > ?`, [value, since])
+  return Number(rows[0]?.count ?? 0)
+}
+
+/**
+ * Checks a sign-in attempt. Repeated failures lock the account's sign-in,
+ * and, at a higher threshold, the address's, for `lockMinutes`; the lock
+ * is checked before the password so a locked account cannot be probed.
+ */
+export async function attemptSignIn (
+  em: EntityManager, clock: Clock, limits: SignInLimits,
+  attempt: { email: string, password: string, ip: string }
+): Promise<SignInResult> {
+  const email = attempt.email.trim().toLowerCase()
+  const now = clock.now()
+  const since = new Date(now.getTime() - limits.lockMinutes * 60_000)
+  const user = email ? await findUserByEmail(em, email) : null
+  const knownUser = user && !user.isSystem ? user : null
+
+  const accountLocked = await recentFailures(em, 'email', email, since) >= limits.maxFailuresPerAccount
+  const addressLocked = await recentFailures(em, 'ip', attempt.ip, since) >= limits.maxFailuresPerIp
+  if (accountLocked || addressLocked) return { outcome: 'locked', knownUser, minutes: limits.lockMinutes }
+
+  const passwordMatches = knownUser
+    ? await verifyPassword(knownUser.passwordHash, attempt.password)
+    : (await verifyAgainstDecoy(attempt.password), false)
+
+  if (!knownUser || !passwordMatches) {
+    await em.getConnection().execute(
+      'insert into sign_in_failures (practice_group_id, email, ip, occurred_at) values (?, ?, ?::inet, ?)',
+      [knownUser?.practiceGroupId ?? null, email.slice(0, 254), attempt.ip, now])
+    return { outcome: 'invalid', knownUser }
+  }
+  if (!knownUser.active) return { outcome: 'deactivated', user: knownUser }
+
+  await em.getConnection().execute('delete from sign_in_failures where lower(email) = ?', [email])
+  return { outcome: 'signed-in', user: knownUser }
+}

@@ -1,0 +1,50 @@
+import type { FastifyInstance } from 'fastify'
+import { attemptSignIn } from '../../domain/auth/sign-in.service.js'
+import { loginBody, loginQuery, type LoginBody } from './schemas.js'
+
+/** Only a path on this site may follow sign-in, never another host. */
+function safeNext (next: string | undefined): string {
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/'
+}
+
+const FAILURE_STATUS = { invalid: 401, locked: 429, deactivated: 403 } as const
+
+export default async function auth (app: FastifyInstance): Promise<void> {
+  const limits = {
+    maxFailuresPerAccount: app.config.SIGN_IN_MAX_FAILURES,
+    maxFailuresPerIp: app.config.SIGN_IN_MAX_FAILURES_PER_IP,
+    lockMinutes: app.config.SIGN_IN_LOCK_MINUTES
+  }
+
+  app.get<{ Querystring: { next?: string } }>('/login', { schema: { querystring: loginQuery } }, async (request, reply) => {
+    if (request.currentUser) return reply.redirect(safeNext(request.query.next))
+    return reply.page('pages/auth/login', { title: 'Sign in', next: safeNext(request.query.next), email: '' })
+  })
+
+  app.post<{ Body: LoginBody }>('/login', { schema: { body: loginBody } }, async (request, reply) => {
+    const { email, password } = request.body
+    const next = safeNext(request.body.next)
+    const result = await attemptSignIn(request.em, app.clock, limits, { email, password, ip: request.ip })
+
+    if (result.outcome === 'signed-in') {
+      await request.session.regenerate()
+      request.session.userId = result.user.id
+      request.session.practiceGroupId = result.user.practiceGroupId
+      request.session.signedInAt = app.clock.now().toISOString()
+      return reply.redirect(next, 303)
+    }
+
+    const error = result.outcome === 'locked'
+      ? `Too many failed sign-in attempts. Sign-in is locked for ${result.minutes} minutes; try again later or ask a Full Access user to help.`
+      : result.outcome === 'deactivated'
+        ? 'This account has been deactivated. Ask a Full Access user in your practice to reactivate it.'
+        : 'The email or password is incorrect.'
+    reply.status(FAILURE_STATUS[result.outcome])
+    return reply.page('pages/auth/login', { title: 'Sign in', next, email, error })
+  })
+
+  app.post('/logout', async (request, reply) => {
+    if (request.session.userId) await request.session.destroy()
+    return reply.redirect('/login', 303)
+  })
+}

@@ -1,0 +1,10 @@
+import type { FastifyInstance } from 'fastify'
+
+export default async function health (app: FastifyInstance): Promise<void> {
+  app.get('/health', {
+    schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } }
+  }, async () => {
+    await app.orm.em.fork().getConnection().execute('select 1')
+    return { status: 'ok' }
+  })
+}

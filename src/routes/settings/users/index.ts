@@ -1,0 +1,64 @@
+import type { FastifyInstance } from 'fastify'
+import { ACCESS_LEVELS } from '../../../domain/users/user.entity.js'
+import { ValidationError } from '../../../domain/errors.js'
+import { createUser, getUser, listUsers, updateAccessSettings } from '../../../domain/users/user.service.js'
+import {
+  accessSettingsBody, newUserBody, userIdParams,
+  type AccessSettingsBody, type NewUserBody, type UserIdParams
+} from './schemas.js'
+
+export default async function users (app: FastifyInstance): Promise<void> {
+  app.addHook('preHandler', app.requireUser)
+
+  app.get('/', async (request, reply) => {
+    const users = await listUsers(request.em, request.practice!.id)
+    return reply.page('pages/settings/users', { title: 'Settings › Users', users })
+  })
+
+  app.get('/new', { preHandler: app.requireFullAccess }, async (_request, reply) =>
+    reply.page('pages/settings/user-new', { title: 'Add a user', values: { accessLevel: 'Practitioner' }, errors: {}, accessLevels: ACCESS_LEVELS }))
+
+  app.post<{ Body: NewUserBody }>('/', { preHandler: app.requireFullAccess, schema: { body: newUserBody } }, async (request, reply) => {
+    const values = { name: '', email: '', password: '', accessLevel: '', ...request.body }
+    try {
+      const user = await request.em.transactional(em => createUser(em, request.practice!.id, values))
+      request.session.flash = `${user.name} was added. Their User Action History permission is off until you turn it on.`
+      return reply.redirect('/settings/users', 303)
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err
+      reply.status(422)
+      return reply.page('pages/settings/user-new', { title: 'Add a user', values: { ...values, password: '' }, errors: err.fields, accessLevels: ACCESS_LEVELS })
+    }
+  })
+
+  app.get<{ Params: UserIdParams }>('/:id/edit', { preHandler: app.requireFullAccess, schema: { params: userIdParams } }, async (request, reply) => {
+    const user = await getUser(request.em, request.practice!.id, request.params.id)
+    return reply.page('pages/settings/user-edit', { title: `Edit ${user.name}`, target: user, values: user, errors: {}, accessLevels: ACCESS_LEVELS })
+  })
+
+  app.post<{ Params: UserIdParams, Body: AccessSettingsBody }>('/:id', {
+    preHandler: app.requireFullAccess,
+    schema: { params: userIdParams, body: accessSettingsBody }
+  }, async (request, reply) => {
+    const input = {
+      accessLevel: request.body.accessLevel ?? '',
+      active: request.body.active === 'on',
+      canViewHistory: request.body.canViewHistory === 'on'
+    }
+    try {
+      const target = await request.em.transactional(async em => {
+        const user = await getUser(em, request.practice!.id, request.params.id)
+        await updateAccessSettings(em, user, input)
+        return user
+      })
+      if (!target.active) await app.sessionStore.endSessionsOf(target.id)
+      request.session.flash = `Access settings saved for ${target.name}.`
+      return reply.redirect('/settings/users', 303)
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err
+      const target = await getUser(request.em, request.practice!.id, request.params.id)
+      reply.status(422)
+      return reply.page('pages/settings/user-edit', { title: `Edit ${target.name}`, target, values: input, errors: err.fields, accessLevels: ACCESS_LEVELS })
+    }
+  })
+}

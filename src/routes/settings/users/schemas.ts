@@ -1,0 +1,33 @@
+export const userIdParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 1, maximum: 2147483647 } }
+} as const
+
+export interface UserIdParams { id: number }
+
+const text = { type: 'string', maxLength: 5000 } as const
+
+export const newUserBody = {
+  type: 'object',
+  properties: { name: text, email: text, password: text, accessLevel: text }
+} as const
+
+export interface NewUserBody {
+  name?: string
+  email?: string
+  password?: string
+  accessLevel?: string
+}
+
+/** Unticked checkboxes are simply absent from the form. */
+export const accessSettingsBody = {
+  type: 'object',
+  properties: { accessLevel: text, active: text, canViewHistory: text }
+} as const
+
+export interface AccessSettingsBody {
+  accessLevel?: string
+  active?: string
+  canViewHistory?: string
+}

@@ -1,0 +1,54 @@
+import { join } from 'node:path'
+import { loadConfig, ConfigError } from './config.js'
+import { buildApp } from './app.js'
+import { migrate, openOrm } from './db/orm.js'
+import { ensureDatabase } from './db/databases.js'
+import { startEmbeddedPostgres, PortBusyError, type EmbeddedDatabase } from './db/embedded-postgres.js'
+import { seedDemoIfEmpty, DEMO_SIGN_INS, DEMO_PASSWORD } from './db/seed/demo.js'
+
+async function main (): Promise<void> {
+  const config = loadConfig()
+  let embedded: EmbeddedDatabase | undefined
+  let databaseUrl = config.DATABASE_URL
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres(join(config.DATA_DIR, 'postgres'), config.EMBEDDED_PG_PORT)
+    databaseUrl = await ensureDatabase(embedded.url, 'practice_audit')
+  }
+  await migrate(databaseUrl)
+  const orm = await openOrm(databaseUrl)
+  const seeded = embedded ? await seedDemoIfEmpty(orm) : false
+
+  const app = buildApp({ config, orm })
+  let closing = false
+  const close = async (signal: string): Promise<void> => {
+    if (closing) return
+    closing = true
+    app.log.info(`${signal} received, shutting down`)
+    await app.close()
+    await orm.close()
+    await embedded?.stop()
+    process.exit(0)
+  }
+  process.on('SIGINT', () => { void close('SIGINT') })
+  process.on('SIGTERM', () => { void close('SIGTERM') })
+
+  const address = await app.listen({ port: config.PORT, host: config.HOST })
+  const shown = address.replace('127.0.0.1', 'localhost')
+  console.log(`\nPractice Audit is running at ${shown}`)
+  console.log(embedded
+    ? `Database: embedded PostgreSQL on port ${config.EMBEDDED_PG_PORT}, data in ${join(config.DATA_DIR, 'postgres')}${seeded ? ' (demo data loaded)' : ''}`
+    : 'Database: DATABASE_URL')
+  if (embedded) {
+    console.log(`Demo sign-ins (password ${DEMO_PASSWORD}):`)
+    for (const line of DEMO_SIGN_INS) console.log(`  ${line}`)
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof PortBusyError) {
+    console.error(err.message)
+  } else {
+    console.error(err)
+  }
+  process.exit(1)
+})

@@ -1,0 +1,56 @@
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+
+const TOKEN_PATTERNS = [/name="_csrf" value="([^"]+)"/, /"x-csrf-token": "([^"]+)"/]
+
+/**
+ * A user's browser for `app.inject`: keeps cookies, and sends the CSRF
+ * token from the last page it saw with each form, as a real form would.
+ */
+export class Agent {
+  readonly cookies = new Map<string, string>()
+  csrfToken = ''
+
+  constructor (private readonly app: FastifyInstance, private readonly ip = '203.0.113.10') {}
+
+  private remember (response: LightMyRequestResponse): LightMyRequestResponse {
+    for (const cookie of response.cookies) {
+      const expired = cookie.expires && new Date(cookie.expires).getTime() <= Date.now()
+      if (expired || cookie.value === '') this.cookies.delete(cookie.name)
+      else this.cookies.set(cookie.name, cookie.value)
+    }
+    for (const pattern of TOKEN_PATTERNS) {
+      const match = pattern.exec(response.body)
+      if (match) {
+        this.csrfToken = match[1]!
+        break
+      }
+    }
+    return response
+  }
+
+  get cookieHeader (): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ')
+  }
+
+  async get (url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+    return this.remember(await this.app.inject({ method: 'GET', url, remoteAddress: this.ip, headers: { cookie: this.cookieHeader, ...headers } }))
+  }
+
+  async post (url: string, form: Record<string, string> = {}, { csrf = true, headers = {} as Record<string, string> } = {}): Promise<LightMyRequestResponse> {
+    const body = new URLSearchParams(csrf ? { _csrf: this.csrfToken, ...form } : form).toString()
+    return this.remember(await this.app.inject({
+      method: 'POST',
+      url,
+      remoteAddress: this.ip,
+      payload: body,
+      headers: { cookie: this.cookieHeader, 'content-type': 'application/x-www-form-urlencoded', ...headers }
+    }))
+  }
+
+  async signIn (email: string, password: string): Promise<LightMyRequestResponse> {
+    await this.get('/login')
+    return this.post('/login', { email, password })
+  }
+}
+
+export const PASSWORD = 'correct horse battery staple'

@@ -1,0 +1,48 @@
+import type { Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import type { MikroORM } from '@mikro-orm/core'
+import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql'
+import { buildApp } from '../../src/app.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import { ManualClock } from '../../src/domain/clock/clock.js'
+import { migrate, openOrm } from '../../src/db/orm.js'
+import { dropDatabase, ensureDatabase } from '../../src/db/databases.js'
+
+export interface TestContext {
+  app: FastifyInstance
+  orm: MikroORM<PostgreSqlDriver>
+  em: () => EntityManager
+  clock: ManualClock
+  config: Config
+  databaseUrl: string
+}
+
+function serverUrl (): string {
+  const url = process.env.DATABASE_URL
+  if (!url) throw new Error('DATABASE_URL is not set: run the tests with `npm test`, which provides a database')
+  return url
+}
+
+/** A freshly migrated database of this test file's own, dropped when the test ends. */
+export async function testDatabase (t: Test): Promise<string> {
+  const name = `t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`
+  const url = await ensureDatabase(serverUrl(), name)
+  t.teardown(() => dropDatabase(serverUrl(), name))
+  await migrate(url)
+  return url
+}
+
+/** Builds the app against its own database with a clock the test controls. */
+export async function build (t: Test, env: Record<string, string> = {}): Promise<TestContext> {
+  const databaseUrl = await testDatabase(t)
+  const orm = await openOrm(databaseUrl, 5)
+  const clock = new ManualClock(new Date())
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, ...env })
+  const app = buildApp({ config, orm, clock })
+  await app.ready()
+  t.teardown(async () => {
+    await app.close()
+    await orm.close(true)
+  })
+  return { app, orm, em: () => orm.em.fork() as EntityManager, clock, config, databaseUrl }
+}

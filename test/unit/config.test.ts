@@ -1,0 +1,28 @@
+import t from 'tap'
+import { loadConfig, trustedProxies } from '../../src/config.js'
+
+t.test('when nothing is set, then development defaults apply', async t => {
+  const config = loadConfig({})
+  t.equal(config.PORT, 3000)
+  t.equal(config.NODE_ENV, 'development')
+  t.equal(trustedProxies(config), false)
+})
+
+t.test('when production has no SESSION_SECRET, then start-up fails with a clear message', async t => {
+  t.throws(() => loadConfig({ NODE_ENV: 'production' }), { message: /SESSION_SECRET must be set/ })
+})
+
+t.test('when SESSION_SECRET is shorter than 32 characters, then start-up fails naming it', async t => {
+  t.throws(() => loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'too-short' }), { message: /fewer than 32 characters/ })
+  t.throws(() => loadConfig({ SESSION_SECRET: 'too-short' }), { message: /SESSION_SECRET/ })
+})
+
+t.test('when a number or a URL is malformed, then the message names the variable', async t => {
+  t.throws(() => loadConfig({ PORT: 'eighty' }), { message: /PORT/ })
+  t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), { message: /DATABASE_URL/ })
+  t.throws(() => loadConfig({ NODE_ENV: 'staging' }), { message: /NODE_ENV/ })
+})
+
+t.test('when TRUST_PROXY lists addresses, then only those proxies are trusted', async t => {
+  t.same(trustedProxies(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.0.1.0/24' })), ['10.0.0.1', '10.0.1.0/24'])
+})
