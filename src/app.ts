@@ -11,6 +11,7 @@ import session from './plugins/external/session.js'
 import csrf from './plugins/external/csrf.js'
 import view from './plugins/external/view.js'
 import clockPlugin from './plugins/app/clock.js'
+import activity from './plugins/app/activity.js'
 import ormPlugin from './plugins/app/orm.js'
 import auth, { SignInRequiredError } from './plugins/app/auth.js'
 import render from './plugins/app/render.js'
@@ -61,6 +62,7 @@ export function buildApp ({ config, orm, clock }: AppOptions): FastifyInstance {
 
   app.register(clockPlugin, { clock })
   app.register(ormPlugin, { orm })
+  app.register(activity)
   app.register(helmet)
   app.register(staticFiles)
   app.register(formbody)

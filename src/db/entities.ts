@@ -1,4 +1,7 @@
 import { PracticeGroup } from '../domain/practice-groups/practice-group.entity.js'
 import { User } from '../domain/users/user.entity.js'
+import { Patient } from '../domain/patients/patient.entity.js'
+import { Appointment } from '../domain/appointments/appointment.entity.js'
+import { Invoice } from '../domain/invoices/invoice.entity.js'
 
-export const entities = [PracticeGroup, User]
+export const entities = [PracticeGroup, User, Patient, Appointment, Invoice]

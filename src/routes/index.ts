@@ -3,10 +3,17 @@ import health from './health/index.js'
 import auth from './auth/index.js'
 import home from './home/index.js'
 import users from './settings/users/index.js'
+import { recordRoutes } from './records/index.js'
+import { patientKind } from '../domain/patients/patient.kind.js'
+import { appointmentKind } from '../domain/appointments/appointment.kind.js'
+import { invoiceKind } from '../domain/invoices/invoice.kind.js'
 
 export default async function routes (app: FastifyInstance): Promise<void> {
   await app.register(health)
   await app.register(auth)
   await app.register(home)
   await app.register(users, { prefix: '/settings/users' })
+  for (const kind of [patientKind, appointmentKind, invoiceKind]) {
+    await app.register(recordRoutes(kind), { prefix: kind.basePath })
+  }
 }

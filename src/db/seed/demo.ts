@@ -1,6 +1,8 @@
 import type { MikroORM } from '@mikro-orm/core'
+import type { EntityManager } from '@mikro-orm/postgresql'
 import { PracticeGroup } from '../../domain/practice-groups/practice-group.entity.js'
 import { makePracticeGroup, makeUser, type UserValues } from '../factories.js'
+import { simulateActivity } from './activity.js'
 
 export const DEMO_PASSWORD = 'harbour-demo-2026'
 
@@ -18,12 +20,17 @@ const BAYSIDE_USERS: UserValues[] = [
 export const DEMO_SIGN_INS = [...HARBOUR_USERS, ...BAYSIDE_USERS]
   .map(u => `${u.email!.padEnd(26)} ${u.name} (${u.accessLevel}${u.canViewHistory ? ', User Action History' : ''})`)
 
-export async function seedDemo (orm: MikroORM): Promise<void> {
-  const em = orm.em.fork()
+/** Two practices; Harbour Health Clinic with 45 days of activity, so the 7- and 30-day windows both show. */
+export async function seedDemo (orm: MikroORM, now = new Date()): Promise<void> {
+  const em = orm.em.fork() as EntityManager
   const harbour = await makePracticeGroup(em, { name: 'Harbour Health Clinic', timeZone: 'Australia/Sydney', creditBalance: 500 })
-  for (const values of HARBOUR_USERS) await makeUser(em, harbour, { ...values, password: DEMO_PASSWORD })
+  const harbourUsers = []
+  for (const values of HARBOUR_USERS) harbourUsers.push(await makeUser(em, harbour, { ...values, password: DEMO_PASSWORD }))
   const bayside = await makePracticeGroup(em, { name: 'Bayside Physio', timeZone: 'Australia/Sydney', creditBalance: 0 })
-  for (const values of BAYSIDE_USERS) await makeUser(em, bayside, { ...values, password: DEMO_PASSWORD })
+  const baysideUsers = []
+  for (const values of BAYSIDE_USERS) baysideUsers.push(await makeUser(em, bayside, { ...values, password: DEMO_PASSWORD }))
+  await simulateActivity(em, harbour, harbourUsers, now, 45, 2026)
+  await simulateActivity(em, bayside, baysideUsers, now, 5, 7)
 }
 
 /** Loads the demo practices into an empty database; returns whether it did. */

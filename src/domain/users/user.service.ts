@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { NotFoundError, ValidationError, type FieldErrors } from '../errors.js'
+import type { FieldChangeRecord } from '../audit/activity.js'
 import { User, isFullAccess, type AccessLevel } from './user.entity.js'
 import { hashPassword } from './passwords.js'
 import { checkAccessLevel, checkEmail, checkName, checkPassword } from './user.validation.js'
@@ -17,12 +18,6 @@ export interface AccessSettingsInput {
   canViewHistory: boolean
 }
 
-export interface FieldChange {
-  field: string
-  label: string
-  before: unknown
-  after: unknown
-}
 
 export function listUsers (em: EntityManager, practiceGroupId: number): Promise<User[]> {
   return em.find(User, { practiceGroupId, isSystem: false }, { orderBy: { name: 'asc', id: 'asc' } })
@@ -77,7 +72,7 @@ async function countOtherActiveFullAccess (em: EntityManager, user: User): Promi
  * Applies an access-settings edit and returns what changed. A practice must
  * keep one active Full Access user, or nobody could manage it any more.
  */
-export async function updateAccessSettings (em: EntityManager, user: User, input: AccessSettingsInput): Promise<FieldChange[]> {
+export async function updateAccessSettings (em: EntityManager, user: User, input: AccessSettingsInput): Promise<FieldChangeRecord[]> {
   const errors: FieldErrors = {}
   if (!checkAccessLevel(input.accessLevel, errors)) throw new ValidationError(errors)
   const accessLevel = input.accessLevel
@@ -90,10 +85,11 @@ export async function updateAccessSettings (em: EntityManager, user: User, input
     })
   }
 
-  const changes: FieldChange[] = []
+  const changes: FieldChangeRecord[] = []
+  const words = (value: string | boolean): string => typeof value === 'boolean' ? (value ? 'On' : 'Off') : value
   const record = <K extends 'accessLevel' | 'active' | 'canViewHistory'>(field: K, label: string, after: User[K]): void => {
     if (user[field] === after) return
-    changes.push({ field, label, before: user[field], after })
+    changes.push({ field, label, before: user[field], after, beforeText: words(user[field]), afterText: words(after) })
     user[field] = after
   }
   record('accessLevel', 'Access level', accessLevel)

@@ -8,6 +8,8 @@ function safeNext (next: string | undefined): string {
 }
 
 const FAILURE_STATUS = { invalid: 401, locked: 429, deactivated: 403 } as const
+const FAILURE_REASON = { invalid: 'wrong password', locked: 'sign-in locked after repeated failures', deactivated: 'account deactivated' } as const
+const PAGE = 'Sign in'
 
 export default async function auth (app: FastifyInstance): Promise<void> {
   const limits = {
@@ -16,24 +18,33 @@ export default async function auth (app: FastifyInstance): Promise<void> {
     lockMinutes: app.config.SIGN_IN_LOCK_MINUTES
   }
 
-  app.get<{ Querystring: { next?: string } }>('/login', { schema: { querystring: loginQuery } }, async (request, reply) => {
+  app.get<{ Querystring: { next?: string } }>('/login', { config: { activity: 'exempt' }, schema: { querystring: loginQuery } }, async (request, reply) => {
     if (request.currentUser) return reply.redirect(safeNext(request.query.next))
     return reply.page('pages/auth/login', { title: 'Sign in', next: safeNext(request.query.next), email: '' })
   })
 
-  app.post<{ Body: LoginBody }>('/login', { schema: { body: loginBody } }, async (request, reply) => {
+  app.post<{ Body: LoginBody }>('/login', { config: { activity: 'sign-in' }, schema: { body: loginBody } }, async (request, reply) => {
     const { email, password } = request.body
     const next = safeNext(request.body.next)
     const result = await attemptSignIn(request.em, app.clock, limits, { email, password, ip: request.ip })
 
     if (result.outcome === 'signed-in') {
+      const { user } = result
+      await request.record({ action: 'login', page: PAGE, recordType: 'user', recordId: user.id, description: `${user.name} signed in` }, { as: user })
       await request.session.regenerate()
-      request.session.userId = result.user.id
-      request.session.practiceGroupId = result.user.practiceGroupId
+      request.session.userId = user.id
+      request.session.practiceGroupId = user.practiceGroupId
       request.session.signedInAt = app.clock.now().toISOString()
       return reply.redirect(next, 303)
     }
 
+    const account = result.outcome === 'deactivated' ? result.user : result.knownUser
+    if (account) {
+      await request.record({
+        action: 'login_failed', page: PAGE, recordType: 'user', recordId: account.id,
+        description: `Failed sign-in to ${account.email}: ${FAILURE_REASON[result.outcome]}`
+      }, { as: account })
+    }
     const error = result.outcome === 'locked'
       ? `Too many failed sign-in attempts. Sign-in is locked for ${result.minutes} minutes; try again later or ask a Full Access user to help.`
       : result.outcome === 'deactivated'
@@ -43,8 +54,12 @@ export default async function auth (app: FastifyInstance): Promise<void> {
     return reply.page('pages/auth/login', { title: 'Sign in', next, email, error })
   })
 
-  app.post('/logout', async (request, reply) => {
-    if (request.session.userId) await request.session.destroy()
+  app.post('/logout', { config: { activity: 'sign-in' } }, async (request, reply) => {
+    const user = request.currentUser
+    if (user) {
+      await request.record({ action: 'logout', page: PAGE, recordType: 'user', recordId: user.id, description: `${user.name} signed out` })
+      await request.session.destroy()
+    }
     return reply.redirect('/login', 303)
   })
 }

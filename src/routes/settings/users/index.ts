@@ -1,27 +1,40 @@
 import type { FastifyInstance } from 'fastify'
 import { ACCESS_LEVELS } from '../../../domain/users/user.entity.js'
 import { ValidationError } from '../../../domain/errors.js'
+import { describeChanges } from '../../../domain/records/fields.js'
 import { createUser, getUser, listUsers, updateAccessSettings } from '../../../domain/users/user.service.js'
 import {
   accessSettingsBody, newUserBody, userIdParams,
   type AccessSettingsBody, type NewUserBody, type UserIdParams
 } from './schemas.js'
 
+const LIST_PAGE = 'Settings > Users'
+const EDIT_PAGE = 'Settings > Users > Access settings'
+
 export default async function users (app: FastifyInstance): Promise<void> {
   app.addHook('preHandler', app.requireUser)
 
-  app.get('/', async (request, reply) => {
+  app.get('/', { config: { activity: 'view' } }, async (request, reply) => {
     const users = await listUsers(request.em, request.practice!.id)
+    await request.record({ action: 'view', page: LIST_PAGE, description: 'Viewed the list of users' })
     return reply.page('pages/settings/users', { title: 'Settings › Users', users })
   })
 
-  app.get('/new', { preHandler: app.requireFullAccess }, async (_request, reply) =>
+  app.get('/new', { config: { activity: 'exempt' }, preHandler: app.requireFullAccess }, async (_request, reply) =>
     reply.page('pages/settings/user-new', { title: 'Add a user', values: { accessLevel: 'Practitioner' }, errors: {}, accessLevels: ACCESS_LEVELS }))
 
-  app.post<{ Body: NewUserBody }>('/', { preHandler: app.requireFullAccess, schema: { body: newUserBody } }, async (request, reply) => {
+  app.post<{ Body: NewUserBody }>('/', { config: { activity: 'change' }, preHandler: app.requireFullAccess, schema: { body: newUserBody } }, async (request, reply) => {
     const values = { name: '', email: '', password: '', accessLevel: '', ...request.body }
     try {
-      const user = await request.em.transactional(em => createUser(em, request.practice!.id, values))
+      const user = await request.em.transactional(async em => {
+        const created = await createUser(em, request.practice!.id, values)
+        await em.flush()
+        await request.record({
+          action: 'create', page: LIST_PAGE, recordType: 'user', recordId: created.id,
+          description: `Added user ${created.name} (${created.email}) with ${created.accessLevel}`
+        }, { em })
+        return created
+      })
       request.session.flash = `${user.name} was added. Their User Action History permission is off until you turn it on.`
       return reply.redirect('/settings/users', 303)
     } catch (err) {
@@ -31,12 +44,14 @@ export default async function users (app: FastifyInstance): Promise<void> {
     }
   })
 
-  app.get<{ Params: UserIdParams }>('/:id/edit', { preHandler: app.requireFullAccess, schema: { params: userIdParams } }, async (request, reply) => {
+  app.get<{ Params: UserIdParams }>('/:id/edit', { config: { activity: 'view' }, preHandler: app.requireFullAccess, schema: { params: userIdParams } }, async (request, reply) => {
     const user = await getUser(request.em, request.practice!.id, request.params.id)
+    await request.record({ action: 'view', page: EDIT_PAGE, recordType: 'user', recordId: user.id, description: `Viewed access settings of ${user.name}` })
     return reply.page('pages/settings/user-edit', { title: `Edit ${user.name}`, target: user, values: user, errors: {}, accessLevels: ACCESS_LEVELS })
   })
 
   app.post<{ Params: UserIdParams, Body: AccessSettingsBody }>('/:id', {
+    config: { activity: 'change' },
     preHandler: app.requireFullAccess,
     schema: { params: userIdParams, body: accessSettingsBody }
   }, async (request, reply) => {
@@ -48,7 +63,13 @@ export default async function users (app: FastifyInstance): Promise<void> {
     try {
       const target = await request.em.transactional(async em => {
         const user = await getUser(em, request.practice!.id, request.params.id)
-        await updateAccessSettings(em, user, input)
+        const changes = await updateAccessSettings(em, user, input)
+        if (changes.length === 0) return user
+        await em.flush()
+        await request.record({
+          action: 'update', page: EDIT_PAGE, recordType: 'user', recordId: user.id,
+          description: `Changed access settings of ${user.name}: ${describeChanges(changes)}`, changes
+        }, { em })
         return user
       })
       if (!target.active) await app.sessionStore.endSessionsOf(target.id)

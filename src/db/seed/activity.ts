@@ -1,0 +1,110 @@
+import type { EntityManager } from '@mikro-orm/postgresql'
+import type { Actor } from '../../domain/audit/activity.js'
+import { recordActivity } from '../../domain/audit/activity.js'
+import { appointmentKind } from '../../domain/appointments/appointment.kind.js'
+import { invoiceKind } from '../../domain/invoices/invoice.kind.js'
+import { patientKind } from '../../domain/patients/patient.kind.js'
+import type { PracticeGroup } from '../../domain/practice-groups/practice-group.entity.js'
+import type { PracticeRecord } from '../../domain/records/record-kind.js'
+import { createRecord, recordView, updateRecord } from '../../domain/records/records.service.js'
+import { inputValue } from '../../domain/records/fields.js'
+import { localIsoDate, toLocalInput } from '../../domain/time/zoned.js'
+import type { User } from '../../domain/users/user.entity.js'
+
+const FIRST_NAMES = ['Ava', 'Noah', 'Mia', 'Leo', 'Isla', 'Oscar', 'Ruby', 'Hugo', 'Zara', 'Kai', 'Aiko', 'Mateo', 'Ngaio', 'Sione', 'Amira', 'Lachlan']
+const LAST_NAMES = ['Nguyen', 'Smith', 'Patel', "O'Brien", 'Kowalski', 'Tanaka', 'Williams', 'Haddad', 'García', 'Brown', 'Chen', 'Taufa']
+const REASONS = ['Initial consultation', 'Follow-up consultation', 'Physiotherapy session', 'Health assessment', 'Review of results']
+
+/** A small seeded generator, so every demo database tells the same story. */
+export function seededRandom (seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0
+    return state / 2 ** 32
+  }
+}
+
+interface Story {
+  em: EntityManager
+  group: PracticeGroup
+  users: User[]
+  random: () => number
+  ips: string[]
+}
+
+const pick = <T>(random: () => number, items: T[]): T => items[Math.floor(random() * items.length)]!
+
+function actorAt (story: Story, user: User, when: Date, url: string): Actor {
+  return {
+    practiceGroupId: story.group.id, userId: user.id, userName: user.name, url,
+    ip: story.ips[story.users.indexOf(user) % story.ips.length]!, timeZone: story.group.timeZone, occurredAt: when
+  }
+}
+
+function asForm (kind: typeof patientKind, values: Record<string, unknown>, timeZone: string): Record<string, string> {
+  return Object.fromEntries(kind.fields.map(f => [f.name, inputValue(f, values[f.name], timeZone)]))
+}
+
+async function createPatients (story: Story, count: number, when: Date): Promise<PracticeRecord[]> {
+  const patients: PracticeRecord[] = []
+  for (let i = 0; i < count; i++) {
+    const name = `${pick(story.random, FIRST_NAMES)} ${pick(story.random, LAST_NAMES)}`
+    const year = 1940 + Math.floor(story.random() * 70)
+    const body = {
+      name,
+      dateOfBirth: `${year}-${String(1 + Math.floor(story.random() * 12)).padStart(2, '0')}-${String(1 + Math.floor(story.random() * 28)).padStart(2, '0')}`,
+      phone: `04${String(Math.floor(story.random() * 1e8)).padStart(8, '0')}`,
+      email: `${name.toLowerCase().replace(/[^a-z]+/g, '.')}@example.test`,
+      notes: ''
+    }
+    const creator = story.users[i % story.users.length]!
+    patients.push(await story.em.transactional(em => createRecord(em, patientKind, actorAt(story, creator, when, '/patients'), creator, body)))
+  }
+  return patients
+}
+
+/**
+ * About `days` days of a clinic's ordinary work, written through the same
+ * services and recorder as the app: sign-ins, patients opened, appointments
+ * booked and moved, invoices raised and paid.
+ */
+export async function simulateActivity (em: EntityManager, group: PracticeGroup, users: User[], now: Date, days: number, seed: number): Promise<void> {
+  const story: Story = { em, group, users, random: seededRandom(seed), ips: ['203.0.113.24', '203.0.113.57', '198.51.100.12', '2001:db8::4a'] }
+  const tz = group.timeZone
+  const start = new Date(now.getTime() - days * 86_400_000)
+  const patients = await createPatients(story, 24, start)
+  const practitioners = users.filter(u => u.accessLevel !== 'Reception')
+
+  for (let day = 0; day < days; day++) {
+    const dayStart = new Date(start.getTime() + day * 86_400_000 + 8 * 3_600_000)
+    for (let step = 0; step < 14; step++) {
+      const when = new Date(dayStart.getTime() + step * 30 * 60_000 + Math.floor(story.random() * 20) * 60_000)
+      if (when > now) return
+      const user = pick(story.random, users)
+      const patient = pick(story.random, patients)
+      const roll = story.random()
+      if (step === 0) {
+        await recordActivity(em, actorAt(story, user, when, '/login'), { action: 'login', page: 'Sign in', recordType: 'user', recordId: user.id, description: `${user.name} signed in` })
+      } else if (roll < 0.45) {
+        await recordView(em, patientKind, actorAt(story, user, when, `/patients/${patient.id}`), patient)
+      } else if (roll < 0.7) {
+        const practitioner = pick(story.random, practitioners)
+        const startsAt = new Date(when.getTime() + (1 + Math.floor(story.random() * 10)) * 86_400_000)
+        const body = { patientId: String(patient.id), practitionerId: String(practitioner.id), startsAt: toLocalInput(startsAt, tz), durationMinutes: '30', status: 'Booked', notes: pick(story.random, REASONS) }
+        const appointment = await em.transactional(tx => createRecord(tx, appointmentKind, actorAt(story, user, when, '/appointments'), user, body))
+        if (story.random() < 0.5) {
+          const moved = { ...asForm(appointmentKind, appointment, tz), startsAt: toLocalInput(new Date(startsAt.getTime() + 3_600_000), tz), status: 'Arrived' }
+          await em.transactional(tx => updateRecord(tx, appointmentKind, actorAt(story, user, new Date(when.getTime() + 60_000), `/appointments/${appointment.id}`), user, appointment.id, moved))
+        }
+      } else if (roll < 0.85 && user.accessLevel !== 'Practitioner') {
+        const body = { patientId: String(patient.id), issueDate: localIsoDate(when, tz), description: pick(story.random, REASONS), amountCents: String(80 + Math.floor(story.random() * 120)), status: 'Issued' }
+        const invoice = await em.transactional(tx => createRecord(tx, invoiceKind, actorAt(story, user, when, '/invoices'), user, body))
+        if (story.random() < 0.6) {
+          await em.transactional(tx => updateRecord(tx, invoiceKind, actorAt(story, user, new Date(when.getTime() + 120_000), `/invoices/${invoice.id}`), user, invoice.id, { ...asForm(invoiceKind, invoice, tz), status: 'Paid' }))
+        }
+      } else {
+        await recordActivity(em, actorAt(story, user, when, '/settings/users'), { action: 'view', page: 'Settings > Users', description: 'Viewed the list of users' })
+      }
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/** Date and time in a practice's own time zone, without a library: Intl knows the rules. */
+
+interface LocalParts { year: number, month: number, day: number, hour: number, minute: number }
+
+function localParts (instant: Date, timeZone: string): LocalParts {
+  const parts = new Intl.DateTimeFormat('en-AU', {
+    timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23'
+  }).formatToParts(instant)
+  const get = (type: string): number => Number(parts.find(p => p.type === type)?.value)
+  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute') }
+}
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0')
+
+/** "25/11/2026 10:00" */
+export function formatDateTime (instant: Date | string, timeZone: string): string {
+  const p = localParts(new Date(instant), timeZone)
+  return `${pad(p.day)}/${pad(p.month)}/${p.year} ${pad(p.hour)}:${pad(p.minute)}`
+}
+
+/** "10:00" */
+export function formatTime (instant: Date | string, timeZone: string): string {
+  const p = localParts(new Date(instant), timeZone)
+  return `${pad(p.hour)}:${pad(p.minute)}`
+}
+
+/** "2026-11-25" → "25/11/2026" */
+export function formatIsoDate (isoDate: string): string {
+  const [year, month, day] = isoDate.split('-')
+  return `${day}/${month}/${year}`
+}
+
+/** The value a `datetime-local` input shows for an instant: "2026-11-25T10:00". */
+export function toLocalInput (instant: Date | string, timeZone: string): string {
+  const p = localParts(new Date(instant), timeZone)
+  return `${p.year}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}`
+}
+
+/** Today's date in the time zone, "2026-11-25". */
+export function localIsoDate (instant: Date, timeZone: string): string {
+  const p = localParts(instant, timeZone)
+  return `${p.year}-${pad(p.month)}-${pad(p.day)}`
+}
+
+const LOCAL_INPUT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/
+
+/** Whether "2026-02-30" is a real calendar date. */
+export function isRealIsoDate (value: string): boolean {
+  const match = ISO_DATE.exec(value)
+  if (!match) return false
+  const [year, month, day] = match.slice(1).map(Number) as [number, number, number]
+  const date = new Date(Date.UTC(year, month - 1, day))
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+}
+
+/**
+ * The instant at which clocks in `timeZone` show the given local time, or
+ * null if it is malformed. A time skipped by a daylight-saving change is
+ * taken as the same wall time after the change.
+ */
+export function fromLocalInput (value: string, timeZone: string): Date | null {
+  const match = LOCAL_INPUT.exec(value)
+  if (!match || !isRealIsoDate(value.slice(0, 10))) return null
+  const [year, month, day, hour, minute] = match.slice(1).map(Number) as [number, number, number, number, number]
+  if (hour > 23 || minute > 59) return null
+  const wall = Date.UTC(year, month - 1, day, hour, minute)
+  let guess = wall
+  for (let i = 0; i < 3; i++) {
+    const p = localParts(new Date(guess), timeZone)
+    const shown = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute)
+    if (shown === wall) return new Date(guess)
+    guess += wall - shown
+  }
+  return new Date(guess)
+}

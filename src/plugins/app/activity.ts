@@ -1,0 +1,70 @@
+import fp from 'fastify-plugin'
+import type { EntityManager } from '@mikro-orm/core'
+import { recordActivity, type Activity, type Actor } from '../../domain/audit/activity.js'
+import type { User } from '../../domain/users/user.entity.js'
+
+/**
+ * How a route relates to the User Action History: `view` routes must record
+ * a view before their page is sent, `change` routes record each change in its
+ * own transaction, `sign-in` routes record sign-in events, and `exempt`
+ * routes show no practice data (assets, health check, blank forms).
+ */
+export type RouteActivity = 'view' | 'change' | 'sign-in' | 'exempt'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    activity?: RouteActivity
+  }
+  interface FastifyRequest {
+    actor: (as?: User) => Actor
+    record: (activity: Activity, options?: { em?: EntityManager, as?: User }) => Promise<void>
+    activityRecorded: boolean
+  }
+  interface FastifyInstance {
+    routeActivities: { method: string, url: string, activity: RouteActivity }[]
+  }
+}
+
+const STATIC_PREFIXES = ['/public/', '/vendor/']
+
+export default fp(async (app) => {
+  const routes: { method: string, url: string, activity: RouteActivity }[] = []
+  app.decorate('routeActivities', routes)
+
+  app.addHook('onRoute', (route) => {
+    const methods = ([] as string[]).concat(route.method)
+    const declared = route.config?.activity
+    const activity = declared ?? (STATIC_PREFIXES.some(prefix => route.url.startsWith(prefix)) ? 'exempt' : undefined)
+    if (!activity) throw new Error(`Route ${methods.join(',')} ${route.url} must declare config.activity (view, change, sign-in or exempt)`)
+    for (const method of methods) routes.push({ method, url: route.url, activity })
+  })
+
+  app.decorateRequest('activityRecorded', false)
+
+  app.decorateRequest('actor', function (as?: User): Actor {
+    const user = as ?? this.currentUser
+    if (!user) throw new Error('No user to record activity for')
+    return {
+      practiceGroupId: user.practiceGroupId,
+      userId: user.id,
+      userName: user.name,
+      url: this.url,
+      ip: this.ip,
+      timeZone: this.practice?.timeZone ?? 'Australia/Sydney',
+      occurredAt: app.clock.now()
+    }
+  })
+
+  app.decorateRequest('record', async function (activity: Activity, options: { em?: EntityManager, as?: User } = {}): Promise<void> {
+    await recordActivity(options.em ?? this.em, this.actor(options.as), activity)
+    this.activityRecorded = true
+  })
+
+  // Fail closed: a page declared as a view is never sent unless its view was recorded.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.routeOptions.config?.activity !== 'view' || reply.statusCode !== 200 || request.activityRecorded) return payload
+    request.log.error({ url: request.url }, 'a view route answered without recording the view')
+    reply.status(503).type('text/plain; charset=utf-8')
+    return 'This page could not be recorded in the User Action History, so it is not shown.'
+  })
+}, { name: 'activity', dependencies: ['clock'] })

@@ -1,0 +1,91 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { ValidationError } from '../../domain/errors.js'
+import { formatField, inputValue } from '../../domain/records/fields.js'
+import type { RecordKind } from '../../domain/records/record-kind.js'
+import {
+  createRecord, deleteRecord, getRecord, listRecords, recordView, updateRecord
+} from '../../domain/records/records.service.js'
+import { formOptions } from './form-options.js'
+import { idParams, listQuery, recordBody, type IdParams, type ListQuery, type RecordBody } from './schemas.js'
+
+/** The list, profile, form and delete routes of one kind of practice record. */
+export function recordRoutes (kind: RecordKind) {
+  const noun = kind.title.toLowerCase()
+
+  /** Form inputs for stored values; a submitted form is shown again exactly as typed. */
+  function inputsFor (request: FastifyRequest, values: Record<string, unknown>): Record<string, string> {
+    return Object.fromEntries(kind.fields.map(f => [f.name, inputValue(f, values[f.name], request.practice!.timeZone)]))
+  }
+
+  async function showForm (request: FastifyRequest, reply: FastifyReply, inputs: Record<string, unknown>, errors: Record<string, string>, id?: number): Promise<string> {
+    const options = await formOptions(request.em, kind, request.practice!.id)
+    return reply.page('pages/records/form', { title: id ? `Edit ${noun}` : `New ${noun}`, kind, id, inputs, errors, options })
+  }
+
+  return async function routes (app: FastifyInstance): Promise<void> {
+    app.addHook('preHandler', app.requireUser)
+
+    app.get<{ Querystring: ListQuery }>('/', { config: { activity: 'view' }, schema: { querystring: listQuery } }, async (request, reply) => {
+      const list = await listRecords(request.em, kind, request.practice!.id, request.query.q, request.query.page)
+      const search = request.query.q.trim() ? `, searching for "${request.query.q.trim()}"` : ''
+      await request.record({ action: 'view', page: kind.plural, description: `Viewed the ${noun} list, page ${list.page}${search}` })
+      return reply.page('pages/records/list', { title: kind.plural, kind, list, q: request.query.q, formatField })
+    })
+
+    app.get('/new', { config: { activity: 'view' } }, async (request, reply) => {
+      await request.record({ action: 'view', page: kind.page, recordType: kind.type, description: `Opened the form for a new ${noun}` })
+      return showForm(request, reply, inputsFor(request, kind.defaults(app.clock.now(), request.practice!.timeZone)), {})
+    })
+
+    app.post<{ Body: RecordBody }>('/', { config: { activity: 'change' }, schema: { body: recordBody } }, async (request, reply) => {
+      try {
+        const record = await request.em.transactional(em => createRecord(em, kind, request.actor(), request.currentUser!, request.body))
+        request.session.flash = `${kind.title} saved.`
+        return reply.redirect(`${kind.basePath}/${record.id}`, 303)
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err
+        reply.status(422)
+        return showForm(request, reply, request.body, err.fields)
+      }
+    })
+
+    app.get<{ Params: IdParams }>('/:id', { config: { activity: 'view' }, schema: { params: idParams } }, async (request, reply) => {
+      const record = await getRecord(request.em, kind, request.practice!.id, request.params.id)
+      const lookups = await recordView(request.em, kind, request.actor(), record)
+      request.activityRecorded = true
+      const tz = request.practice!.timeZone
+      const heading = kind.describe(record, lookups, tz)
+      const shown = kind.fields.map(f => ({ label: f.label, value: formatField(f, record[f.name], tz, lookups), long: f.type === 'longtext' }))
+      return reply.page('pages/records/show', {
+        title: `${kind.title}: ${heading}`, kind, record, heading, shown,
+        mayDelete: kind.mayDelete(request.currentUser!, record) === null
+      })
+    })
+
+    app.get<{ Params: IdParams }>('/:id/edit', { config: { activity: 'view' }, schema: { params: idParams } }, async (request, reply) => {
+      const record = await getRecord(request.em, kind, request.practice!.id, request.params.id)
+      await recordView(request.em, kind, request.actor(), record, 'Opened the edit form of')
+      request.activityRecorded = true
+      return showForm(request, reply, inputsFor(request, record), {}, record.id)
+    })
+
+    app.post<{ Params: IdParams, Body: RecordBody }>('/:id', { config: { activity: 'change' }, schema: { params: idParams, body: recordBody } }, async (request, reply) => {
+      try {
+        await request.em.transactional(em => updateRecord(em, kind, request.actor(), request.currentUser!, request.params.id, request.body))
+        request.session.flash = `${kind.title} saved.`
+        return reply.redirect(`${kind.basePath}/${request.params.id}`, 303)
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err
+        await getRecord(request.em, kind, request.practice!.id, request.params.id)
+        reply.status(422)
+        return showForm(request, reply, request.body, err.fields, request.params.id)
+      }
+    })
+
+    app.post<{ Params: IdParams }>('/:id/delete', { config: { activity: 'change' }, schema: { params: idParams } }, async (request, reply) => {
+      await request.em.transactional(em => deleteRecord(em, kind, request.actor(), request.currentUser!, request.params.id))
+      request.session.flash = `${kind.title} deleted.`
+      return reply.redirect(kind.basePath, 303)
+    })
+  }
+}

@@ -1,0 +1,66 @@
+import t from 'tap'
+import { build } from '../helpers/app.js'
+import { buildApp } from '../../src/app.js'
+import { Agent, PASSWORD } from '../helpers/agent.js'
+import { makeClinic } from '../helpers/clinic.js'
+import { auditRows } from '../helpers/audit.js'
+
+const ctx = await build(t)
+const clinic = await makeClinic(ctx.em())
+const agent = new Agent(ctx.app, '203.0.113.40')
+await agent.signIn(clinic.owner.email, PASSWORD)
+await agent.get('/patients')
+
+const patient = await agent.post('/patients', { name: 'Route Walker' })
+const patientId = /\/patients\/(\d+)/.exec(String(patient.headers.location))![1]!
+const appointment = await agent.post('/appointments', { patientId, practitionerId: String(clinic.practitioner.id), startsAt: '2026-12-02T09:30', durationMinutes: '30', status: 'Booked' })
+const invoice = await agent.post('/invoices', { patientId, issueDate: '2026-11-20', description: 'Consult', amountCents: '80', status: 'Draft' })
+const ids: Record<string, string> = {
+  '/patients/:id': patientId,
+  '/appointments/:id': /\/appointments\/(\d+)/.exec(String(appointment.headers.location))![1]!,
+  '/invoices/:id': /\/invoices\/(\d+)/.exec(String(invoice.headers.location))![1]!,
+  '/settings/users/:id': String(clinic.reception.id)
+}
+
+function concreteUrl (url: string): string {
+  const base = Object.keys(ids).find(prefix => url.startsWith(prefix))
+  return base ? url.replace(':id', ids[base]!) : url
+}
+
+t.test('when the app starts, then every route declares how it is recorded', async t => {
+  const undeclared = ctx.app.routeActivities.filter(r => !['view', 'change', 'sign-in', 'exempt'].includes(r.activity))
+  t.same(undeclared, [])
+  const exempt = ctx.app.routeActivities.filter(r => r.activity === 'exempt' && r.method !== 'HEAD').map(r => `${r.method} ${r.url}`)
+  t.same(exempt.filter(r => !r.includes('/public/') && !r.includes('/vendor/')).sort(), ['GET /', 'GET /health', 'GET /login', 'GET /settings/users/new'].sort(),
+    'only assets, the health check, the sign-in form, the start redirect and the blank user form go unrecorded')
+})
+
+t.test('when every page that shows practice data is opened, then each records exactly one view of itself', async t => {
+  const views = ctx.app.routeActivities.filter(r => r.activity === 'view' && r.method === 'GET')
+  t.ok(views.length >= 10, `${views.length} view routes`)
+  for (const route of views) {
+    const url = concreteUrl(route.url)
+    const [last] = (await auditRows(ctx.em(), clinic.group.id)).slice(-1)
+    const response = await agent.get(url)
+    t.equal(response.statusCode, 200, `${url} opens`)
+    const added = await auditRows(ctx.em(), clinic.group.id, 'id > ?', [last!.id])
+    t.equal(added.length, 1, `${url} records one row`)
+    t.match(added[0], { action: 'view', url, user_id: clinic.owner.id, ip: '203.0.113.40' }, `${url} records who, where and what`)
+  }
+})
+
+t.test('when a view route answers without recording its view, then the page is withheld with 503', async t => {
+  const probe = buildApp({ config: ctx.config, orm: ctx.orm, clock: ctx.clock })
+  probe.get('/probe', { config: { activity: 'view' } }, async (_request, reply) => reply.type('text/html').send('patient data'))
+  await probe.ready()
+  t.teardown(() => probe.close())
+  const response = await probe.inject({ method: 'GET', url: '/probe' })
+  t.equal(response.statusCode, 503)
+  t.notMatch(response.body, 'patient data')
+})
+
+t.test('when a route forgets to declare how it is recorded, then the app refuses to start', async t => {
+  const careless = buildApp({ config: ctx.config, orm: ctx.orm, clock: ctx.clock })
+  careless.register(async app => { app.get('/undeclared', async () => 'x') })
+  await t.rejects(async () => { await careless.ready() }, /must declare config.activity/)
+})
