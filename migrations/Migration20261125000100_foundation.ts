@@ -29,7 +29,7 @@ export class Migration20261125000100Foundation extends Migration {
         id serial primary key,
         practice_group_id integer not null references practice_groups (id),
         name varchar(200) not null,
-        email varchar(254) not null,
+        email varchar(254) not null unique,
         password_hash varchar(255) not null,
         active boolean not null default true,
         access_level varchar(20) not null check (access_level in ('Full Access', 'Practitioner', 'Reception')),
@@ -38,7 +38,6 @@ export class Migration20261125000100Foundation extends Migration {
         created_at timestamptz not null default now(),
         updated_at timestamptz not null default now()
       );`)
-    this.addSql('create unique index users_email_unique on users (lower(email));')
     this.addSql('create index users_practice_group_idx on users (practice_group_id, name);')
 
     this.addSql(`
@@ -59,7 +58,7 @@ export class Migration20261125000100Foundation extends Migration {
         ip inet not null,
         occurred_at timestamptz not null
       );`)
-    this.addSql('create index sign_in_failures_email_idx on sign_in_failures (lower(email), occurred_at);')
+    this.addSql('create index sign_in_failures_email_idx on sign_in_failures (email, occurred_at);')
     this.addSql('create index sign_in_failures_ip_idx on sign_in_failures (ip, occurred_at);')
 
     this.addSql(`grant usage on schema public to ${APP_ROLE};`)

@@ -13,6 +13,7 @@ import view from './plugins/external/view.js'
 import clockPlugin from './plugins/app/clock.js'
 import activity from './plugins/app/activity.js'
 import ormPlugin from './plugins/app/orm.js'
+import sessionStore from './plugins/app/session-store.js'
 import auth, { SignInRequiredError } from './plugins/app/auth.js'
 import render from './plugins/app/render.js'
 import routes from './routes/index.js'
@@ -51,6 +52,17 @@ async function renderError (request: FastifyRequest, reply: FastifyReply, status
   }
 }
 
+async function handleError (this: unknown, err: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  if (err instanceof SignInRequiredError) {
+    if (request.isHtmx) return reply.header('HX-Redirect', '/login').status(401).send()
+    if (request.method === 'GET') return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`)
+  }
+  const { status, message } = publicMessage(err)
+  if (status >= 500) request.log.error({ err }, 'request failed')
+  if (err instanceof ValidationError) request.log.debug({ fields: err.fields }, 'validation failed')
+  return renderError(request, reply, status, message)
+}
+
 /** Builds the application; the caller owns the ORM and decides when to listen. */
 export function buildApp ({ config, orm, clock }: AppOptions): FastifyInstance {
   const app = Fastify({
@@ -62,30 +74,25 @@ export function buildApp ({ config, orm, clock }: AppOptions): FastifyInstance {
 
   app.register(clockPlugin, { clock })
   app.register(ormPlugin, { orm })
+  app.register(sessionStore)
   app.register(activity)
   app.register(helmet)
   app.register(staticFiles)
-  app.register(formbody)
-  app.register(session)
-  app.register(csrf)
   app.register(view)
-  app.register(auth)
-  app.register(render)
-  app.register(routes)
 
-  app.setErrorHandler(async (err: FastifyError, request, reply) => {
-    if (err instanceof SignInRequiredError) {
-      if (request.isHtmx) return reply.header('HX-Redirect', '/login').status(401).send()
-      if (request.method === 'GET') return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`)
-    }
-    const { status, message } = publicMessage(err)
-    if (status >= 500) request.log.error({ err }, 'request failed')
-    if (err instanceof ValidationError) request.log.debug({ fields: err.fields }, 'validation failed')
-    return renderError(request, reply, status, message)
+  // Pages live in their own scope: fetching a stylesheet or htmx never reads or rewrites a session.
+  app.register(async function pages (scope) {
+    scope.register(formbody)
+    scope.register(session)
+    scope.register(csrf)
+    scope.register(auth)
+    scope.register(render)
+    scope.register(routes)
+    scope.setErrorHandler(handleError)
+    scope.setNotFoundHandler(async (request, reply) =>
+      renderError(request, reply, 404, 'There is no page at this address.'))
   })
-
-  app.setNotFoundHandler(async (request, reply) =>
-    renderError(request, reply, 404, 'There is no page at this address.'))
+  app.setErrorHandler(handleError)
 
   return app
 }

@@ -54,3 +54,11 @@ export class Agent {
 }
 
 export const PASSWORD = 'correct horse battery staple'
+
+/** An agent signed in and looking at a page, so it holds the new session's CSRF token as a person would. */
+export async function signedInAgent (app: FastifyInstance, email: string, ip?: string): Promise<Agent> {
+  const agent = new Agent(app, ip)
+  await agent.signIn(email, PASSWORD)
+  await agent.get('/settings/users')
+  return agent
+}

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { build } from '../helpers/app.js'
-import { Agent, PASSWORD } from '../helpers/agent.js'
+import { Agent, PASSWORD, signedInAgent } from '../helpers/agent.js'
 import { makeClinic } from '../helpers/clinic.js'
 import { auditCount, auditRows } from '../helpers/audit.js'
 import { Patient } from '../../src/domain/patients/patient.entity.js'
@@ -11,12 +11,7 @@ const clinic = await makeClinic(ctx.em())
 const other = await makeClinic(ctx.em())
 ctx.clock.set('2026-11-25T00:00:00Z')
 
-async function signedIn (email: string, ip?: string): Promise<Agent> {
-  const agent = new Agent(ctx.app, ip)
-  await agent.signIn(email, PASSWORD)
-  await agent.get('/settings/users')
-  return agent
-}
+const signedIn = (email: string, ip?: string): Promise<Agent> => signedInAgent(ctx.app, email, ip)
 
 async function newPatient (agent: Agent, name: string): Promise<number> {
   await agent.get('/patients/new')

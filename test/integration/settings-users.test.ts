@@ -1,6 +1,6 @@
 import t from 'tap'
 import { build } from '../helpers/app.js'
-import { Agent, PASSWORD } from '../helpers/agent.js'
+import { Agent, signedInAgent } from '../helpers/agent.js'
 import { makeClinic } from '../helpers/clinic.js'
 import { User } from '../../src/domain/users/user.entity.js'
 
@@ -8,11 +8,7 @@ const ctx = await build(t)
 const clinic = await makeClinic(ctx.em())
 const otherClinic = await makeClinic(ctx.em())
 
-async function signedIn (email: string): Promise<Agent> {
-  const agent = new Agent(ctx.app)
-  await agent.signIn(email, PASSWORD)
-  return agent
-}
+const signedIn = (email: string, ip?: string): Promise<Agent> => signedInAgent(ctx.app, email, ip)
 
 const reload = (id: number) => ctx.em().findOneOrFail(User, { id })
 

@@ -151,3 +151,13 @@ t.test('when sign-in is followed by a next address, then only addresses on this 
   const offsite = await agent.post('/login', { email: clinic.owner.email, password: PASSWORD, next: '//evil.example/' })
   t.equal(offsite.headers.location, '/')
 })
+
+t.test('when a signed-in browser fetches the stylesheet and htmx, then its session is neither read nor renewed', async t => {
+  const agent = new Agent(ctx.app)
+  await agent.signIn(clinic.owner.email, PASSWORD)
+  for (const asset of ['/public/app.css', '/vendor/htmx/htmx.min.js']) {
+    const response = await agent.get(asset)
+    t.equal(response.statusCode, 200, asset)
+    t.equal(response.headers['set-cookie'], undefined, `${asset} sets no cookie`)
+  }
+})

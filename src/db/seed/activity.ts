@@ -5,7 +5,7 @@ import { appointmentKind } from '../../domain/appointments/appointment.kind.js'
 import { invoiceKind } from '../../domain/invoices/invoice.kind.js'
 import { patientKind } from '../../domain/patients/patient.kind.js'
 import type { PracticeGroup } from '../../domain/practice-groups/practice-group.entity.js'
-import type { PracticeRecord } from '../../domain/records/record-kind.js'
+import type { PracticeRecord, RecordKind } from '../../domain/records/record-kind.js'
 import { createRecord, recordView, updateRecord } from '../../domain/records/records.service.js'
 import { inputValue } from '../../domain/records/fields.js'
 import { localIsoDate, toLocalInput } from '../../domain/time/zoned.js'
@@ -41,7 +41,7 @@ function actorAt (story: Story, user: User, when: Date, url: string): Actor {
   }
 }
 
-function asForm (kind: typeof patientKind, values: Record<string, unknown>, timeZone: string): Record<string, string> {
+function asForm (kind: RecordKind, values: Record<string, unknown>, timeZone: string): Record<string, string> {
   return Object.fromEntries(kind.fields.map(f => [f.name, inputValue(f, values[f.name], timeZone)]))
 }
 

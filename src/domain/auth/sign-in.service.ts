@@ -14,13 +14,13 @@ export type SignInResult =
   | { outcome: 'signed-in', user: User }
   | { outcome: 'invalid', knownUser: User | null }
   | { outcome: 'deactivated', user: User }
-  | { outcome: 'locked', knownUser: User | null, minutes: number }
+  | { outcome: 'locked', knownUser: User | null }
 
-async function recentFailures (em: EntityManager, column: 'email' | 'ip', value: string, since: Date): Promise<number> {
-  const condition = column === 'email' ? 'lower(email) = lower(?)' : 'ip = ?::inet'
-  const rows = await em.getConnection().execute<{ count: string }[]>(
-    `select count(*) as count from sign_in_failures where ${condition} and occurred_at > ?`, [value, since])
-  return Number(rows[0]?.count ?? 0)
+async function recentFailures (em: EntityManager, email: string, ip: string, since: Date): Promise<{ account: number, address: number }> {
+  const rows = await em.getConnection().execute<{ account: string, address: string }[]>(
+    `select count(*) filter (where email = ?) as account, count(*) filter (where ip = ?::inet) as address
+     from sign_in_failures where (email = ? or ip = ?::inet) and occurred_at > ?`, [email, ip, email, ip, since])
+  return { account: Number(rows[0]?.account ?? 0), address: Number(rows[0]?.address ?? 0) }
 }
 
 /**
@@ -38,9 +38,8 @@ export async function attemptSignIn (
   const user = email ? await findUserByEmail(em, email) : null
   const knownUser = user && !user.isSystem ? user : null
 
-  const accountLocked = await recentFailures(em, 'email', email, since) >= limits.maxFailuresPerAccount
-  const addressLocked = await recentFailures(em, 'ip', attempt.ip, since) >= limits.maxFailuresPerIp
-  if (accountLocked || addressLocked) return { outcome: 'locked', knownUser, minutes: limits.lockMinutes }
+  const failures = await recentFailures(em, email, attempt.ip, since)
+  if (failures.account >= limits.maxFailuresPerAccount || failures.address >= limits.maxFailuresPerIp) return { outcome: 'locked', knownUser }
 
   const passwordMatches = knownUser
     ? await verifyPassword(knownUser.passwordHash, attempt.password)
@@ -54,6 +53,6 @@ export async function attemptSignIn (
   }
   if (!knownUser.active) return { outcome: 'deactivated', user: knownUser }
 
-  await em.getConnection().execute('delete from sign_in_failures where lower(email) = ?', [email])
+  await em.getConnection().execute('delete from sign_in_failures where email = ?', [email])
   return { outcome: 'signed-in', user: knownUser }
 }

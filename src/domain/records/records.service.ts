@@ -70,9 +70,11 @@ async function parseForm (em: EntityManager, kind: RecordKind, actor: Actor, bod
   const { values, errors } = parseFields(kind.fields, body, actor.timeZone, actor.occurredAt)
   await checkReferences(em, actor.practiceGroupId, values, errors)
   if (Object.keys(errors).length > 0) throw new ValidationError(errors)
-  return kind.fields.some(f => f.type === 'datetime')
-    ? Object.fromEntries(Object.entries(values).map(([k, v]) => [k, kind.fields.find(f => f.name === k)?.type === 'datetime' && v ? new Date(v as string) : v]))
-    : values
+  const record: Record<string, unknown> = { ...values }
+  for (const field of kind.fields) {
+    if (field.type === 'datetime' && values[field.name]) record[field.name] = new Date(values[field.name] as string)
+  }
+  return record
 }
 
 function assertAllowed (reason: string | null): void {

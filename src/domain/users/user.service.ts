@@ -29,8 +29,9 @@ export async function getUser (em: EntityManager, practiceGroupId: number, id: n
   return user
 }
 
+/** Every write stores emails in lower case, so a lookup is one exact match on the unique index. */
 export function findUserByEmail (em: EntityManager, email: string): Promise<User | null> {
-  return em.findOne(User, { email: { $ilike: email.trim().replace(/[\\%_]/g, c => `\\${c}`) } })
+  return em.findOne(User, { email: email.trim().toLowerCase() })
 }
 
 /** A new user never starts with the User Action History permission; a Full Access user grants it later. */

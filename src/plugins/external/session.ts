@@ -1,16 +1,12 @@
 import fp from 'fastify-plugin'
 import cookie from '@fastify/cookie'
 import session from '@fastify/session'
-import { PostgresSessionStore } from '../../domain/sessions/session-store.js'
+import { SESSION_IDLE_MINUTES } from '../app/session-store.js'
 
-export const SESSION_IDLE_MINUTES = 30
 export const SESSION_ABSOLUTE_HOURS = 12
 export const SESSION_COOKIE = 'pa_session'
 
 declare module 'fastify' {
-  interface FastifyInstance {
-    sessionStore: PostgresSessionStore
-  }
   interface Session {
     userId?: number
     practiceGroupId?: number
@@ -24,13 +20,11 @@ declare module 'fastify' {
  * request, which gives the 30-minute idle timeout.
  */
 export default fp(async (app) => {
-  const store = new PostgresSessionStore(app.orm, app.clock, SESSION_IDLE_MINUTES * 60_000)
-  app.decorate('sessionStore', store)
   await app.register(cookie)
   await app.register(session, {
     secret: app.config.SESSION_SECRET,
     cookieName: SESSION_COOKIE,
-    store,
+    store: app.sessionStore,
     saveUninitialized: false,
     rolling: true,
     cookie: {
@@ -41,4 +35,4 @@ export default fp(async (app) => {
       maxAge: SESSION_IDLE_MINUTES * 60_000
     }
   })
-}, { name: 'session', dependencies: ['orm', 'clock'] })
+}, { name: 'session', dependencies: ['session-store'] })

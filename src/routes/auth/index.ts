@@ -7,8 +7,18 @@ function safeNext (next: string | undefined): string {
   return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/'
 }
 
-const FAILURE_STATUS = { invalid: 401, locked: 429, deactivated: 403 } as const
-const FAILURE_REASON = { invalid: 'wrong password', locked: 'sign-in locked after repeated failures', deactivated: 'account deactivated' } as const
+/** For each way a sign-in fails: the status, the reason kept in the history, and what the person is told. */
+const FAILURES = {
+  invalid: { status: 401, reason: 'wrong password', message: () => 'The email or password is incorrect.' },
+  deactivated: {
+    status: 403, reason: 'account deactivated',
+    message: () => 'This account has been deactivated. Ask a Full Access user in your practice to reactivate it.'
+  },
+  locked: {
+    status: 429, reason: 'sign-in locked after repeated failures',
+    message: (minutes: number) => `Too many failed sign-in attempts. Sign-in is locked for ${minutes} minutes; try again later or ask a Full Access user to help.`
+  }
+} as const
 const PAGE = 'Sign in'
 
 export default async function auth (app: FastifyInstance): Promise<void> {
@@ -42,16 +52,12 @@ export default async function auth (app: FastifyInstance): Promise<void> {
     if (account) {
       await request.record({
         action: 'login_failed', page: PAGE, recordType: 'user', recordId: account.id,
-        description: `Failed sign-in to ${account.email}: ${FAILURE_REASON[result.outcome]}`
+        description: `Failed sign-in to ${account.email}: ${FAILURES[result.outcome].reason}`
       }, { as: account })
     }
-    const error = result.outcome === 'locked'
-      ? `Too many failed sign-in attempts. Sign-in is locked for ${result.minutes} minutes; try again later or ask a Full Access user to help.`
-      : result.outcome === 'deactivated'
-        ? 'This account has been deactivated. Ask a Full Access user in your practice to reactivate it.'
-        : 'The email or password is incorrect.'
-    reply.status(FAILURE_STATUS[result.outcome])
-    return reply.page('pages/auth/login', { title: 'Sign in', next, email, error })
+    const failure = FAILURES[result.outcome]
+    reply.status(failure.status)
+    return reply.page('pages/auth/login', { title: 'Sign in', next, email, error: failure.message(limits.lockMinutes) })
   })
 
   app.post('/logout', { config: { activity: 'sign-in' } }, async (request, reply) => {
