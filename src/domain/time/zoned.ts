@@ -1,13 +1,13 @@
 /** Date and time in a practice's own time zone, without a library: Intl knows the rules. */
 
-interface LocalParts { year: number, month: number, day: number, hour: number, minute: number }
+interface LocalParts { year: number, month: number, day: number, hour: number, minute: number, second: number }
 
 function localParts (instant: Date, timeZone: string): LocalParts {
   const parts = new Intl.DateTimeFormat('en-AU', {
-    timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23'
+    timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23'
   }).formatToParts(instant)
   const get = (type: string): number => Number(parts.find(p => p.type === type)?.value)
-  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute') }
+  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') }
 }
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0')
@@ -16,6 +16,12 @@ const pad = (n: number, width = 2): string => String(n).padStart(width, '0')
 export function formatDateTime (instant: Date | string, timeZone: string): string {
   const p = localParts(new Date(instant), timeZone)
   return `${pad(p.day)}/${pad(p.month)}/${p.year} ${pad(p.hour)}:${pad(p.minute)}`
+}
+
+/** "25/11/2026 10:00:05", for the history, where seconds tell events apart. */
+export function formatDateTimeSeconds (instant: Date | string, timeZone: string): string {
+  const p = localParts(new Date(instant), timeZone)
+  return `${pad(p.day)}/${pad(p.month)}/${p.year} ${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}`
 }
 
 /** "10:00" */

@@ -1,10 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ValidationError } from '../../domain/errors.js'
+import { NotFoundError, ValidationError } from '../../domain/errors.js'
+import { assertMayViewHistory } from '../../domain/history/history-scope.js'
+import { hasHistory } from '../../domain/history/history.service.js'
 import { formatField, inputValue } from '../../domain/records/fields.js'
 import type { RecordKind } from '../../domain/records/record-kind.js'
 import {
-  createRecord, deleteRecord, getRecord, listRecords, recordView, updateRecord
+  createRecord, deleteRecord, getRecord, listRecords, loadLookups, recordView, updateRecord
 } from '../../domain/records/records.service.js'
+import { showHistory } from '../history/show-history.js'
 import { formOptions } from './form-options.js'
 import { idParams, listQuery, recordBody, type IdParams, type ListQuery, type RecordBody } from './schemas.js'
 
@@ -15,6 +18,15 @@ export function recordRoutes (kind: RecordKind) {
   /** Form inputs for stored values; a submitted form is shown again exactly as typed. */
   function inputsFor (request: FastifyRequest, values: Record<string, unknown>): Record<string, string> {
     return Object.fromEntries(kind.fields.map(f => [f.name, inputValue(f, values[f.name], request.practice!.timeZone)]))
+  }
+
+  /** How the history names the record; a deleted record is still named by its history, so auditors can see who deleted it. */
+  async function historyHeading (request: FastifyRequest, id: number): Promise<string> {
+    const practiceGroupId = request.practice!.id
+    const record = await request.em.findOne(kind.entity, { id, practiceGroupId } as never)
+    if (record) return `${noun} ${kind.describe(record, await loadLookups(request.em, practiceGroupId, [record]), request.practice!.timeZone)}`
+    if (await hasHistory(request.em, practiceGroupId, { recordType: kind.type, recordId: String(id) })) return `${noun} #${id} (deleted)`
+    throw new NotFoundError(noun)
   }
 
   async function showForm (request: FastifyRequest, reply: FastifyReply, inputs: Record<string, unknown>, errors: Record<string, string>, id?: number): Promise<string> {
@@ -59,6 +71,19 @@ export function recordRoutes (kind: RecordKind) {
       return reply.page('pages/records/show', {
         title: `${kind.title}: ${heading}`, kind, record, heading, shown,
         mayDelete: kind.mayDelete(request.currentUser!, record) === null
+      })
+    })
+
+    app.get<{ Params: IdParams }>('/:id/history', { config: { activity: 'view' }, schema: { params: idParams } }, async (request, reply) => {
+      assertMayViewHistory(request.currentUser!)
+      const heading = await historyHeading(request, request.params.id)
+      return showHistory(request, reply, {
+        basePath: `${kind.basePath}/${request.params.id}/history`,
+        subject: { recordType: kind.type, recordId: String(request.params.id) },
+        title: `User Action History: ${heading}`,
+        back: { href: `${kind.basePath}/${request.params.id}`, label: `‹ Back to the ${noun}` },
+        recordedPage: `${kind.title} > History`,
+        recordedDescription: `Viewed the User Action History of ${heading}`
       })
     })
 

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { ACCESS_LEVELS } from '../../../domain/users/user.entity.js'
 import { ValidationError } from '../../../domain/errors.js'
 import { describeChanges } from '../../../domain/records/fields.js'
+import { showHistory } from '../../history/show-history.js'
 import { createUser, getUser, listUsers, updateAccessSettings } from '../../../domain/users/user.service.js'
 import {
   accessSettingsBody, newUserBody, userIdParams,
@@ -19,6 +20,15 @@ export default async function users (app: FastifyInstance): Promise<void> {
     await request.record({ action: 'view', page: LIST_PAGE, description: 'Viewed the list of users' })
     return reply.page('pages/settings/users', { title: 'Settings › Users', users })
   })
+
+  app.get('/history', { config: { activity: 'view' } }, async (request, reply) => showHistory(request, reply, {
+    basePath: '/settings/users/history',
+    subject: null,
+    title: 'User Action History',
+    back: { href: '/settings/users', label: '‹ Settings › Users' },
+    recordedPage: 'Settings > Users > History',
+    recordedDescription: 'Viewed the group User Action History'
+  }))
 
   app.get('/new', { config: { activity: 'exempt' }, preHandler: app.requireFullAccess }, async (_request, reply) =>
     reply.page('pages/settings/user-new', { title: 'Add a user', values: { accessLevel: 'Practitioner' }, errors: {}, accessLevels: ACCESS_LEVELS }))

@@ -1,0 +1,139 @@
+import ipaddr from 'ipaddr.js'
+import { ACTIONS, type Action } from '../audit/activity.js'
+import { boundary, isDateRange, presetInterval } from './date-ranges.js'
+import { COLUMNS, DEFAULT_PAGE_SIZE, PAGE_SIZES, type Column, type HistoryParams, type ParamName } from './history-params.js'
+
+/** What a history list asks the database for, once every parameter has been understood. */
+export interface HistoryCriteria {
+  sort: Column | null
+  dir: 'asc' | 'desc'
+  since: Date | null
+  until: Date | null
+  userIds: number[]
+  actions: Action[]
+  pageName: string | null
+  recordId: string | null
+  descriptionContains: string | null
+  urlContains: string | null
+  ip: string | null
+  ipIsRange: boolean
+  page: number
+  size: number
+}
+
+export interface ParamProblem { param: ParamName, message: string }
+
+/** What the practice offers to filter by: its users and the pages its history names. */
+export interface FilterChoices {
+  users: { id: number, name: string }[]
+  pages: string[]
+}
+
+const MAX_TEXT = 200
+const MAX_ID = 100
+
+function parseIp (value: string): { ip: string, range: boolean } | null {
+  const [address = '', prefix, extra] = value.split('/')
+  const v4 = ipaddr.IPv4.isValidFourPartDecimal(address)
+  if (!v4 && !ipaddr.IPv6.isValid(address)) return null
+  if (extra !== undefined) return null
+  if (prefix === undefined) return { ip: ipaddr.parse(address).toString(), range: false }
+  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1
+  if (bits < 0 || bits > (v4 ? 32 : 128)) return null
+  return { ip: `${ipaddr.parse(address).toString()}/${bits}`, range: true }
+}
+
+/**
+ * Turns the URL's parameters into criteria, or says exactly which ones are
+ * wrong. A wrong parameter is never dropped quietly: the caller shows the
+ * problems instead of a list that would ignore them.
+ */
+export function interpret (params: HistoryParams, choices: FilterChoices, now: Date, timeZone: string): { criteria: HistoryCriteria, problems: ParamProblem[] } {
+  const problems: ParamProblem[] = []
+  const problem = (param: ParamName, message: string): void => { problems.push({ param, message }) }
+
+  let sort: Column | null = null
+  if (params.sort) {
+    if ((COLUMNS as readonly string[]).includes(params.sort)) sort = params.sort as Column
+    else problem('sort', `"${params.sort}" is not a column that can be sorted. Choose one of: ${COLUMNS.join(', ')}.`)
+  }
+  let dir: 'asc' | 'desc' = 'asc'
+  if (params.dir === 'asc' || params.dir === 'desc') dir = params.dir
+  else if (params.dir) problem('dir', `The sort direction must be "asc" or "desc", not "${params.dir}".`)
+  if (params.dir && !params.sort) problem('dir', 'A sort direction needs a column to sort by.')
+
+  let since: Date | null = null
+  let until: Date | null = null
+  const custom = params.from !== '' || params.to !== ''
+  const range = params.range
+  if (isDateRange(range)) {
+    if (range !== 'custom' && custom) problem('range', 'Choose either a preset date range or your own From and To dates, not both.')
+    else if (range !== 'custom') ({ since, until } = presetInterval(range, now, timeZone))
+  } else if (range) {
+    problem('range', `"${range}" is not a date range. Choose Today, Yesterday, Last 7 days, Last 30 days, This month or Custom range.`)
+  }
+  if (params.from) {
+    since = boundary(params.from, timeZone, 'from')
+    if (!since) problem('from', `"${params.from}" is not a real date and time. Use the form 2026-11-25T09:30.`)
+  }
+  if (params.to) {
+    until = boundary(params.to, timeZone, 'to')
+    if (!until) problem('to', `"${params.to}" is not a real date and time. Use the form 2026-11-25T17:00.`)
+  }
+  if (params.from && params.to && since && until && since >= until) problem('to', 'The From date must be before the To date.')
+
+  const userIds: number[] = []
+  for (const value of params.user) {
+    const user = /^\d{1,10}$/.test(value) ? choices.users.find(u => u.id === Number(value)) : undefined
+    if (user) userIds.push(user.id)
+    else problem('user', `There is no user "${value}" whose history you can see.`)
+  }
+
+  const actions: Action[] = []
+  for (const value of params.action) {
+    if ((ACTIONS as readonly string[]).includes(value)) actions.push(value as Action)
+    else problem('action', `"${value}" is not an action. Choose from: ${ACTIONS.join(', ')}.`)
+  }
+
+  if (params.pageName && !choices.pages.includes(params.pageName)) problem('pageName', `"${params.pageName}" is not a page in this practice's history.`)
+  if (params.id.length > MAX_ID) problem('id', `An ID is at most ${MAX_ID} characters.`)
+  if (params.description.length > MAX_TEXT) problem('description', `Search at most ${MAX_TEXT} characters of description.`)
+  if (params.url.length > MAX_TEXT) problem('url', `Search at most ${MAX_TEXT} characters of URL.`)
+
+  let ip: { ip: string, range: boolean } | null = null
+  if (params.ip) {
+    ip = parseIp(params.ip)
+    if (!ip) problem('ip', `"${params.ip}" is not an IP address or range. Use an address such as 203.0.113.7 or a range such as 203.0.113.0/24.`)
+  }
+
+  let size = DEFAULT_PAGE_SIZE
+  if (params.size) {
+    if ((PAGE_SIZES as readonly number[]).map(String).includes(params.size)) size = Number(params.size)
+    else problem('size', `Show 25, 50 or 100 records a page, not "${params.size}".`)
+  }
+  let page = 1
+  if (params.page) {
+    if (/^\d{1,9}$/.test(params.page) && Number(params.page) >= 1) page = Number(params.page)
+    else problem('page', `"${params.page}" is not a page number.`)
+  }
+
+  return {
+    criteria: {
+      sort,
+      dir,
+      since,
+      until,
+      userIds,
+      actions,
+      pageName: params.pageName || null,
+      recordId: params.id || null,
+      descriptionContains: params.description.trim() || null,
+      urlContains: params.url.trim() || null,
+      ip: ip?.ip ?? null,
+      ipIsRange: ip?.range ?? false,
+      page,
+      size
+    },
+    problems
+  }
+}

@@ -1,0 +1,50 @@
+import type { EntityManager } from '@mikro-orm/core'
+import { ForbiddenError } from '../errors.js'
+import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
+import { isFullAccess, type User } from '../users/user.entity.js'
+
+const DAY_MS = 86_400_000
+export const FREE_WINDOW_DAYS = 7
+
+/** How far back a practice may look in its history, and how to say so. */
+export interface HistoryWindow {
+  since: Date
+  subscribed: boolean
+  summary: string
+}
+
+/**
+ * The part of the history a practice may see at `now`. Without a
+ * subscription that is the last 7 days; the add-on widens it to 30 days
+ * before its start, and when it arrives it is decided here and nowhere else.
+ */
+export async function visibleWindow (_em: EntityManager, _practice: PracticeGroup, now: Date): Promise<HistoryWindow> {
+  return {
+    since: new Date(now.getTime() - FREE_WINDOW_DAYS * DAY_MS),
+    subscribed: false,
+    summary: `Showing the last ${FREE_WINDOW_DAYS} days — subscribe to see more.`
+  }
+}
+
+/** Which rows of the history one viewer may see: the single rule every history page, fragment and export uses. */
+export interface HistoryScope {
+  practiceGroupId: number
+  /** Set when the viewer may only see their own actions. */
+  onlyUserId: number | null
+  window: HistoryWindow
+}
+
+/** Only users holding the User Action History permission see any history. */
+export function assertMayViewHistory (viewer: User): void {
+  if (!viewer.canViewHistory) throw new ForbiddenError('You do not have the User Action History permission. A Full Access user can turn it on in Settings > Users.')
+}
+
+export async function historyScope (em: EntityManager, viewer: User, practice: PracticeGroup, now: Date): Promise<HistoryScope> {
+  assertMayViewHistory(viewer)
+  if (viewer.practiceGroupId !== practice.id) throw new ForbiddenError('This history belongs to another practice.')
+  return {
+    practiceGroupId: practice.id,
+    onlyUserId: isFullAccess(viewer) ? null : viewer.id,
+    window: await visibleWindow(em, practice, now)
+  }
+}

@@ -1,0 +1,133 @@
+import { ACTIONS } from '../../domain/audit/activity.js'
+import { DATE_RANGES } from '../../domain/history/date-ranges.js'
+import type { FilterChoices, ParamProblem } from '../../domain/history/history-criteria.js'
+import {
+  COLUMNS, COLUMN_FILTER_PARAMS, COLUMN_LABELS, DEFAULT_PAGE_SIZE, FILTER_PARAMS, NO_FILTERS, PAGE_SIZES,
+  historyHref, isEmptyParam, nextSort, paramPairs, type Column, type HistoryParams, type ParamName
+} from '../../domain/history/history-params.js'
+import type { HistoryPage } from '../../domain/history/history.service.js'
+import { formatDateTime, formatDateTimeSeconds, fromLocalInput } from '../../domain/time/zoned.js'
+
+export const ACTION_LABELS: Record<string, string> = {
+  view: 'View', create: 'Create', update: 'Update', delete: 'Delete', login: 'Login', logout: 'Logout',
+  login_failed: 'Login failed', export: 'Export', purchase: 'Purchase'
+}
+
+const RECORD_TYPE_LABELS: Record<string, string> = { patient: 'Patient', appointment: 'Appointment', invoice: 'Invoice', user: 'User' }
+
+const ARIA_SORT = { asc: 'ascending', desc: 'descending' } as const
+
+interface HeaderModel {
+  column: Column
+  label: string
+  sortHref: string
+  ariaSort: 'ascending' | 'descending' | 'none'
+  filtered: boolean
+  hidden: [string, string][]
+}
+
+interface ChipModel { label: string, removeHref: string }
+
+export interface HistoryModelInput {
+  basePath: string
+  params: HistoryParams
+  choices: FilterChoices
+  problems: ParamProblem[]
+  results: HistoryPage | null
+  timeZone: string
+  windowSummary: string
+  seesEveryone: boolean
+}
+
+function chipValue (column: Column, params: HistoryParams, choices: FilterChoices, timeZone: string): string {
+  switch (column) {
+    case 'date': {
+      if (params.range && params.range !== 'custom') return DATE_RANGES[params.range as keyof typeof DATE_RANGES] ?? params.range
+      const show = (value: string): string => {
+        const instant = fromLocalInput(value.length === 10 ? `${value}T00:00` : value, timeZone)
+        return instant ? (value.length === 10 ? value.split('-').reverse().join('/') : formatDateTime(instant, timeZone)) : value
+      }
+      if (params.from && params.to) return `${show(params.from)} – ${show(params.to)}`
+      return params.from ? `from ${show(params.from)}` : `until ${show(params.to)}`
+    }
+    case 'user': return params.user.map(id => choices.users.find(u => String(u.id) === id)?.name ?? id).join(', ')
+    case 'action': return params.action.map(a => ACTION_LABELS[a] ?? a).join(', ')
+    case 'page': return params.pageName
+    case 'id': return params.id
+    case 'description': return `contains "${params.description.trim()}"`
+    case 'url': return `contains "${params.url.trim()}"`
+    case 'ip': return params.ip
+  }
+}
+
+function isFiltered (column: Column, params: HistoryParams): boolean {
+  return COLUMN_FILTER_PARAMS[column].some(name => !isEmptyParam(params, name) && !(name === 'range' && params.range === 'custom'))
+}
+
+/** Everything the history templates show, worked out here so the templates only lay it out. */
+export function historyModel (input: HistoryModelInput) {
+  const { basePath, params, choices, results, timeZone } = input
+  const href = (changes: Partial<HistoryParams> = {}): string => historyHref(basePath, params, changes)
+  const hiddenExcept = (...names: ParamName[]): [string, string][] => paramPairs(params, [...names, 'page'])
+
+  const headers: HeaderModel[] = COLUMNS.map(column => ({
+    column,
+    label: COLUMN_LABELS[column],
+    sortHref: href(nextSort(params, column)),
+    ariaSort: params.sort === column ? ARIA_SORT[params.dir === 'desc' ? 'desc' : 'asc'] : 'none',
+    filtered: isFiltered(column, params),
+    hidden: hiddenExcept(...COLUMN_FILTER_PARAMS[column])
+  }))
+
+  const chips: ChipModel[] = COLUMNS.filter(column => isFiltered(column, params)).map(column => ({
+    label: `${COLUMN_LABELS[column]}: ${chipValue(column, params, choices, timeZone)}`,
+    removeHref: href(Object.fromEntries(COLUMN_FILTER_PARAMS[column].map(name => [name, name === 'user' || name === 'action' ? [] : '']))),
+  }))
+
+  const badParams = [...new Set(input.problems.map(p => p.param))]
+  const pager = results && {
+    first: results.total === 0 ? 0 : (results.page - 1) * results.size + 1,
+    last: Math.min(results.page * results.size, results.total),
+    total: results.total,
+    page: results.page,
+    pages: results.pages,
+    firstHref: results.page > 1 ? href({ page: '1' }) : null,
+    previousHref: results.page > 1 ? href({ page: String(results.page - 1) }) : null,
+    nextHref: results.page < results.pages ? href({ page: String(results.page + 1) }) : null,
+    lastHref: results.page < results.pages ? href({ page: String(results.pages) }) : null
+  }
+
+  return {
+    basePath,
+    params,
+    choices,
+    timeZone,
+    windowSummary: input.windowSummary,
+    seesEveryone: input.seesEveryone,
+    headers,
+    chips,
+    clearAllHref: href(NO_FILTERS),
+    hasFilters: FILTER_PARAMS.some(name => !isEmptyParam(params, name)),
+    problems: input.problems,
+    withoutProblemsHref: href(Object.fromEntries(badParams.map(name => [name, name === 'user' || name === 'action' ? [] : '']))),
+    pastEnd: results?.requestedPage ? `There is no page ${results.requestedPage}; showing page ${results.page}, the last.` : null,
+    rows: (results?.rows ?? []).map(row => ({
+      ...row,
+      date: formatDateTimeSeconds(row.occurredAt, timeZone),
+      actionLabel: ACTION_LABELS[row.action] ?? row.action,
+      recordLabel: row.recordType ? RECORD_TYPE_LABELS[row.recordType] ?? row.recordType : ''
+    })),
+    pager,
+    actions: ACTIONS.map(action => ({ value: action, label: ACTION_LABELS[action] ?? action, checked: params.action.includes(action) })),
+    dateRanges: Object.entries(DATE_RANGES).map(([value, label]) => ({ value, label })),
+    rangeIsCustom: params.range === 'custom' || (!params.range && (params.from !== '' || params.to !== '')),
+    pageSizes: PAGE_SIZES.map(size => ({ value: String(size), selected: (params.size || String(DEFAULT_PAGE_SIZE)) === String(size) })),
+    hidden: {
+      range: hiddenExcept('range', 'from', 'to'),
+      user: hiddenExcept('user'),
+      size: hiddenExcept('size')
+    }
+  }
+}
+
+export type HistoryModel = ReturnType<typeof historyModel>

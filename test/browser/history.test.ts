@@ -1,0 +1,235 @@
+import t, { type Test } from 'tap'
+import type { Page } from 'playwright-core'
+import { build } from '../helpers/app.js'
+import { chromiumAvailable, listen, openBrowser, signInWithBrowser } from '../helpers/browser.js'
+import { PASSWORD } from '../helpers/agent.js'
+import { addRecord } from '../helpers/history.js'
+import { makePracticeGroup, makeUser, unique } from '../../src/db/factories.js'
+import type { User } from '../../src/domain/users/user.entity.js'
+
+if (chromiumAvailable(t)) {
+  const ctx = await build(t)
+  ctx.clock.set('2026-11-25T03:00:00Z') // 14:00 in Sydney
+  const em = ctx.em()
+  const group = await makePracticeGroup(em, { name: unique('Harbour') })
+  const olivia = await makeUser(em, group, { name: 'Olivia Owner', accessLevel: 'Full Access', canViewHistory: true })
+  const sam = await makeUser(em, group, { name: 'Dr Sam Lee', accessLevel: 'Practitioner', canViewHistory: true })
+  const riley = await makeUser(em, group, { name: 'Riley Reception', accessLevel: 'Reception' })
+
+  const hour = 3_600_000
+  const now = ctx.clock.now().getTime()
+  const seed: [User, number, 'view' | 'update' | 'create', string][] = [
+    [sam, 1, 'view', '10.1.0.5'], [riley, 2, 'view', '10.1.0.6'], [sam, 3, 'update', '10.1.0.7'], [olivia, 4, 'view', '172.16.0.1'],
+    [sam, 5, 'view', '192.168.1.9'], [riley, 30, 'create', '10.1.0.8'], [sam, 40, 'view', '10.1.0.9'], [olivia, 50, 'update', '10.2.0.1']
+  ]
+  for (const [user, hoursAgo, action, ip] of seed) {
+    await addRecord(em, user, {
+      at: new Date(now - hoursAgo * hour), action, page: 'Patient profile', recordType: 'patient', recordId: String(hoursAgo),
+      description: `${action} by ${user.name} ${hoursAgo}h ago`, url: `/patients/${hoursAgo}`, ip
+    })
+  }
+  const baseUrl = await listen(ctx.app)
+  const history = `${baseUrl}/settings/users/history`
+
+  /**
+   * A column of the records seeded above, top to bottom. Signing in and
+   * opening pages in the browser adds records from 127.0.0.1; they are real
+   * but not what these tests are about.
+   */
+  async function column (page: Page, index: number): Promise<string[]> {
+    const rows = await page.locator('#history-panel tbody tr[data-record-id]').evaluateAll(trs =>
+      trs.map(tr => [...tr.querySelectorAll('td')].map(td => (td.textContent ?? '').trim())))
+    return rows.filter(cells => cells[7] !== '127.0.0.1').map(cells => cells[index - 1]!)
+  }
+  const users = (page: Page): Promise<string[]> => column(page, 2)
+  const header = (page: Page, name: string) => page.locator('th', { has: page.getByRole('button', { name, exact: true }) })
+
+  /** A page that remembers it was not reloaded: htmx swaps keep the marker, a full load loses it. */
+  async function markPage (page: Page): Promise<() => Promise<boolean>> {
+    await page.evaluate(() => { (window as unknown as { notReloaded: boolean }).notReloaded = true })
+    return () => page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true)
+  }
+
+  const violations: string[] = []
+
+  async function signedInPage (t: Test, user: User, javaScriptEnabled = true): Promise<Page> {
+    const { page } = await openBrowser(t, { javaScriptEnabled })
+    page.on('console', message => { if (/Content Security Policy/.test(message.text())) violations.push(message.text()) })
+    await signInWithBrowser(page, baseUrl, user.email, PASSWORD)
+    return page
+  }
+
+  t.test('Olivia opens the group history from Settings > Users and sorts three columns through ascending, descending and not sorted', async t => {
+    const page = await signedInPage(t, olivia)
+    await page.goto(`${baseUrl}/settings/users`)
+    await page.getByRole('link', { name: 'History' }).click()
+    await page.waitForURL(history)
+    t.same(await users(page), ['Dr Sam Lee', 'Riley Reception', 'Dr Sam Lee', 'Olivia Owner', 'Dr Sam Lee', 'Riley Reception', 'Dr Sam Lee', 'Olivia Owner'], 'newest first')
+    const notReloaded = await markPage(page)
+
+    for (const [name, param, firstAscending, firstDescending] of [
+      ['User', 'user', 'Dr Sam Lee', 'Riley Reception'],
+      ['Action', 'action', 'create', 'view'],
+      ['IP Address', 'ip', '10.1.0.5', '192.168.1.9']
+    ] as const) {
+      const index = { user: 2, action: 3, ip: 8 }[param]
+      await page.getByRole('button', { name, exact: true }).click()
+      await page.waitForURL(new RegExp(`sort=${param}&dir=asc`))
+      await t.resolveMatch(header(page, name).getAttribute('aria-sort'), 'ascending', `${name}: ascending`)
+      t.equal(await header(page, name).locator('svg[data-arrow="up"]').count(), 1, `${name}: up arrow`)
+      t.equal((await column(page, index))[0]?.toLowerCase(), firstAscending.toLowerCase())
+
+      await page.getByRole('button', { name, exact: true }).click()
+      await page.waitForURL(new RegExp(`sort=${param}&dir=desc`))
+      await t.resolveMatch(header(page, name).getAttribute('aria-sort'), 'descending', `${name}: descending`)
+      t.equal(await header(page, name).locator('svg[data-arrow="down"]').count(), 1, `${name}: down arrow`)
+      t.equal((await column(page, index))[0]?.toLowerCase(), firstDescending.toLowerCase())
+
+      await page.getByRole('button', { name, exact: true }).click()
+      await page.waitForURL(history)
+      await t.resolveMatch(header(page, name).getAttribute('aria-sort'), 'none', `${name}: not sorted`)
+      t.equal(await header(page, name).locator('svg.sort-arrow').count(), 0, `${name}: no arrow`)
+      t.equal((await users(page))[0], 'Dr Sam Lee', 'newest first again')
+    }
+    t.ok(await notReloaded(), 'only the table was swapped, never the page')
+  })
+
+  t.test('three column filters combine into chips, and removing one chip widens the list', async t => {
+    const page = await signedInPage(t, olivia)
+    await page.goto(history)
+    const notReloaded = await markPage(page)
+
+    await page.getByRole('columnheader', { name: /Action/ }).hover()
+    await page.getByRole('button', { name: 'Filter Action' }).click()
+    await page.getByLabel('View', { exact: true }).check()
+    await page.waitForURL(/action=view/)
+    await page.locator('#filter-action input[value="view"]:checked').waitFor()
+    t.ok(await page.getByLabel('View', { exact: true }).isVisible(), 'the filter stays open while it is used')
+    await page.keyboard.press('Escape')
+
+    await page.getByRole('button', { name: 'Filter User' }).click()
+    await page.getByLabel('Dr Sam Lee').check()
+    await page.waitForURL(new RegExp(`user=${sam.id}`))
+    await page.keyboard.press('Escape')
+
+    await page.getByRole('button', { name: 'Filter IP Address' }).click()
+    const ip = page.getByRole('textbox', { name: 'IP Address' })
+    await ip.pressSequentially('10.1.0.0/16', { delay: 30 })
+    await page.waitForURL(/ip=10\.1\.0\.0%2F16/)
+    await page.waitForFunction(() => document.activeElement?.id === 'filter-ip-input')
+    t.equal(await page.evaluate(() => (document.activeElement as HTMLInputElement).value), '10.1.0.0/16', 'typing was not interrupted')
+    await page.keyboard.press('Escape')
+
+    const chips = page.getByRole('list', { name: 'Active filters' }).getByRole('listitem')
+    t.same((await chips.allTextContents()).map(c => c.replace('×', '').trim()), ['User: Dr Sam Lee', 'Action: View', 'IP Address: 10.1.0.0/16'])
+    t.same(await column(page, 8), ['10.1.0.5', '10.1.0.9'], 'Sam, viewing, from 10.1.x.x')
+
+    await page.getByRole('link', { name: 'Remove filter IP Address: 10.1.0.0/16' }).click()
+    await page.waitForURL(url => !url.search.includes('ip='))
+    t.equal(await chips.count(), 2)
+    t.same(await column(page, 8), ['10.1.0.5', '192.168.1.9', '10.1.0.9'], 'every view by Sam')
+
+    await page.getByRole('link', { name: 'Clear all', exact: true }).click()
+    await page.waitForURL(history)
+    t.equal(await page.getByRole('list', { name: 'Active filters' }).count(), 0)
+    t.equal((await users(page)).length, 8)
+    t.ok(await notReloaded(), 'no full page load')
+  })
+
+  t.test('the practitioner and date range dropdowns narrow the list', async t => {
+    const page = await signedInPage(t, olivia)
+    await page.goto(history)
+    await page.getByLabel('Practitioner').selectOption({ label: 'Dr Sam Lee' })
+    await page.waitForURL(new RegExp(`user=${sam.id}`))
+    t.same([...new Set(await users(page))], ['Dr Sam Lee'])
+    await page.getByLabel('Date range').selectOption({ label: 'Today' })
+    await page.waitForURL(/range=today/)
+    t.same(await column(page, 8), ['10.1.0.5', '10.1.0.7', '192.168.1.9'], "Sam's records since midnight in Sydney")
+    await page.getByLabel('Date range').selectOption({ label: 'Custom range' })
+    await page.waitForURL(/range=custom/)
+    await page.locator('#custom-from').fill('2026-11-23T00:00')
+    await page.waitForURL(/from=2026-11-23T00%3A00/)
+    await page.locator('#custom-to').fill('2026-11-24T23:59')
+    await page.waitForURL(/to=2026-11-24T23%3A59/)
+    t.same(await column(page, 8), ['10.1.0.9'], '23 and 24 November in Sydney: only his record of 40 hours ago')
+  })
+
+  t.test('back, forward and reload show the same view', async t => {
+    const page = await signedInPage(t, olivia)
+    await page.goto(history)
+    await page.getByRole('button', { name: 'User', exact: true }).click()
+    await page.waitForURL(/sort=user&dir=asc/)
+    const sortedUsers = await users(page)
+    await page.getByRole('button', { name: 'Filter Action' }).click()
+    await page.getByLabel('Update', { exact: true }).check()
+    await page.waitForURL(/action=update/)
+    await page.keyboard.press('Escape')
+    const filtered = await users(page)
+    t.same(filtered, ['Dr Sam Lee', 'Olivia Owner'])
+
+    await page.goBack()
+    await page.waitForURL(/sort=user&dir=asc$/)
+    await page.locator('#filter-action input[value="update"]:not(:checked)').waitFor({ state: 'attached' })
+    t.same(await users(page), sortedUsers, 'back shows the sorted list')
+    await t.resolveMatch(header(page, 'User').getAttribute('aria-sort'), 'ascending')
+
+    await page.goForward()
+    await page.waitForURL(/action=update/)
+    await page.locator('#filter-action input[value="update"]:checked').waitFor({ state: 'attached' })
+    t.same(await users(page), filtered, 'forward shows the filtered list')
+
+    await page.reload()
+    t.same(await users(page), filtered, 'reload shows the same view')
+    t.equal(await page.getByRole('list', { name: 'Active filters' }).getByRole('listitem').count(), 1)
+  })
+
+  t.test('Dr Sam Lee sees only his own records while Olivia sees everyone', async t => {
+    const page = await signedInPage(t, sam)
+    await page.goto(`${baseUrl}/settings/users`)
+    await page.getByRole('link', { name: 'History' }).click()
+    await page.waitForURL(history)
+    t.same([...new Set(await users(page))], ['Dr Sam Lee'])
+    t.match(await page.locator('.window-note').textContent(), 'You see only your own activity.')
+    t.equal(await page.getByRole('button', { name: 'Filter User' }).count(), 0, 'no user filter to offer')
+    const everyone = await signedInPage(t, olivia)
+    await everyone.goto(history)
+    t.same(new Set(await users(everyone)), new Set(['Dr Sam Lee', 'Riley Reception', 'Olivia Owner']))
+  })
+
+  t.test('Riley sees no History icon and is refused at the URL', async t => {
+    const page = await signedInPage(t, riley)
+    await page.goto(`${baseUrl}/settings/users`)
+    t.equal(await page.getByRole('link', { name: 'History' }).count(), 0)
+    const response = await page.goto(history)
+    t.equal(response?.status(), 403)
+    t.match(await page.locator('main').textContent(), 'User Action History permission')
+  })
+
+  t.test('without JavaScript, sorting and filtering still work as links and forms', async t => {
+    const page = await signedInPage(t, olivia, false)
+    await page.goto(history)
+    await page.getByRole('button', { name: 'User', exact: true }).click()
+    await page.waitForURL(/sort=user&dir=asc/)
+    t.equal((await users(page))[0], 'Dr Sam Lee')
+    await t.resolveMatch(header(page, 'User').getAttribute('aria-sort'), 'ascending')
+
+    await page.getByRole('button', { name: 'Filter Action' }).click()
+    await page.getByLabel('Create', { exact: true }).check()
+    await page.locator('#filter-action').getByRole('button', { name: 'Apply' }).click()
+    await page.waitForURL(/action=create/)
+    t.same(await users(page), ['Riley Reception'])
+    t.match(page.url(), /sort=user&dir=asc/, 'the sort is kept')
+
+    await page.getByLabel('Practitioner').selectOption({ label: 'Olivia Owner' })
+    await page.locator('form', { has: page.getByLabel('Practitioner') }).getByRole('button', { name: 'Show' }).click()
+    await page.waitForURL(new RegExp(`user=${olivia.id}`))
+    t.match(await page.locator('.empty-row').textContent(), 'No activity matches these filters.')
+    await page.getByRole('link', { name: 'Clear all filters' }).click()
+    await page.waitForURL(/\?sort=user&dir=asc$/)
+    t.equal((await users(page)).length, 8)
+  })
+
+  t.test('no page broke its content security policy', async t => {
+    t.same(violations, [])
+  })
+}
