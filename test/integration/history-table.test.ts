@@ -40,13 +40,15 @@ t.test('unsorted lists newest first; ties break newest first', async t => {
 })
 
 t.test('each column sorts ascending and descending, with arrows and aria-sort', async t => {
-  t.same(await descriptions('sort=date&dir=asc'), ['Signed in', 'Deleted invoice 3', 'viewed PATIENT mia jones again', 'Viewed patient Mia 100% Jones', 'Changed appointment: Status: Booked → Arrived'])
+  t.same(await descriptions('sort=date&dir=asc'), ['Signed in', 'viewed PATIENT mia jones again', 'Deleted invoice 3', 'Viewed patient Mia 100% Jones', 'Changed appointment: Status: Booked → Arrived'],
+    'oldest first; records of the same instant newest first')
   t.same((await descriptions('sort=user&dir=asc')).slice(0, 3), ['Viewed patient Mia 100% Jones', 'Deleted invoice 3', 'Signed in'], 'Ann first, her newest first')
   t.same((await descriptions('sort=user&dir=desc')).slice(0, 2), ['Changed appointment: Status: Booked → Arrived', 'viewed PATIENT mia jones again'], 'Zed first, his newest first')
   t.same(await descriptions('sort=action&dir=asc'), ['Deleted invoice 3', 'Signed in', 'Changed appointment: Status: Booked → Arrived', 'Viewed patient Mia 100% Jones', 'viewed PATIENT mia jones again'])
   t.same((await descriptions('sort=ip&dir=asc')).slice(0, 3), ['Viewed patient Mia 100% Jones', 'Signed in', 'Changed appointment: Status: Booked → Arrived'], '10.1.2.3 < 10.1.2.4 < 10.9.0.1')
   t.same((await descriptions('sort=page&dir=desc'))[0], 'Signed in')
-  t.same((await descriptions('sort=id&dir=asc'))[0], 'Changed appointment: Status: Booked → Arrived', '"12" < "3" < "7" as text')
+  t.same((await descriptions('sort=id&dir=asc')).slice(0, 2), ['Deleted invoice 3', 'Viewed patient Mia 100% Jones'], 'IDs in number order: 3, 7, 12')
+  t.same((await descriptions('sort=id&dir=desc')).slice(0, 2), ['Signed in', 'Changed appointment: Status: Booked → Arrived'], 'descending: rows without an ID, then 12')
   t.same((await descriptions('sort=description&dir=asc'))[0], 'Changed appointment: Status: Booked → Arrived')
   t.same((await descriptions('sort=url&dir=desc'))[0], 'viewed PATIENT mia jones again')
 
@@ -80,6 +82,21 @@ t.test('filters narrow the list and combine', async t => {
   t.same(await descriptions('range=yesterday'), [])
   t.same(await descriptions('range=last-7-days'), (await descriptions('')))
   t.same(await descriptions('range=this-month'), (await descriptions('')))
+})
+
+t.test("a Practitioner is offered only the pages of their own records", async t => {
+  await addRecord(ctx.em(), clinic.practitioner, { at: '2026-11-25T00:00:00Z', page: 'Invoices', description: 'Viewed the invoice list' })
+  const practitioner = await signedInAgent(ctx.app, clinic.practitioner.email)
+  const page = await practitioner.get('/settings/users/history')
+  t.match(page.body, '<option>Invoices</option>')
+  t.notMatch(page.body, '<option>Invoice</option>', "a colleague's page is not offered")
+  t.equal((await practitioner.get('/settings/users/history?pageName=Invoice')).statusCode, 400)
+})
+
+t.test('the Date filter starts from the preset range that is shown', async t => {
+  const body = (await fragment('range=today')).body
+  t.match(body, 'name="from" value="2026-11-25T00:00"')
+  t.match(body, 'name="to" value="2026-11-25T23:59"')
 })
 
 t.test('active filters show as chips, each removable, with Clear all', async t => {
@@ -122,6 +139,7 @@ t.test('bad input gets a clear message and 400, never a 500 or an ignored filter
     ['ip=10.0.0.256', 'is not an IP address or range'],
     ['ip=10.0.0.0%2F33', 'is not an IP address or range'],
     ['ip=%27%3B%20drop%20table', 'is not an IP address or range'],
+    ['ip=fe80::1%25eth0', 'is not an IP address or range'],
     ['sort=password', 'is not a column that can be sorted'],
     ['sort=date&dir=sideways', 'The sort direction must be'],
     ['dir=asc', 'A sort direction needs a column'],
@@ -144,9 +162,9 @@ t.test('bad input gets a clear message and 400, never a 500 or an ignored filter
       t.notMatch(response.body, 'data-record-id', `${query}: no list that would ignore it`)
     }
   }
-  const twice = await owner.get('/settings/users/history?ip=bad&sort=nope')
-  t.match(twice.body, 'Show the history without them')
-  t.match(twice.body, /href="\/settings\/users\/history">Show the history without them/)
+  const twice = await owner.get('/settings/users/history?ip=bad&sort=nope&dir=desc&action=view')
+  t.match(twice.body, /href="\/settings\/users\/history\?action=view">Show the history without them/, 'the way out drops the sort with its direction and keeps the good filter')
+  t.equal((await owner.get('/settings/users/history?action=view')).statusCode, 200)
 })
 
 t.test('stored text is shown exactly and stays inert', async t => {

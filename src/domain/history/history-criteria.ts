@@ -32,15 +32,16 @@ export interface FilterChoices {
 const MAX_TEXT = 200
 const MAX_ID = 100
 
+/** An address or CIDR range as PostgreSQL's inet reads it; IPv6 zone ids (fe80::1%eth0) are not stored, so not accepted. */
 function parseIp (value: string): { ip: string, range: boolean } | null {
   const [address = '', prefix, extra] = value.split('/')
   const v4 = ipaddr.IPv4.isValidFourPartDecimal(address)
-  if (!v4 && !ipaddr.IPv6.isValid(address)) return null
+  if (address.includes('%') || (!v4 && !ipaddr.IPv6.isValid(address))) return null
   if (extra !== undefined) return null
-  if (prefix === undefined) return { ip: ipaddr.parse(address).toString(), range: false }
+  if (prefix === undefined) return { ip: address, range: false }
   const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1
   if (bits < 0 || bits > (v4 ? 32 : 128)) return null
-  return { ip: `${ipaddr.parse(address).toString()}/${bits}`, range: true }
+  return { ip: `${address}/${bits}`, range: true }
 }
 
 /**

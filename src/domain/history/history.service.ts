@@ -33,8 +33,10 @@ export interface HistoryPage {
   requestedPage: number | null
 }
 
-const SORT_COLUMNS: Record<Column, string> = {
-  date: 'occurred_at', user: 'user_name', action: 'action', page: 'page', id: 'record_id', description: 'description', url: 'url', ip: 'ip'
+/** IDs are mostly numbers kept as text: shorter first keeps 9 before 10. */
+const SORT_COLUMNS: Record<Column, string[]> = {
+  date: ['occurred_at'], user: ['user_name'], action: ['action'], page: ['page'], id: ['length(record_id)', 'record_id'],
+  description: ['description'], url: ['url'], ip: ['ip']
 }
 
 const likePattern = (text: string): string => `%${text.replace(/[\\%_]/g, c => `\\${c}`)}%`
@@ -63,8 +65,8 @@ function conditions (scope: HistoryScope, subject: HistorySubject | null, criter
 /** Unsorted means newest first; ties of a sorted column also break newest first, so pages never shuffle. */
 function ordering (criteria: HistoryCriteria): string {
   if (!criteria.sort) return 'occurred_at desc, id desc'
-  if (criteria.sort === 'date') return criteria.dir === 'asc' ? 'occurred_at asc, id asc' : 'occurred_at desc, id desc'
-  return `${SORT_COLUMNS[criteria.sort]} ${criteria.dir}, occurred_at desc, id desc`
+  if (criteria.sort === 'date') return criteria.dir === 'asc' ? 'occurred_at asc, id desc' : 'occurred_at desc, id desc'
+  return `${SORT_COLUMNS[criteria.sort].map(sql => `${sql} ${criteria.dir}`).join(', ')}, occurred_at desc, id desc`
 }
 
 /** One page of the history as this viewer may see it, with the total that matches. */
@@ -105,23 +107,26 @@ export async function searchHistory (em: EntityManager, scope: HistoryScope, sub
 }
 
 /**
- * The users and page names a viewer can filter by. Page names come from a
- * skip scan of the (group, page) index, so they cost a lookup per name,
- * not a pass over the history.
+ * The users and page names a viewer can filter by: only names from rows
+ * the viewer may see. Page names come from a skip scan of the (group,
+ * page) index, so they cost a lookup per name, not a pass over the history.
  */
 export async function filterChoices (em: EntityManager, scope: HistoryScope): Promise<FilterChoices> {
   const users = await em.find(User, scope.onlyUserId === null
     ? { practiceGroupId: scope.practiceGroupId }
     : { practiceGroupId: scope.practiceGroupId, id: scope.onlyUserId }, { fields: ['id', 'name'], orderBy: { name: 'asc', id: 'asc' } })
+  const own = scope.onlyUserId === null ? '' : ` and user_id = ${Number(scope.onlyUserId)}`
   const pages = await em.getConnection().execute<{ page: string }[]>(
     `with recursive pages(page) as (
-       (select page from audit_records where practice_group_id = ? order by page limit 1)
+       (select page from audit_records where practice_group_id = ? and occurred_at >= ?${own} order by page limit 1)
        union all
-       select (select a.page from audit_records a where a.practice_group_id = ? and a.page > pages.page order by a.page limit 1)
+       select (select a.page from audit_records a
+                where a.practice_group_id = ? and a.occurred_at >= ?${own.replace('user_id', 'a.user_id')} and a.page > pages.page
+                order by a.page limit 1)
          from pages where pages.page is not null
      )
      select page from pages where page is not null`,
-    [scope.practiceGroupId, scope.practiceGroupId]
+    [scope.practiceGroupId, scope.window.since, scope.practiceGroupId, scope.window.since]
   )
   return { users: users.map(u => ({ id: u.id, name: u.name })), pages: pages.map((p: { page: string }) => p.page) }
 }

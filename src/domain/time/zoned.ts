@@ -60,10 +60,18 @@ export function isRealIsoDate (value: string): boolean {
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
 }
 
+/** Minutes the zone is ahead of UTC at an instant. */
+function offsetAt (instant: number, timeZone: string): number {
+  const p = localParts(new Date(instant), timeZone)
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) - Math.floor(instant / 60_000) * 60_000
+}
+
 /**
  * The instant at which clocks in `timeZone` show the given local time, or
  * null if it is malformed. A time skipped by a daylight-saving change is
- * taken as the same wall time after the change.
+ * read with the offset from before the change, which lands the same
+ * distance after it (02:30 → 03:30); a time that happens twice is the
+ * first of the two.
  */
 export function fromLocalInput (value: string, timeZone: string): Date | null {
   const match = LOCAL_INPUT.exec(value)
@@ -71,12 +79,29 @@ export function fromLocalInput (value: string, timeZone: string): Date | null {
   const [year, month, day, hour, minute] = match.slice(1).map(Number) as [number, number, number, number, number]
   if (hour > 23 || minute > 59) return null
   const wall = Date.UTC(year, month - 1, day, hour, minute)
-  let guess = wall
-  for (let i = 0; i < 3; i++) {
-    const p = localParts(new Date(guess), timeZone)
-    const shown = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute)
-    if (shown === wall) return new Date(guess)
-    guess += wall - shown
-  }
-  return new Date(guess)
+  const before = wall - offsetAt(wall - 86_400_000, timeZone)
+  const after = wall - offsetAt(wall + 86_400_000, timeZone)
+  const shows = (instant: number): boolean => instant + offsetAt(instant, timeZone) === wall
+  const matching = [before, after].filter(shows)
+  return new Date(matching.length ? Math.min(...matching) : before)
+}
+
+function daysInMonth (year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate()
+}
+
+/**
+ * The same wall-clock time `months` later in the time zone, on the same day
+ * of the month or the month's last day when it is shorter: 31 January →
+ * 28 (or 29) February → 31 March. Daylight-saving changes move the instant,
+ * not the wall time.
+ */
+export function addMonthsInZone (start: Date, months: number, timeZone: string): Date {
+  const p = localParts(start, timeZone)
+  const index = p.year * 12 + (p.month - 1) + months
+  const year = Math.floor(index / 12)
+  const month = index % 12 + 1
+  const day = Math.min(p.day, daysInMonth(year, month))
+  const local = `${year}-${pad(month)}-${pad(day)}T${pad(p.hour)}:${pad(p.minute)}`
+  return new Date(fromLocalInput(local, timeZone)!.getTime() + p.second * 1000 + start.getUTCMilliseconds())
 }

@@ -37,6 +37,8 @@ export interface HistoryModelInput {
   timeZone: string
   windowSummary: string
   seesEveryone: boolean
+  /** What the Date filter's From and To show: the URL's, or the bounds of its preset range. */
+  dateInputs: { from: string, to: string }
 }
 
 function chipValue (column: Column, params: HistoryParams, choices: FilterChoices, timeZone: string): string {
@@ -84,7 +86,7 @@ export function historyModel (input: HistoryModelInput) {
     removeHref: href(Object.fromEntries(COLUMN_FILTER_PARAMS[column].map(name => [name, name === 'user' || name === 'action' ? [] : '']))),
   }))
 
-  const badParams = [...new Set(input.problems.map(p => p.param))]
+  const badParams = [...new Set(input.problems.flatMap(p => p.param === 'sort' || p.param === 'dir' ? ['sort', 'dir'] as ParamName[] : [p.param]))]
   const pager = results && {
     first: results.total === 0 ? 0 : (results.page - 1) * results.size + 1,
     last: Math.min(results.page * results.size, results.total),
@@ -103,6 +105,7 @@ export function historyModel (input: HistoryModelInput) {
     choices,
     timeZone,
     windowSummary: input.windowSummary,
+    dateInputs: input.dateInputs,
     seesEveryone: input.seesEveryone,
     headers,
     chips,

@@ -3,12 +3,14 @@ import { interpret } from '../../domain/history/history-criteria.js'
 import { readParams } from '../../domain/history/history-params.js'
 import { historyScope } from '../../domain/history/history-scope.js'
 import { filterChoices, searchHistory, type HistorySubject } from '../../domain/history/history.service.js'
+import { isDateRange, presetInterval } from '../../domain/history/date-ranges.js'
+import { toLocalInput } from '../../domain/time/zoned.js'
 import { historyModel } from './history-model.js'
 
 declare module 'fastify' {
   interface Session {
-    /** History pages whose opening this session has recorded, so refining them is not recorded again. */
-    openedHistories?: string[]
+    /** When this session's opening of each history page was recorded, so refining it soon after is not recorded again. */
+    openedHistories?: Record<string, number>
   }
 }
 
@@ -23,17 +25,19 @@ export interface HistoryPageSpec {
 }
 
 const REMEMBERED_HISTORIES = 20
+const REFINING_WINDOW_MS = 30 * 60_000
 
 /**
  * Sorting, filtering and paging happen inside a history that is already on
  * record, so only its opening is recorded. A request that claims to be a
  * refinement (htmx, or a back/forward restore) of a history this session
- * never opened is recorded like an opening.
+ * has not opened in the last 30 minutes is recorded like an opening.
  */
-async function recordOpening (request: FastifyRequest, spec: HistoryPageSpec): Promise<void> {
-  const opened = request.session.openedHistories ?? []
+async function recordOpening (request: FastifyRequest, spec: HistoryPageSpec, now: Date): Promise<void> {
+  const opened = request.session.openedHistories ?? {}
   const refining = request.headers['hx-request'] === 'true' || request.headers['hx-history-restore-request'] === 'true'
-  if (refining && opened.includes(spec.basePath)) {
+  const openedAt = opened[spec.basePath]
+  if (refining && openedAt !== undefined && now.getTime() - openedAt < REFINING_WINDOW_MS) {
     request.activityRecorded = true
     return
   }
@@ -41,7 +45,15 @@ async function recordOpening (request: FastifyRequest, spec: HistoryPageSpec): P
     action: 'view', page: spec.recordedPage, recordType: spec.subject?.recordType ?? null, recordId: spec.subject?.recordId ?? null,
     description: spec.recordedDescription
   })
-  request.session.openedHistories = [spec.basePath, ...opened.filter(path => path !== spec.basePath)].slice(0, REMEMBERED_HISTORIES)
+  const kept = Object.entries(opened).filter(([path]) => path !== spec.basePath).sort((a, b) => b[1] - a[1]).slice(0, REMEMBERED_HISTORIES - 1)
+  request.session.openedHistories = Object.fromEntries([[spec.basePath, now.getTime()], ...kept])
+}
+
+/** A preset range as the From/To a person would type, so the Date filter starts from what is shown. */
+function presetInputs (range: string, now: Date, timeZone: string): { from: string, to: string } | null {
+  if (!isDateRange(range) || range === 'custom') return null
+  const { since, until } = presetInterval(range, now, timeZone)
+  return { from: toLocalInput(since!, timeZone), to: toLocalInput(new Date(until!.getTime() - 60_000), timeZone) }
 }
 
 /** A history page, or its table fragment for htmx, for the signed-in user. */
@@ -53,9 +65,10 @@ export async function showHistory (request: FastifyRequest, reply: FastifyReply,
   const choices = await filterChoices(request.em, scope)
   const { criteria, problems } = interpret(params, choices, now, practice.timeZone)
   const results = problems.length ? null : await searchHistory(request.em, scope, spec.subject, criteria)
-  await recordOpening(request, spec)
+  await recordOpening(request, spec, now)
   if (problems.length) reply.status(400)
   const history = historyModel({
+    dateInputs: presetInputs(params.range, now, practice.timeZone) ?? { from: params.from, to: params.to },
     basePath: spec.basePath,
     params,
     choices,
