@@ -16,11 +16,14 @@ import ormPlugin from './plugins/app/orm.js'
 import sessionStore from './plugins/app/session-store.js'
 import auth, { SignInRequiredError } from './plugins/app/auth.js'
 import render from './plugins/app/render.js'
+import scheduledJobs from './plugins/app/scheduled-jobs.js'
+import { TestPaymentProvider, type PaymentProvider } from './domain/credits/payment-provider.js'
 import routes from './routes/index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config
+    paymentProvider: PaymentProvider
   }
 }
 
@@ -28,6 +31,8 @@ export interface AppOptions {
   config: Config
   orm: MikroORM<PostgreSqlDriver>
   clock?: Clock
+  /** Where top-ups are paid; the test provider unless a real one is given. */
+  paymentProvider?: PaymentProvider
 }
 
 const CSRF_MESSAGE = 'This form has expired or did not come from this site. Reload the page and try again.'
@@ -64,7 +69,7 @@ async function handleError (this: unknown, err: FastifyError, request: FastifyRe
 }
 
 /** Builds the application; the caller owns the ORM and decides when to listen. */
-export function buildApp ({ config, orm, clock }: AppOptions): FastifyInstance {
+export function buildApp ({ config, orm, clock, paymentProvider }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: { level: config.LOG_LEVEL },
     trustProxy: trustedProxies(config),
@@ -74,6 +79,8 @@ export function buildApp ({ config, orm, clock }: AppOptions): FastifyInstance {
 
   app.register(clockPlugin, { clock })
   app.register(ormPlugin, { orm })
+  app.decorate('paymentProvider', paymentProvider ?? new TestPaymentProvider())
+  app.register(scheduledJobs)
   app.register(sessionStore)
   app.register(activity)
   app.register(helmet)

@@ -1,4 +1,5 @@
 import envSchema from 'env-schema'
+import { Cron } from 'croner'
 
 export interface Config {
   NODE_ENV: 'development' | 'production' | 'test'
@@ -13,6 +14,7 @@ export interface Config {
   SIGN_IN_MAX_FAILURES: number
   SIGN_IN_LOCK_MINUTES: number
   SIGN_IN_MAX_FAILURES_PER_IP: number
+  JOBS_SCHEDULE: string
 }
 
 const DEVELOPMENT_SESSION_SECRET = 'development-only-secret-change-me-in-production'
@@ -32,7 +34,8 @@ const schema = {
     LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
     SIGN_IN_MAX_FAILURES: { type: 'integer', minimum: 1, default: 10 },
     SIGN_IN_LOCK_MINUTES: { type: 'integer', minimum: 1, default: 15 },
-    SIGN_IN_MAX_FAILURES_PER_IP: { type: 'integer', minimum: 1, default: 50 }
+    SIGN_IN_MAX_FAILURES_PER_IP: { type: 'integer', minimum: 1, default: 50 },
+    JOBS_SCHEDULE: { type: 'string', default: '*/15 * * * *', minLength: 1 }
   }
 } as const
 
@@ -45,6 +48,13 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     config = envSchema<Config>({ schema, data: { ...env }, dotenv: false })
   } catch (err) {
     throw new ConfigError(`Invalid configuration: ${(err as Error).message}`)
+  }
+  if (config.JOBS_SCHEDULE !== 'off') {
+    try {
+      new Cron(config.JOBS_SCHEDULE, { paused: true }).stop()
+    } catch (err) {
+      throw new ConfigError(`Invalid configuration: JOBS_SCHEDULE "${config.JOBS_SCHEDULE}" is not a cron pattern (${(err as Error).message})`)
+    }
   }
   if (config.NODE_ENV === 'production' && config.SESSION_SECRET === DEVELOPMENT_SESSION_SECRET) {
     throw new ConfigError('Invalid configuration: SESSION_SECRET must be set to a private value of at least 32 characters in production')

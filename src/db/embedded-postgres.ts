@@ -52,3 +52,8 @@ export async function startEmbeddedPostgres (dataDir: string, port: number, log:
     stop: () => server.stop()
   }
 }
+
+/** The URL of a database in the embedded cluster that `npm start` runs, for commands run beside it. */
+export function embeddedDatabaseUrl (port: number, database: string): string {
+  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`
+}

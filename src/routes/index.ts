@@ -3,6 +3,8 @@ import health from './health/index.js'
 import auth from './auth/index.js'
 import home from './home/index.js'
 import users from './settings/users/index.js'
+import addOns from './settings/add-ons/index.js'
+import credits from './settings/credits/index.js'
 import { recordRoutes } from './records/index.js'
 import { patientKind } from '../domain/patients/patient.kind.js'
 import { appointmentKind } from '../domain/appointments/appointment.kind.js'
@@ -13,6 +15,8 @@ export default async function routes (app: FastifyInstance): Promise<void> {
   await app.register(auth)
   await app.register(home)
   await app.register(users, { prefix: '/settings/users' })
+  await app.register(addOns, { prefix: '/settings/add-ons' })
+  await app.register(credits, { prefix: '/settings/credits' })
   for (const kind of [patientKind, appointmentKind, invoiceKind]) {
     await app.register(recordRoutes(kind), { prefix: kind.basePath })
   }

@@ -2,6 +2,8 @@ import type { EntityManager } from '@mikro-orm/core'
 import { ForbiddenError } from '../errors.js'
 import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import { isFullAccess, type User } from '../users/user.entity.js'
+import { activeSubscription } from '../subscriptions/subscription.service.js'
+import { formatDateTime } from '../time/zoned.js'
 
 const DAY_MS = 86_400_000
 export const FREE_WINDOW_DAYS = 7
@@ -14,11 +16,19 @@ export interface HistoryWindow {
 }
 
 /**
- * The part of the history a practice may see at `now`. Without a
- * subscription that is the last 7 days; the add-on widens it to 30 days
- * before its start, and when it arrives it is decided here and nowhere else.
+ * The part of the history a practice may see at `now`: with an active
+ * subscription, everything from 30 days before it started; otherwise the
+ * last 7 days. Decided here and nowhere else.
  */
-export async function visibleWindow (_em: EntityManager, _practice: PracticeGroup, now: Date): Promise<HistoryWindow> {
+export async function visibleWindow (em: EntityManager, practice: PracticeGroup, now: Date): Promise<HistoryWindow> {
+  const subscription = await activeSubscription(em, practice.id)
+  if (subscription) {
+    return {
+      since: subscription.windowStart,
+      subscribed: true,
+      summary: `Showing everything since ${formatDateTime(subscription.windowStart, practice.timeZone)}, 30 days before your subscription began.`
+    }
+  }
   return {
     since: new Date(now.getTime() - FREE_WINDOW_DAYS * DAY_MS),
     subscribed: false,

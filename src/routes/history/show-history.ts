@@ -4,7 +4,8 @@ import { readParams } from '../../domain/history/history-params.js'
 import { historyScope } from '../../domain/history/history-scope.js'
 import { filterChoices, searchHistory, type HistorySubject } from '../../domain/history/history.service.js'
 import { isDateRange, presetInterval } from '../../domain/history/date-ranges.js'
-import { toLocalInput } from '../../domain/time/zoned.js'
+import { expiryWarning } from '../../domain/subscriptions/subscription.service.js'
+import { formatDateTime, toLocalInput } from '../../domain/time/zoned.js'
 import { historyModel } from './history-model.js'
 
 declare module 'fastify' {
@@ -78,5 +79,8 @@ export async function showHistory (request: FastifyRequest, reply: FastifyReply,
     windowSummary: scope.window.summary,
     seesEveryone: scope.onlyUserId === null
   })
-  return reply.pageOrFragment('pages/history', 'partials/history/panel', { title: spec.title, back: spec.back, history })
+  const warning = request.isHtmx ? null : await expiryWarning(request.em, practice.id, practice.creditBalance, now)
+  return reply.pageOrFragment('pages/history', 'partials/history/panel', {
+    title: spec.title, back: spec.back, history, warning: warning && { ...warning, expiresAt: formatDateTime(warning.expiresAt, practice.timeZone) }
+  })
 }

@@ -1,0 +1,80 @@
+import type { EntityManager } from '@mikro-orm/core'
+import { recordActivity } from '../audit/activity.js'
+import { sqlIn } from '../../db/sql.js'
+import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
+import { activeUserCount, monthlyPrice } from '../subscriptions/pricing.js'
+import { ADD_ONS_PAGE, periodEnd } from '../subscriptions/subscription.service.js'
+import { systemActor, systemUser } from '../users/system-user.js'
+import { formatDateTime } from '../time/zoned.js'
+
+export interface RenewalOutcome {
+  renewed: { price: number, activeUsers: number, periodEnd: Date }[]
+  expiredAt: Date | null
+}
+
+interface DueRow { id: number, started_at: Date, periods_paid: number, current_period_end: Date, auto_renew: boolean }
+
+/**
+ * Renews or expires the practice's subscription if a period has ended by
+ * `now`. Runs in one transaction holding the subscription and practice rows,
+ * so two runners cannot both charge; a period already renewed is skipped.
+ * Several missed periods (the job was down) are handled in order, each at
+ * the price of today's active users.
+ */
+export async function renewOrExpire (em: EntityManager, practice: PracticeGroup, now: Date, dryRun = false): Promise<RenewalOutcome> {
+  const outcome: RenewalOutcome = { renewed: [], expiredAt: null }
+  const work = async (tx: EntityManager): Promise<void> => {
+    const sql = sqlIn(tx)
+    const [due] = await sql<DueRow>(
+      `select id, started_at, periods_paid, current_period_end, auto_renew from subscriptions
+        where practice_group_id = ? and status = 'active' and current_period_end <= ? for update`, [practice.id, now])
+    if (!due) return
+    const [{ credit_balance: startBalance }] = await sql<{ credit_balance: number }>('select credit_balance from practice_groups where id = ? for update', [practice.id]) as [{ credit_balance: number }]
+    const activeUsers = await activeUserCount(tx, practice.id)
+    const price = monthlyPrice(activeUsers)
+    const tz = practice.timeZone
+    const system = dryRun ? null : await systemUser(tx, practice.id)
+    const startedAt = new Date(due.started_at)
+    let balance = startBalance
+    let periods = due.periods_paid
+    let end = new Date(due.current_period_end)
+    while (end <= now && due.auto_renew && balance >= price) {
+      const next = periodEnd(startedAt, periods + 1, tz)
+      balance -= price
+      outcome.renewed.push({ price, activeUsers, periodEnd: next })
+      if (system) {
+        const period = `${formatDateTime(end, tz)} – ${formatDateTime(next, tz)}`
+        await sql('update practice_groups set credit_balance = credit_balance - ? where id = ?', [price, practice.id])
+        await sql(
+          `insert into credit_entries (practice_group_id, occurred_at, kind, amount, balance_after, subscription_id, period_start, period_end, description)
+           values (?, ?, 'renewal', ?, ?, ?, ?, ?, ?)`,
+          [practice.id, now, -price, balance, due.id, end, next, `User Action History renewal (${activeUsers} active users)`])
+        await recordActivity(tx, systemActor(system, practice, now), {
+          action: 'purchase', page: ADD_ONS_PAGE, recordType: 'subscription', recordId: due.id,
+          description: `Renewed User Action History at ${price} credits (${activeUsers} active users) for ${period}. Balance ${balance} credits.`
+        })
+      }
+      periods += 1
+      end = next
+    }
+    if (end <= now) {
+      outcome.expiredAt = end
+      if (system) {
+        const why = due.auto_renew ? `the balance (${balance} credits) did not cover the price (${price} credits)` : 'auto-renew was off'
+        await recordActivity(tx, systemActor(system, practice, now), {
+          action: 'update', page: ADD_ONS_PAGE, recordType: 'subscription', recordId: due.id,
+          description: `User Action History subscription expired at ${formatDateTime(end, tz)} because ${why}. The practice is back on the free 7-day view, and records older than 30 days are deleted.`
+        })
+      }
+    }
+    if (!system) return
+    await sql(
+      `update subscriptions set periods_paid = ?, current_period_end = ?,
+         status = case when ? then 'expired' else status end, expired_at = case when ? then ?::timestamptz else null end
+       where id = ?`,
+      [periods, end, outcome.expiredAt !== null, outcome.expiredAt !== null, outcome.expiredAt, due.id])
+  }
+  if (dryRun) await work(em)
+  else await em.transactional(work)
+  return outcome
+}

@@ -1,0 +1,61 @@
+import type { EntityManager } from '@mikro-orm/core'
+import { recordActivity } from '../audit/activity.js'
+import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
+import { activeSubscription } from '../subscriptions/subscription.service.js'
+import { systemActor, systemUser } from '../users/system-user.js'
+import { formatDateTime } from '../time/zoned.js'
+
+const DAY_MS = 86_400_000
+export const FREE_RETENTION_DAYS = 30
+export const RETENTION_PAGE = 'Retention'
+
+/**
+ * Records older than this are deleted: 30 days back for a practice without
+ * a subscription, the start of its window (30 days before it began) for one
+ * with a subscription, whichever is earlier.
+ */
+export async function retentionCutoff (em: EntityManager, practiceGroupId: number, now: Date, asIfExpired = false): Promise<Date> {
+  const free = new Date(now.getTime() - FREE_RETENTION_DAYS * DAY_MS)
+  const subscription = asIfExpired ? null : await activeSubscription(em, practiceGroupId)
+  return subscription && subscription.windowStart < free ? subscription.windowStart : free
+}
+
+export interface RetentionOptions {
+  batchSize: number
+  dryRun?: boolean
+  /** For a dry run: count as if the subscription had just expired, as the real run would find it. */
+  asIfExpired?: boolean
+  /** Called after each committed batch; a failure here stops the run as a crash would. */
+  afterBatch?: (practiceGroupId: number, deletedSoFar: number) => void | Promise<void>
+}
+
+/**
+ * Deletes the practice's expired records in batches, each its own
+ * transaction, so a crash keeps what was done and the next run finishes
+ * the rest; readers are never held up by more than one batch. What was
+ * deleted is recorded in the history as the System user.
+ */
+export async function purgeExpired (em: EntityManager, practice: PracticeGroup, now: Date, options: RetentionOptions): Promise<{ cutoff: Date, deleted: number }> {
+  const cutoff = await retentionCutoff(em, practice.id, now, options.asIfExpired)
+  const connection = em.getConnection()
+  if (options.dryRun) {
+    const [{ n }] = await connection.execute<{ n: string }[]>(
+      'select count(*) as n from audit_records where practice_group_id = ? and occurred_at < ?', [practice.id, cutoff]) as [{ n: string }]
+    return { cutoff, deleted: Number(n) }
+  }
+  let deleted = 0
+  for (;;) {
+    const [{ removed }] = await connection.execute<{ removed: number }[]>(
+      'select purge_expired_audit_records(?, ?, ?, ?) as removed', [practice.id, cutoff, now, options.batchSize]) as [{ removed: number }]
+    deleted += removed
+    if (removed > 0) await options.afterBatch?.(practice.id, deleted)
+    if (removed < options.batchSize) break
+  }
+  if (deleted > 0) {
+    await recordActivity(em, systemActor(await systemUser(em, practice.id), practice, now), {
+      action: 'delete', page: RETENTION_PAGE,
+      description: `Permanently deleted ${deleted} records older than ${formatDateTime(cutoff, practice.timeZone)} (retention).`
+    })
+  }
+  return { cutoff, deleted }
+}

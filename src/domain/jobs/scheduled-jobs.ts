@@ -1,0 +1,67 @@
+import pg from 'pg'
+import type { MikroORM } from '@mikro-orm/core'
+import type { Clock } from '../clock/clock.js'
+import { PracticeGroup } from '../practice-groups/practice-group.entity.js'
+import { renewOrExpire, type RenewalOutcome } from './renewals.js'
+import { purgeExpired, type RetentionOptions } from './retention.js'
+
+/** One key for the whole job: any number of app instances, one runner at a time. */
+const JOBS_LOCK_KEY = 727_001
+
+export const DEFAULT_BATCH_SIZE = 5000
+
+export interface PracticeReport extends RenewalOutcome {
+  practiceGroupId: number
+  name: string
+  cutoff: Date
+  deleted: number
+  error?: string
+}
+
+export interface JobReport {
+  /** False when another runner held the lock; nothing was done. */
+  ran: boolean
+  now: Date
+  dryRun: boolean
+  practices: PracticeReport[]
+}
+
+export interface JobOptions {
+  dryRun?: boolean
+  batchSize?: number
+  afterBatch?: RetentionOptions['afterBatch']
+}
+
+/**
+ * Renewals, expiries and retention for every practice, as of the clock's
+ * now. A session-level advisory lock on a connection of its own makes the
+ * run exclusive across instances; a practice that fails is reported and the
+ * others still run.
+ */
+export async function runScheduledJobs (orm: MikroORM, clock: Clock, options: JobOptions = {}): Promise<JobReport> {
+  const now = clock.now()
+  const dryRun = options.dryRun ?? false
+  const lock = new pg.Client({ connectionString: orm.config.get('clientUrl') })
+  await lock.connect()
+  try {
+    const { rows: [acquired] } = await lock.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [JOBS_LOCK_KEY])
+    if (!acquired?.locked) return { ran: false, now, dryRun, practices: [] }
+    const practices = await orm.em.fork().find(PracticeGroup, {}, { orderBy: { id: 'asc' } })
+    const reports: PracticeReport[] = []
+    for (const practice of practices) {
+      const report: PracticeReport = { practiceGroupId: practice.id, name: practice.name, renewed: [], expiredAt: null, cutoff: now, deleted: 0 }
+      try {
+        Object.assign(report, await renewOrExpire(orm.em.fork(), practice, now, dryRun))
+        Object.assign(report, await purgeExpired(orm.em.fork(), practice, now, {
+          batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE, dryRun, asIfExpired: dryRun && report.expiredAt !== null, afterBatch: options.afterBatch
+        }))
+      } catch (err) {
+        report.error = err instanceof Error ? err.message : String(err)
+      }
+      reports.push(report)
+    }
+    return { ran: true, now, dryRun, practices: reports }
+  } finally {
+    await lock.end()
+  }
+}

@@ -1,0 +1,20 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core'
+
+export const Subscription = defineEntity({
+  name: 'Subscription',
+  tableName: 'subscriptions',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    practiceGroupId: p.integer(),
+    startedAt: p.datetime(),
+    windowStart: p.datetime(),
+    periodsPaid: p.integer(),
+    currentPeriodEnd: p.datetime(),
+    autoRenew: p.boolean(),
+    status: p.string().$type<'active' | 'expired'>(),
+    expiredAt: p.datetime().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date())
+  }
+})
+
+export type Subscription = InferEntity<typeof Subscription>

@@ -1,0 +1,124 @@
+import { LockMode, type EntityManager } from '@mikro-orm/core'
+import { recordActivity, type Actor } from '../audit/activity.js'
+import { UserFacingError } from '../errors.js'
+import { sqlIn } from '../../db/sql.js'
+import { addMonthsInZone, formatDateTime } from '../time/zoned.js'
+import { activeUserCount, monthlyPrice } from './pricing.js'
+import { Subscription } from './subscription.entity.js'
+
+const DAY_MS = 86_400_000
+export const WINDOW_BEFORE_START_DAYS = 30
+export const WARNING_DAYS = 7
+export const ADD_ONS_PAGE = 'Settings > Add-ons'
+
+export class AlreadySubscribedError extends UserFacingError {
+  constructor () {
+    super(409, 'Your practice already has an active User Action History subscription.')
+  }
+}
+
+export class NotEnoughCreditsError extends UserFacingError {
+  constructor (readonly price: number, readonly balance: number) {
+    super(409, `The subscription costs ${price} credits a month and your balance is ${balance}. Top up your credits first.`)
+  }
+}
+
+export async function activeSubscription (em: EntityManager, practiceGroupId: number): Promise<Subscription | null> {
+  return em.findOne(Subscription, { practiceGroupId, status: 'active' })
+}
+
+export async function latestSubscription (em: EntityManager, practiceGroupId: number): Promise<Subscription | null> {
+  return em.findOne(Subscription, { practiceGroupId }, { orderBy: { startedAt: 'desc', id: 'desc' } })
+}
+
+/** The end of the n-th paid month, counted from the start so a 31st stays a 31st where the month has one. */
+export function periodEnd (startedAt: Date, periods: number, timeZone: string): Date {
+  return addMonthsInZone(startedAt, periods, timeZone)
+}
+
+export interface PurchaseResult {
+  subscriptionId: number
+  price: number
+  balanceAfter: number
+  /** The same request was made before; nothing was charged this time. */
+  repeated: boolean
+}
+
+interface GroupRow { credit_balance: number, time_zone: string }
+
+/**
+ * Buys the add-on: debits the price, starts the subscription and records the
+ * purchase, all in one transaction under a lock on the practice. A request
+ * repeated with the same idempotency key returns the first result and
+ * charges nothing; a balance that cannot cover the price charges nothing.
+ */
+export async function purchaseSubscription (em: EntityManager, actor: Actor, idempotencyKey: string): Promise<PurchaseResult> {
+  return em.transactional(async tx => {
+    const sql = sqlIn(tx)
+    const now = actor.occurredAt
+    const [group] = await sql<GroupRow>('select credit_balance, time_zone from practice_groups where id = ? for update', [actor.practiceGroupId])
+    const [previous] = await sql<{ subscription_id: number, amount: number, balance_after: number }>(
+      'select subscription_id, amount, balance_after from credit_entries where practice_group_id = ? and idempotency_key = ?',
+      [actor.practiceGroupId, idempotencyKey])
+    if (previous) return { subscriptionId: previous.subscription_id, price: -previous.amount, balanceAfter: previous.balance_after, repeated: true }
+    if (await activeSubscription(tx, actor.practiceGroupId)) throw new AlreadySubscribedError()
+
+    const users = await activeUserCount(tx, actor.practiceGroupId)
+    const price = monthlyPrice(users)
+    if (group!.credit_balance < price) throw new NotEnoughCreditsError(price, group!.credit_balance)
+    const windowStart = new Date(now.getTime() - WINDOW_BEFORE_START_DAYS * DAY_MS)
+    const end = periodEnd(now, 1, group!.time_zone)
+    const [{ balance }] = await sql<{ balance: number }>(
+      'update practice_groups set credit_balance = credit_balance - ? where id = ? returning credit_balance as balance', [price, actor.practiceGroupId]) as [{ balance: number }]
+    const [{ id }] = await sql<{ id: number }>(
+      `insert into subscriptions (practice_group_id, started_at, window_start, periods_paid, current_period_end, auto_renew, status)
+       values (?, ?, ?, 1, ?, true, 'active') returning id`, [actor.practiceGroupId, now, windowStart, end]) as [{ id: number }]
+    const tz = group!.time_zone
+    const period = `${formatDateTime(now, tz)} – ${formatDateTime(end, tz)}`
+    await sql(
+      `insert into credit_entries (practice_group_id, occurred_at, kind, amount, balance_after, subscription_id, period_start, period_end, description, idempotency_key, user_id)
+       values (?, ?, 'purchase', ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [actor.practiceGroupId, now, -price, balance, id, now, end, `User Action History subscription (${users} active users)`, idempotencyKey, actor.userId])
+    await recordActivity(tx, actor, {
+      action: 'purchase', page: ADD_ONS_PAGE, recordType: 'subscription', recordId: id,
+      description: `Subscribed to User Action History for ${price} credits (${users} active users), ${period}; history visible from ${formatDateTime(windowStart, tz)}. Balance ${balance} credits.`
+    })
+    return { subscriptionId: id, price, balanceAfter: balance, repeated: false }
+  })
+}
+
+/** Turns auto-renew on or off and records the change; nothing is recorded when nothing changes. */
+export async function setAutoRenew (em: EntityManager, actor: Actor, autoRenew: boolean): Promise<Subscription> {
+  return em.transactional(async tx => {
+    const subscription = await tx.findOne(Subscription, { practiceGroupId: actor.practiceGroupId, status: 'active' }, { lockMode: LockMode.PESSIMISTIC_WRITE })
+    if (!subscription) throw new UserFacingError(409, 'There is no active subscription to change.')
+    if (subscription.autoRenew === autoRenew) return subscription
+    subscription.autoRenew = autoRenew
+    await tx.flush()
+    await recordActivity(tx, actor, {
+      action: 'update', page: ADD_ONS_PAGE, recordType: 'subscription', recordId: subscription.id,
+      description: `Turned auto-renew ${autoRenew ? 'on' : 'off'} for User Action History (Auto-renew: ${autoRenew ? 'Off → On' : 'On → Off'}); the current period ends ${formatDateTime(subscription.currentPeriodEnd, actor.timeZone)}`,
+      changes: [{ field: 'autoRenew', label: 'Auto-renew', before: !autoRenew, after: autoRenew, beforeText: autoRenew ? 'Off' : 'On', afterText: autoRenew ? 'On' : 'Off' }]
+    })
+    return subscription
+  })
+}
+
+export interface ExpiryWarning {
+  expiresAt: Date
+  reason: 'auto-renew is off' | 'the balance does not cover the next month'
+  price: number
+  balance: number
+}
+
+/**
+ * From 7 days before a period ends, warn when it will not renew: auto-renew
+ * is off, or the balance cannot cover the price for today's active users.
+ */
+export async function expiryWarning (em: EntityManager, practiceGroupId: number, balance: number, now: Date): Promise<ExpiryWarning | null> {
+  const subscription = await activeSubscription(em, practiceGroupId)
+  if (!subscription || subscription.currentPeriodEnd.getTime() - now.getTime() > WARNING_DAYS * DAY_MS) return null
+  const price = monthlyPrice(await activeUserCount(em, practiceGroupId))
+  if (subscription.autoRenew && balance >= price) return null
+  return { expiresAt: subscription.currentPeriodEnd, reason: subscription.autoRenew ? 'the balance does not cover the next month' : 'auto-renew is off', price, balance }
+}

@@ -1,0 +1,51 @@
+import { join } from 'node:path'
+import { loadConfig } from '../config.js'
+import { migrate, openOrm } from '../db/orm.js'
+import { ensureDatabase } from '../db/databases.js'
+import { embeddedDatabaseUrl, PortBusyError, startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded-postgres.js'
+import { systemClock } from '../domain/clock/clock.js'
+import { runScheduledJobs, type JobReport } from '../domain/jobs/scheduled-jobs.js'
+
+const dryRun = process.argv.includes('--dry-run')
+const config = loadConfig()
+
+/** DATABASE_URL, or the embedded cluster: the one `npm start` is running, else started here. */
+async function database (): Promise<{ url: string, embedded?: EmbeddedDatabase }> {
+  if (config.DATABASE_URL) return { url: config.DATABASE_URL }
+  try {
+    const embedded = await startEmbeddedPostgres(join(config.DATA_DIR, 'postgres'), config.EMBEDDED_PG_PORT)
+    return { url: await ensureDatabase(embedded.url, 'practice_audit'), embedded }
+  } catch (err) {
+    if (err instanceof PortBusyError) return { url: embeddedDatabaseUrl(config.EMBEDDED_PG_PORT, 'practice_audit') }
+    throw err
+  }
+}
+
+function print (report: JobReport): void {
+  if (!report.ran) {
+    console.log('Another runner holds the job lock; nothing was done.')
+    return
+  }
+  console.log(`${report.dryRun ? 'Dry run (nothing changed)' : 'Run'} as of ${report.now.toISOString()}`)
+  for (const p of report.practices) {
+    const parts = [
+      ...p.renewed.map(r => `${report.dryRun ? 'would renew' : 'renewed'} at ${r.price} credits (${r.activeUsers} active users) until ${r.periodEnd.toISOString()}`),
+      ...(p.expiredAt ? [`${report.dryRun ? 'would expire' : 'expired'} (period ended ${p.expiredAt.toISOString()})`] : []),
+      `${p.deleted} records older than ${p.cutoff.toISOString()} ${report.dryRun ? 'would be deleted' : 'deleted'}`,
+      ...(p.error ? [`FAILED: ${p.error}`] : [])
+    ]
+    console.log(`- ${p.name} (#${p.practiceGroupId}): ${parts.join('; ')}`)
+  }
+}
+
+const { url, embedded } = await database()
+await migrate(url)
+const orm = await openOrm(url, 2)
+try {
+  const report = await runScheduledJobs(orm, systemClock, { dryRun })
+  print(report)
+  process.exitCode = report.practices.some(p => p.error) ? 1 : 0
+} finally {
+  await orm.close()
+  await embedded?.stop()
+}

@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { CREDITS_PAGE, PaymentDeclinedError, TOP_UP_AMOUNTS, creditLedger, topUp } from '../../../domain/credits/credits.service.js'
+import { formatDateTime } from '../../../domain/time/zoned.js'
+import { topUpBody, type TopUpBody } from './schemas.js'
+
+const KIND_LABELS = { top_up: 'Top-up', purchase: 'Subscription', renewal: 'Renewal', refund: 'Refund' }
+
+async function showCredits (request: FastifyRequest, reply: FastifyReply, problem?: string): Promise<string> {
+  const tz = request.practice!.timeZone
+  const entries = (await creditLedger(request.em, request.practice!.id)).map(entry => ({
+    ...entry,
+    date: formatDateTime(entry.occurredAt, tz),
+    kindLabel: KIND_LABELS[entry.kind],
+    period: entry.periodStart && entry.periodEnd ? `${formatDateTime(entry.periodStart, tz)} – ${formatDateTime(entry.periodEnd, tz)}` : ''
+  }))
+  return reply.page('pages/settings/credits', {
+    title: 'Settings › Credits', entries, amounts: TOP_UP_AMOUNTS, idempotencyKey: randomUUID(), provider: request.server.paymentProvider, problem
+  })
+}
+
+export default async function credits (app: FastifyInstance): Promise<void> {
+  app.addHook('preHandler', app.requireUser)
+
+  app.get('/', { config: { activity: 'view' } }, async (request, reply) => {
+    await request.record({ action: 'view', page: CREDITS_PAGE, description: 'Viewed the credit balance and ledger' })
+    return showCredits(request, reply)
+  })
+
+  app.post<{ Body: TopUpBody }>('/top-up', {
+    config: { activity: 'change' }, preHandler: app.requireFullAccess, schema: { body: topUpBody }
+  }, async (request, reply) => {
+    try {
+      const result = await topUp(request.em, app.paymentProvider, request.actor(), Number(request.body.credits), request.body.idempotencyKey)
+      request.session.flash = `${result.credits} credits were added. Your balance is ${result.balanceAfter} credits.`
+      return reply.redirect('/settings/credits', 303)
+    } catch (err) {
+      if (!(err instanceof PaymentDeclinedError)) throw err
+      reply.status(402)
+      return showCredits(request, reply, err.message)
+    }
+  })
+}

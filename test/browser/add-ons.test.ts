@@ -1,0 +1,72 @@
+import t from 'tap'
+import { build } from '../helpers/app.js'
+import { chromiumAvailable, listen, openBrowser, signInWithBrowser } from '../helpers/browser.js'
+import { PASSWORD } from '../helpers/agent.js'
+import { addRecord } from '../helpers/history.js'
+import { actorAt, subscribeAt } from '../helpers/subscriptions.js'
+import { makePracticeGroup, makeUser, unique } from '../../src/db/factories.js'
+import { setAutoRenew } from '../../src/domain/subscriptions/subscription.service.js'
+
+if (chromiumAvailable(t)) {
+  const ctx = await build(t)
+  ctx.clock.set('2026-11-25T03:00:00Z') // 14:00 in Sydney
+  const now = ctx.clock.now().getTime()
+  const DAY = 86_400_000
+  const baseUrl = await listen(ctx.app)
+
+  for (const javaScriptEnabled of [true, false]) {
+    t.test(`the purchase dialog shows the price for 4 and then 5 active users, the balance after, and unlocks 30 days${javaScriptEnabled ? '' : ' (without JavaScript)'}`, async t => {
+      const em = ctx.em()
+      const group = await makePracticeGroup(em, { name: unique('Harbour'), creditBalance: 500 })
+      const olivia = await makeUser(em, group, { name: 'Olivia Owner', accessLevel: 'Full Access', canViewHistory: true })
+      for (const name of ['Dr Sam Lee', 'Dr Priya Nair', 'Riley Reception']) await makeUser(em, group, { name: `${name} ${unique('')}` })
+      await addRecord(em, olivia, { at: new Date(now - 20 * DAY), description: 'Opened a profile twenty days ago' })
+      const { page } = await openBrowser(t, { javaScriptEnabled })
+      await signInWithBrowser(page, baseUrl, olivia.email, PASSWORD)
+
+      await page.goto(`${baseUrl}/settings/users/history`)
+      t.equal(await page.getByText('Opened a profile twenty days ago').count(), 0, 'free: 20 days ago is out of sight')
+
+      await page.goto(`${baseUrl}/settings/users`)
+      await page.getByRole('link', { name: 'Add-ons' }).click()
+      await page.getByRole('button', { name: 'Add a Subscription' }).click()
+      const dialog = page.getByRole('dialog', { name: 'Subscribe to User Action History' })
+      t.match(await dialog.textContent(), /Monthly price\s*100 credits \(4 active users\)/)
+      t.match(await dialog.textContent(), /Balance now\s*500 credits/)
+      t.match(await dialog.textContent(), /Balance after\s*400 credits/)
+      t.match(await dialog.textContent(), 'History from 26/10/2026 14:00 (30 days before today)')
+      await dialog.getByRole('button', { name: 'Cancel' }).click()
+      t.equal(await dialog.isVisible(), false, 'Cancel closes it')
+
+      await makeUser(em, group, { name: `Fifth ${unique('')}` })
+      await page.reload()
+      await page.getByRole('button', { name: 'Add a Subscription' }).click()
+      t.match(await dialog.textContent(), /Monthly price\s*200 credits \(5 active users\)/)
+      t.match(await dialog.textContent(), /Balance after\s*300 credits/)
+      await dialog.getByRole('button', { name: 'Purchase' }).click()
+      await page.waitForURL(`${baseUrl}/settings/add-ons`)
+      t.match(await page.getByRole('status').textContent(), '200 credits were charged; your balance is 300 credits.')
+      t.equal((await page.locator('.add-on-card .status').textContent())?.trim(), 'Active')
+
+      await page.goto(`${baseUrl}/settings/users/history`)
+      t.match(await page.locator('.window-note').textContent(), 'Showing everything since 26/10/2026 14:00')
+      t.equal(await page.getByText('Opened a profile twenty days ago').count(), 1, 'subscribed: 20 days ago is visible')
+    })
+  }
+
+  t.test('the expiry warning shows on the add-ons and history pages', async t => {
+    const em = ctx.em()
+    const group = await makePracticeGroup(em, { name: unique('Bayside'), creditBalance: 100 })
+    const owner = await makeUser(em, group, { name: 'Bailey Bayside', accessLevel: 'Full Access', canViewHistory: true })
+    await subscribeAt(em, owner, new Date(now - 27 * DAY))
+    await setAutoRenew(em, actorAt(owner, new Date(now - DAY)), false)
+    const { page } = await openBrowser(t)
+    await signInWithBrowser(page, baseUrl, owner.email, PASSWORD)
+    for (const path of ['/settings/add-ons', '/settings/users/history']) {
+      await page.goto(`${baseUrl}${path}`)
+      const banner = page.getByRole('alert').filter({ hasText: 'subscription expires on' })
+      t.match(await banner.textContent(), /expires on 29\/11\/2026 14:00\s*because auto-renew is off/, `${path} warns`)
+      t.match(await banner.textContent(), 'Records older than 30 days will then be permanently deleted.')
+    }
+  })
+}

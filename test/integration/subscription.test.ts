@@ -1,0 +1,159 @@
+import t from 'tap'
+import { build } from '../helpers/app.js'
+import { signedInAgent } from '../helpers/agent.js'
+import { makeClinic } from '../helpers/clinic.js'
+import { auditRows } from '../helpers/audit.js'
+import { actorAt, balanceOf, ledger, subscribeAt } from '../helpers/subscriptions.js'
+import { makeUser, unique } from '../../src/db/factories.js'
+import { activeUserCount, monthlyPrice } from '../../src/domain/subscriptions/pricing.js'
+import { activeSubscription, purchaseSubscription, setAutoRenew } from '../../src/domain/subscriptions/subscription.service.js'
+import { visibleWindow } from '../../src/domain/history/history-scope.js'
+import { systemUser } from '../../src/domain/users/system-user.js'
+
+const ctx = await build(t)
+ctx.clock.set('2026-11-25T03:00:00Z')
+
+t.test('the price is 100 credits under 5 active users and 200 from 5; deactivated and system users do not count', async t => {
+  const c = await makeClinic(ctx.em())
+  t.equal(await activeUserCount(ctx.em(), c.group.id), 4)
+  await makeUser(ctx.em(), c.group, { name: unique('Gone'), active: false })
+  await systemUser(ctx.em(), c.group.id)
+  t.equal(await activeUserCount(ctx.em(), c.group.id), 4, 'the deactivated user and the System user are not counted')
+  t.equal(monthlyPrice(4), 100)
+  const owner = await signedInAgent(ctx.app, c.owner.email)
+  t.match((await owner.get('/settings/add-ons')).body, '100 credits (4 active users)')
+  await makeUser(ctx.em(), c.group, { name: unique('Fifth') })
+  t.equal(monthlyPrice(await activeUserCount(ctx.em(), c.group.id)), 200)
+  t.match((await owner.get('/settings/add-ons')).body, '200 credits (5 active users)')
+})
+
+t.test('Olivia purchases: the balance is debited once, the card shows Active, the window grows and the purchase is recorded', async t => {
+  const c = await makeClinic(ctx.em(), { creditBalance: 250 })
+  const owner = await signedInAgent(ctx.app, c.owner.email)
+  const page = await owner.get('/settings/add-ons')
+  t.match(page.body, 'Add a Subscription')
+  t.match(page.body, 'Balance after</dt><dd>150 credits')
+  const key = /name="idempotencyKey" value="([^"]+)"/.exec(page.body)![1]!
+  const first = await owner.post('/settings/add-ons/subscribe', { idempotencyKey: key })
+  t.equal(first.statusCode, 303)
+  const again = await owner.post('/settings/add-ons/subscribe', { idempotencyKey: key })
+  t.equal(again.statusCode, 303, 'a double click gets the same answer')
+  t.equal(await balanceOf(ctx.em(), c.group.id), 150, 'charged once')
+  t.same((await ledger(ctx.em(), c.group.id)).map(e => [e.kind, e.amount, e.balance_after]), [['purchase', -100, 150]])
+  const card = await owner.get('/settings/add-ons')
+  t.match(card.body, 'User Action History is active. 100 credits were charged; your balance is 150 credits.')
+  t.match(card.body, /class="status status-active">Active</)
+  t.match(card.body, 'Next renewal</dt><dd>25/12/2026 14:00')
+  const window = await visibleWindow(ctx.em(), c.group, ctx.clock.now())
+  t.equal(window.since.toISOString(), '2026-10-26T03:00:00.000Z', '30 days before the purchase')
+  t.equal(window.subscribed, true)
+  const [purchase] = await auditRows(ctx.em(), c.group.id, "action = 'purchase'")
+  t.match(purchase, { user_id: c.owner.id, page: 'Settings > Add-ons', record_type: 'subscription' })
+  t.match(purchase!.description, 'Subscribed to User Action History for 100 credits (4 active users)')
+  t.match((await owner.get('/settings/users/history')).body, 'Showing everything since 26/10/2026 14:00, 30 days before your subscription began.')
+})
+
+t.test('a balance that does not cover the price charges nothing and says so', async t => {
+  const c = await makeClinic(ctx.em(), { creditBalance: 99 })
+  const owner = await signedInAgent(ctx.app, c.owner.email)
+  const page = await owner.get('/settings/add-ons')
+  t.match(page.body, 'Not enough credits')
+  t.notMatch(page.body, '>Purchase<', 'no Purchase button to press')
+  const response = await owner.post('/settings/add-ons/subscribe', { idempotencyKey: 'abcdefgh-1234' })
+  t.equal(response.statusCode, 409)
+  t.match(response.body, 'The subscription costs 100 credits a month and your balance is 99.')
+  t.equal(await balanceOf(ctx.em(), c.group.id), 99)
+  t.equal(await activeSubscription(ctx.em(), c.group.id), null)
+})
+
+t.test('100 concurrent purchases against a balance that covers one charge exactly once', async t => {
+  const c = await makeClinic(ctx.em(), { creditBalance: 100 })
+  const attempts = await Promise.allSettled(Array.from({ length: 100 }, (_, i) =>
+    purchaseSubscription(ctx.orm.em.fork(), actorAt(c.owner, ctx.clock.now()), `concurrent-${c.group.id}-${i}`)))
+  t.equal(attempts.filter(a => a.status === 'fulfilled').length, 1, 'one purchase succeeds')
+  t.ok(attempts.filter(a => a.status === 'rejected').every(a => /already has an active/.test(String((a as PromiseRejectedResult).reason))), 'the others are told why')
+  t.equal(await balanceOf(ctx.em(), c.group.id), 0)
+  t.equal((await ledger(ctx.em(), c.group.id)).length, 1)
+  t.equal((await auditRows(ctx.em(), c.group.id, "action = 'purchase'")).length, 1)
+})
+
+t.test('the same idempotency key sent concurrently charges once and answers the same', async t => {
+  const c = await makeClinic(ctx.em(), { creditBalance: 1000 })
+  const results = await Promise.all(Array.from({ length: 10 }, () =>
+    purchaseSubscription(ctx.orm.em.fork(), actorAt(c.owner, ctx.clock.now()), `same-${c.group.id}`)))
+  t.equal(new Set(results.map(r => r.subscriptionId)).size, 1)
+  t.ok(results.every(r => r.balanceAfter === 900))
+  t.equal(await balanceOf(ctx.em(), c.group.id), 900)
+})
+
+t.test('the balance can never go below zero, even by hand', async t => {
+  const c = await makeClinic(ctx.em(), { creditBalance: 5 })
+  await t.rejects(ctx.em().getConnection().execute('update practice_groups set credit_balance = credit_balance - 10 where id = ?', [c.group.id]), /check/)
+})
+
+t.test('only Full Access users can purchase or change auto-renew; others see the state read-only', async t => {
+  const c = await makeClinic(ctx.em(), { creditBalance: 500 })
+  for (const user of [c.practitioner, c.reception]) {
+    const agent = await signedInAgent(ctx.app, user.email)
+    const page = await agent.get('/settings/add-ons')
+    t.equal(page.statusCode, 200)
+    t.notMatch(page.body, 'Add a Subscription')
+    t.match(page.body, 'Only Full Access users can subscribe.')
+    t.equal((await agent.post('/settings/add-ons/subscribe', { idempotencyKey: 'abcdefgh-5678' })).statusCode, 403)
+    t.equal((await agent.post('/settings/add-ons/auto-renew', { autoRenew: 'off' })).statusCode, 403)
+    t.equal((await agent.post('/settings/credits/top-up', { credits: '100', idempotencyKey: 'abcdefgh-9999' })).statusCode, 403)
+  }
+  t.equal(await balanceOf(ctx.em(), c.group.id), 500)
+})
+
+t.test('auto-renew off and on again is recorded as updates', async t => {
+  const c = await makeClinic(ctx.em(), { creditBalance: 500 })
+  await subscribeAt(ctx.em(), c.owner, ctx.clock.now())
+  const owner = await signedInAgent(ctx.app, c.owner.email)
+  await owner.get('/settings/add-ons')
+  t.equal((await owner.post('/settings/add-ons/auto-renew', { autoRenew: 'off' })).statusCode, 303)
+  t.match((await owner.get('/settings/add-ons')).body, 'Auto-renew</dt><dd>Off')
+  await owner.post('/settings/add-ons/auto-renew', { autoRenew: 'on' })
+  const updates = await auditRows(ctx.em(), c.group.id, "action = 'update' and record_type = 'subscription'")
+  t.same(updates.map(u => u.changes![0]!.afterText), ['Off', 'On'])
+  t.equal((await owner.post('/settings/add-ons/auto-renew', { autoRenew: 'sideways' })).statusCode, 400)
+})
+
+t.test('top-ups go through the payment provider, once per key, into the ledger and the history', async t => {
+  const c = await makeClinic(ctx.em())
+  const owner = await signedInAgent(ctx.app, c.owner.email)
+  const page = await owner.get('/settings/credits')
+  t.match(page.body, 'Test payment provider')
+  const key = /name="idempotencyKey" value="([^"]+)"/.exec(page.body)![1]!
+  t.equal((await owner.post('/settings/credits/top-up', { credits: '500', idempotencyKey: key })).statusCode, 303)
+  t.equal((await owner.post('/settings/credits/top-up', { credits: '500', idempotencyKey: key })).statusCode, 303)
+  t.equal(await balanceOf(ctx.em(), c.group.id), 500, 'added once')
+  const after = await owner.get('/settings/credits')
+  t.match(after.body, '500 credits were added. Your balance is 500 credits.')
+  t.match(after.body, '<td class="amount">+500</td>')
+  t.equal((await owner.post('/settings/credits/top-up', { credits: '7', idempotencyKey: 'abcdefgh-0000' })).statusCode, 400, 'only the offered amounts')
+  const [record] = await auditRows(ctx.em(), c.group.id, "action = 'purchase' and page = 'Settings > Credits'")
+  t.match(record!.description, /Topped up 500 credits through the test payment provider \(reference test-/)
+})
+
+t.test('from 7 days before a period ends without a renewal in sight, the add-ons and history pages warn', async t => {
+  const c = await makeClinic(ctx.em(), { creditBalance: 100 })
+  await subscribeAt(ctx.em(), c.owner, '2026-06-01T00:00:00Z') // ends 1 Jul 10:00 in Sydney; the balance is then 0
+  const pages = ['/settings/add-ons', '/settings/users/history']
+  const banner = 'Your User Action History subscription expires on 01/07/2026 10:00'
+  const bannerAt = async (at: string): Promise<boolean[]> => {
+    ctx.clock.set(at)
+    const owner = await signedInAgent(ctx.app, c.owner.email)
+    return Promise.all(pages.map(async path => (await owner.get(path)).body.includes(banner)))
+  }
+  t.same(await bannerAt('2026-06-23T23:59:59Z'), [false, false], 'not yet 7 days before')
+  t.same(await bannerAt('2026-06-24T00:00:00Z'), [true, true], '7 days before: the balance cannot cover the renewal')
+  const owner = await signedInAgent(ctx.app, c.owner.email)
+  t.match((await owner.get('/settings/add-ons')).body, 'the balance does not cover the next month (100 credits needed, 0 available)')
+  t.match((await owner.get('/settings/add-ons')).body, 'Records older than 30 days will then be permanently deleted.')
+  await ctx.em().getConnection().execute('update practice_groups set credit_balance = 100 where id = ?', [c.group.id])
+  t.same(await bannerAt('2026-06-24T00:00:00Z'), [false, false], 'a renewal in sight: no warning')
+  await setAutoRenew(ctx.em(), actorAt(c.owner, '2026-06-24T00:00:00Z'), false)
+  t.same(await bannerAt('2026-06-25T00:00:00Z'), [true, true], 'auto-renew off: warned again')
+  ctx.clock.set('2026-11-25T03:00:00Z')
+})
