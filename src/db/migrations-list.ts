@@ -3,6 +3,7 @@ import { Migration20261125000200PracticeRecordsAndAudit } from '../../migrations
 import { Migration20261125000300HistorySortIndexes } from '../../migrations/Migration20261125000300_history_sort_indexes.js'
 import { Migration20261125000350HistoryIdSortIndex } from '../../migrations/Migration20261125000350_history_id_sort_index.js'
 import { Migration20261125000400SubscriptionsAndCredits } from '../../migrations/Migration20261125000400_subscriptions_and_credits.js'
+import { Migration20261125000500HistoryDescendingSortIndexes } from '../../migrations/Migration20261125000500_history_descending_sort_indexes.js'
 
 /** Listed explicitly so the same build runs migrations from source (tsx) and from dist. */
 export const migrationsList = [
@@ -10,5 +11,6 @@ export const migrationsList = [
   { name: 'Migration20261125000200_practice_records_and_audit', class: Migration20261125000200PracticeRecordsAndAudit },
   { name: 'Migration20261125000300_history_sort_indexes', class: Migration20261125000300HistorySortIndexes },
   { name: 'Migration20261125000350_history_id_sort_index', class: Migration20261125000350HistoryIdSortIndex },
-  { name: 'Migration20261125000400_subscriptions_and_credits', class: Migration20261125000400SubscriptionsAndCredits }
+  { name: 'Migration20261125000400_subscriptions_and_credits', class: Migration20261125000400SubscriptionsAndCredits },
+  { name: 'Migration20261125000500_history_descending_sort_indexes', class: Migration20261125000500HistoryDescendingSortIndexes }
 ]

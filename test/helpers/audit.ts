@@ -20,7 +20,7 @@ export interface AuditRow {
 export async function auditRows (em: EntityManager, practiceGroupId: number, where = 'true', params: unknown[] = []): Promise<AuditRow[]> {
   return em.getConnection().execute<AuditRow[]>(
     `select id, practice_group_id, occurred_at, user_id, user_name, action, page, record_type, record_id, description, url, host(ip) as ip, changes
-     from audit_records where practice_group_id = ? and ${where} order by id`, [practiceGroupId, ...params])
+     from audit_records where practice_group_id = ? and (${where}) order by id`, [practiceGroupId, ...params])
 }
 
 export async function auditCount (em: EntityManager, practiceGroupId: number): Promise<number> {

@@ -63,6 +63,14 @@ t.test('each column sorts ascending and descending, with arrows and aria-sort', 
   t.notMatch((await fragment('')).body, /data-arrow/, 'not sorted shows no arrow')
 })
 
+t.test('IP addresses sort as addresses, not as text', async t => {
+  const c = await makeClinic(ctx.em())
+  for (const ip of ['10.10.0.1', '10.9.0.1', '9.0.0.1']) await addRecord(ctx.em(), c.reception, { at: '2026-11-25T00:00:00Z', ip, description: ip })
+  const agent = await signedInAgent(ctx.app, c.owner.email)
+  const rows = shownRows((await agent.get('/settings/users/history?sort=ip&dir=asc&pageName=Patients', { 'hx-request': 'true' })).body)
+  t.same(rows.map(r => r.ip), ['9.0.0.1', '10.9.0.1', '10.10.0.1'])
+})
+
 t.test('filters narrow the list and combine', async t => {
   t.same(await descriptions('action=view'), ['Viewed patient Mia 100% Jones', 'viewed PATIENT mia jones again'])
   t.same(await descriptions('action=view&action=delete'), ['Viewed patient Mia 100% Jones', 'viewed PATIENT mia jones again', 'Deleted invoice 3'])

@@ -83,6 +83,10 @@ t.test('with auto-renew off the subscription lapses at exactly its end, and exac
   const window = await visibleWindow(ctx.em(), c.group, ctx.clock.now())
   t.equal(window.subscribed, false)
   t.equal(window.since.toISOString(), new Date(Date.parse(end) - 7 * DAY).toISOString(), 'back to the last 7 days')
+  const story = await auditRows(ctx.em(), c.group.id, "(record_type = 'subscription' or page = 'Retention')")
+  t.same(story.map(r => [r.user_name, r.action]), [
+    [c.owner.name, 'purchase'], [c.owner.name, 'update'], ['System', 'delete'], ['System', 'update'], ['System', 'delete']
+  ], 'every step is in the history: purchase, auto-renew off, retention, expiry, deletion')
   const system = await auditRows(ctx.em(), c.group.id, "user_name = 'System'")
   t.match(system.map(r => r.description), [/Permanently deleted 1 records/, /expired at 01\/07\/2026 10:00 because auto-renew was off/, /Permanently deleted 2 records older than 01\/06\/2026 10:00/])
 

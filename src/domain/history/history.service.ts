@@ -33,10 +33,14 @@ export interface HistoryPage {
   requestedPage: number | null
 }
 
-/** IDs are mostly numbers kept as text: shorter first keeps 9 before 10. */
+/**
+ * IDs are mostly numbers kept as text: shorter first keeps 9 before 10.
+ * The IP is qualified because the selected `ip` is its text form, and
+ * addresses must sort as addresses (10.9.0.1 before 10.10.0.1).
+ */
 const SORT_COLUMNS: Record<Column, string[]> = {
   date: ['occurred_at'], user: ['user_name'], action: ['action'], page: ['page'], id: ['length(record_id)', 'record_id'],
-  description: ['description'], url: ['url'], ip: ['ip']
+  description: ['description'], url: ['url'], ip: ['audit_records.ip']
 }
 
 const likePattern = (text: string): string => `%${text.replace(/[\\%_]/g, c => `\\${c}`)}%`
@@ -69,20 +73,35 @@ function ordering (criteria: HistoryCriteria): string {
   return `${SORT_COLUMNS[criteria.sort].map(sql => `${sql} ${criteria.dir}`).join(', ')}, occurred_at desc, id desc`
 }
 
+export interface SqlQuery { sql: string, params: unknown[] }
+
+/** How many rows this viewer may see under these criteria: the total under the table. */
+export function countQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria): SqlQuery {
+  const where = conditions(scope, subject, criteria)
+  return { sql: `select count(*) as total from audit_records where ${where.sql}`, params: where.params }
+}
+
+/** One page of those rows in the chosen order. */
+export function pageQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number): SqlQuery {
+  const where = conditions(scope, subject, criteria)
+  return {
+    sql: `select id, occurred_at, user_id, user_name, action, page, record_type, record_id, description, url, host(ip) as ip, changes
+            from audit_records where ${where.sql}
+           order by ${ordering(criteria)} limit ? offset ?`,
+    params: [...where.params, criteria.size, (page - 1) * criteria.size]
+  }
+}
+
 /** One page of the history as this viewer may see it, with the total that matches. */
 export async function searchHistory (em: EntityManager, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria): Promise<HistoryPage> {
   const connection = em.getConnection()
-  const where = conditions(scope, subject, criteria)
-  const [{ total }] = await connection.execute<{ total: string }[]>(`select count(*) as total from audit_records where ${where.sql}`, where.params)
+  const counting = countQuery(scope, subject, criteria)
+  const [{ total }] = await connection.execute<{ total: string }[]>(counting.sql, counting.params)
   const count = Number(total)
   const pages = Math.max(1, Math.ceil(count / criteria.size))
   const page = Math.min(criteria.page, pages)
-  const rows = await connection.execute<Record<string, unknown>[]>(
-    `select id, occurred_at, user_id, user_name, action, page, record_type, record_id, description, url, host(ip) as ip, changes
-       from audit_records where ${where.sql}
-      order by ${ordering(criteria)} limit ? offset ?`,
-    [...where.params, criteria.size, (page - 1) * criteria.size]
-  )
+  const paging = pageQuery(scope, subject, criteria, page)
+  const rows = await connection.execute<Record<string, unknown>[]>(paging.sql, paging.params)
   return {
     rows: rows.map((r: Record<string, unknown>) => ({
       id: String(r.id),

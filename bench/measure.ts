@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs'
+
+export interface Stats { p50: number, p95: number, max: number, samples: number }
+
+export function stats (samples: number[]): Stats {
+  const sorted = [...samples].sort((a, b) => a - b)
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!
+  return { p50: at(0.5), p95: at(0.95), max: sorted[sorted.length - 1]!, samples: sorted.length }
+}
+
+export async function timed (work: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint()
+  await work()
+  return Number(process.hrtime.bigint() - start) / 1e6
+}
+
+/** Warm up, then take `samples` timings. */
+export async function sample (work: () => Promise<unknown>, samples: number, warmup = 3): Promise<Stats> {
+  for (let i = 0; i < warmup; i++) await work()
+  const times: number[] = []
+  for (let i = 0; i < samples; i++) times.push(await timed(work))
+  return stats(times)
+}
+
+/** Resident memory of a process, in MB, from /proc. */
+export function rssMb (pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find(l => l.startsWith('VmRSS:'))
+  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024
+}
+
+export const ms = (n: number): string => n < 10 ? n.toFixed(2) : n.toFixed(1)
+
+/** A signed-in browser for the benchmark: cookies and the CSRF token, over real HTTP. */
+export class HttpUser {
+  private cookie = ''
+  constructor (readonly baseUrl: string) {}
+
+  get cookieHeader (): string { return this.cookie }
+
+  private keep (response: Response): void {
+    const set = response.headers.getSetCookie().map(c => c.split(';')[0]!).filter(Boolean)
+    if (set.length) this.cookie = set.join('; ')
+  }
+
+  async signIn (email: string, password: string): Promise<void> {
+    const form = await fetch(`${this.baseUrl}/login`)
+    this.keep(form)
+    const token = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!
+    const response = await fetch(`${this.baseUrl}/login`, {
+      method: 'POST', redirect: 'manual', headers: { cookie: this.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: token, email, password })
+    })
+    this.keep(response)
+    if (response.status !== 303 && response.status !== 302) throw new Error(`sign-in answered ${response.status}`)
+  }
+
+  async get (path: string, htmx = true): Promise<{ status: number, body: string }> {
+    const response = await fetch(`${this.baseUrl}${path}`, { headers: { cookie: this.cookie, ...(htmx ? { 'hx-request': 'true' } : {}) } })
+    return { status: response.status, body: await response.text() }
+  }
+}

@@ -1,0 +1,315 @@
+/**
+ * `npm run bench [-- --quick | --records N --groups N --days N]`: loads a
+ * seeded data set into its own database, measures the app over HTTP and
+ * the same queries as raw SQL, and writes docs/BENCHMARKS.md.
+ */
+import { spawn } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import os from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import autocannon from 'autocannon'
+import { dropDatabase, ensureDatabase } from '../src/db/databases.js'
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js'
+import { migrate, openOrm } from '../src/db/orm.js'
+import { hashPassword } from '../src/domain/users/passwords.js'
+import { interpret } from '../src/domain/history/history-criteria.js'
+import { COLUMNS, readParams } from '../src/domain/history/history-params.js'
+import { countQuery, pageQuery, type HistorySubject } from '../src/domain/history/history.service.js'
+import type { HistoryScope } from '../src/domain/history/history-scope.js'
+import { recordActivity } from '../src/domain/audit/activity.js'
+import { getRecord, loadLookups } from '../src/domain/records/records.service.js'
+import { patientKind } from '../src/domain/patients/patient.kind.js'
+import { PracticeGroup } from '../src/domain/practice-groups/practice-group.entity.js'
+import { purgeExpired } from '../src/domain/jobs/retention.js'
+import { generate, FOCAL_RECORDS, type DataSetSize } from './generate.js'
+import { HttpUser, ms, rssMb, sample, stats, timed, type Stats } from './measure.js'
+
+const DAY_MS = 86_400_000
+const PASSWORD = 'bench-password-2026'
+const args = process.argv.slice(2)
+const arg = (name: string, fallback: number): number => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? Number(args[i + 1]) : fallback
+}
+const quick = args.includes('--quick')
+const size: DataSetSize = {
+  records: arg('records', quick ? 1_000_000 : 10_000_000),
+  groups: arg('groups', quick ? 100 : 1000),
+  days: arg('days', 400),
+  largestShare: 0.15
+}
+const SAMPLES = arg('samples', 30)
+const LOAD_SECONDS = arg('load-seconds', quick ? 20 : 60)
+const RETENTION_RECORDS = arg('retention-records', quick ? 100_000 : 1_000_000)
+
+const log = (line: string): void => { console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`) }
+const toPg = (sql: string): string => { let n = 0; return sql.replace(/\?/g, () => `$${++n}`) }
+
+async function freePort (): Promise<number> {
+  return new Promise(resolve => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+async function serverUrl (): Promise<{ url: string, stop: () => Promise<void> }> {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {} }
+  const dir = join(process.cwd(), '.data', 'bench-postgres')
+  mkdirSync(dir, { recursive: true })
+  const embedded = await startEmbeddedPostgres(dir, 54339)
+  return { url: embedded.url, stop: embedded.stop }
+}
+
+async function main (): Promise<void> {
+  const started = new Date()
+  const cluster = await serverUrl()
+  const name = 'practice_audit_bench'
+  await dropDatabase(cluster.url, name)
+  const url = await ensureDatabase(cluster.url, name)
+  await migrate(url)
+  const db = new pg.Client({ connectionString: url })
+  await db.connect()
+  await db.query('set max_parallel_workers_per_gather = 0')
+  const now = new Date()
+
+  log(`generating ${size.records.toLocaleString()} records over ${size.groups} practices and ${size.days} days`)
+  let dataSet!: Awaited<ReturnType<typeof generate>>
+  const generationMs = await timed(async () => { dataSet = await generate(db, size, now) })
+  const { largest, focalPatientId } = dataSet
+  log(`generated in ${(generationMs / 1000).toFixed(0)} s; the largest practice has ${largest.records.toLocaleString()} records`)
+
+  const ownerHash = await hashPassword(PASSWORD)
+  const { rows: [owner] } = await db.query<{ id: number }>(
+    `insert into users (practice_group_id, name, email, password_hash, access_level, can_view_history, created_at, updated_at)
+     values ($1, 'Bench Owner', 'owner@bench.invalid', $2, 'Full Access', true, now(), now()) returning id`, [largest.id, ownerHash])
+  const windowStart = new Date(now.getTime() - size.days * DAY_MS)
+  await db.query(`insert into subscriptions (practice_group_id, started_at, window_start, periods_paid, current_period_end, auto_renew, status)
+                  values ($1, $2, $3, 13, $4, true, 'active')`, [largest.id, new Date(windowStart.getTime() + 30 * DAY_MS), windowStart, new Date(now.getTime() + 10 * DAY_MS)])
+  await db.query(`insert into patients (id, practice_group_id, name, date_of_birth) values ($1, $2, 'Focal Patient', '1970-01-01')`, [focalPatientId, largest.id])
+  const { rows: [{ ip: someIp }] } = await db.query<{ ip: string }>('select host(ip) as ip from audit_records where practice_group_id = $1 limit 1', [largest.id])
+  const { rows: [{ version }] } = await db.query<{ version: string }>('show server_version')
+
+  const port = await freePort()
+  const server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { ...process.env, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', JOBS_SCHEDULE: 'off', NODE_ENV: 'production', SESSION_SECRET: 'bench-session-secret-0123456789abcdef' },
+    stdio: ['ignore', 'ignore', 'inherit']
+  })
+  const baseUrl = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 100; i++) {
+    try { await fetch(`${baseUrl}/health`); break } catch { await new Promise(resolve => setTimeout(resolve, 300)) }
+  }
+  const browser = new HttpUser(baseUrl)
+  await browser.signIn('owner@bench.invalid', PASSWORD)
+  await browser.get('/settings/users/history', false)
+  await browser.get(`/patients/${focalPatientId}/history`, false)
+
+  const scope: HistoryScope = { practiceGroupId: largest.id, onlyUserId: null, window: { since: windowStart, subscribed: true, summary: '' } }
+  const choices = { users: largest.userIds.map(id => ({ id, name: '' })), pages: ['Invoice', 'Patient profile', 'Appointment', 'Patients'] }
+  const user = largest.userIds[0]!
+  const [a, b] = someIp.split('.')
+  const from = new Date(now.getTime() - 60 * DAY_MS).toISOString().slice(0, 10)
+  const to = new Date(now.getTime() - 30 * DAY_MS).toISOString().slice(0, 10)
+  const cases: { name: string, query: string, subject?: HistorySubject, text?: boolean }[] = [
+    { name: 'default order (newest first)', query: '' },
+    ...COLUMNS.flatMap(c => (['asc', 'desc'] as const).map(dir => ({ name: `sort ${c} ${dir}`, query: `sort=${c}&dir=${dir}` }))),
+    { name: 'filter date: last 30 days', query: 'range=last-30-days' },
+    { name: 'filter user', query: `user=${user}` },
+    { name: 'filter action: update', query: 'action=update' },
+    { name: 'filter page: Invoice', query: 'pageName=Invoice' },
+    { name: 'filter ID (exact)', query: 'id=123' },
+    { name: 'filter IP (exact)', query: `ip=${encodeURIComponent(someIp)}` },
+    { name: 'filter IP (CIDR /16)', query: `ip=${a}.${b}.0.0%2F16` },
+    { name: 'user + 2 actions + date range', query: `user=${user}&action=view&action=update&from=${from}&to=${to}` },
+    { name: 'description contains a common word', query: 'description=patient', text: true },
+    { name: 'description contains a rare word', query: 'description=zanzibar', text: true },
+    { name: 'description contains nothing', query: 'description=qqxqqxqq', text: true },
+    { name: 'URL contains', query: 'url=tab%3Dnotes', text: true },
+    { name: 'page 1', query: 'page=1' },
+    { name: 'page 200', query: 'page=200' },
+    { name: `record history: patient with ${FOCAL_RECORDS.toLocaleString()} records`, query: '', subject: { recordType: 'patient', recordId: String(focalPatientId) } }
+  ]
+
+  const results: { name: string, app: Stats, sql: Stats, text: boolean }[] = []
+  for (const c of cases) {
+    const path = c.subject ? `/patients/${focalPatientId}/history` : '/settings/users/history'
+    const full = c.query ? `${path}?${c.query}` : path
+    const check = await browser.get(full)
+    if (check.status !== 200) throw new Error(`${full} answered ${check.status}`)
+    const app = await sample(() => browser.get(full), SAMPLES)
+    const { criteria, problems } = interpret(readParams(Object.fromEntries(new URLSearchParams(c.query).entries()) as Record<string, unknown>), choices, now, 'Australia/Sydney')
+    if (problems.length) throw new Error(`${c.name}: ${problems.map(p => p.message).join('; ')}`)
+    if (c.query.includes('user=')) criteria.userIds = [user]
+    if (c.query.includes('action=view&action=update')) criteria.actions = ['view', 'update']
+    const counting = countQuery(scope, c.subject ?? null, criteria)
+    const sql = await sample(async () => {
+      const { rows: [{ total }] } = await db.query<{ total: string }>(toPg(counting.sql), counting.params)
+      const pages = Math.max(1, Math.ceil(Number(total) / criteria.size))
+      const paging = pageQuery(scope, c.subject ?? null, criteria, Math.min(criteria.page, pages))
+      await db.query(toPg(paging.sql), paging.params)
+    }, SAMPLES)
+    results.push({ name: c.name, app, sql, text: c.text ?? false })
+    log(`${c.name}: app p50 ${ms(app.p50)} p95 ${ms(app.p95)} · SQL p50 ${ms(sql.p50)} p95 ${ms(sql.p95)} ms`)
+  }
+
+  log('recording overhead (A/B, interleaved)')
+  const orm = await openOrm(url, 4)
+  const practice = await orm.em.fork().findOneOrFail(PracticeGroup, { id: largest.id })
+  const withRecording: number[] = []
+  const withoutRecording: number[] = []
+  const viewWork = async (record: boolean): Promise<void> => {
+    const em = orm.em.fork()
+    const patient = await getRecord(em, patientKind, practice.id, focalPatientId)
+    await loadLookups(em, practice.id, [patient])
+    if (record) {
+      await recordActivity(em, {
+        practiceGroupId: practice.id, userId: owner!.id, userName: 'Bench Owner', url: `/patients/${focalPatientId}`, ip: '127.0.0.1', timeZone: practice.timeZone, occurredAt: new Date()
+      }, { action: 'view', page: 'Patient profile', recordType: 'patient', recordId: focalPatientId, description: 'Viewed patient Focal Patient' })
+    }
+  }
+  for (let i = 0; i < 400; i++) {
+    const recordFirst = i % 2 === 0
+    const first = await timed(() => viewWork(recordFirst))
+    const second = await timed(() => viewWork(!recordFirst))
+    ;(recordFirst ? withRecording : withoutRecording).push(first)
+    ;(recordFirst ? withoutRecording : withRecording).push(second)
+  }
+  const pageTimes = await sample(() => browser.get(`/patients/${focalPatientId}`, false), 100)
+  const recordingOn = stats(withRecording.slice(50))
+  const recordingOff = stats(withoutRecording.slice(50))
+
+  log(`sustained load for ${LOAD_SECONDS} s`)
+  const countViews = async (): Promise<number> => Number((await db.query<{ n: string }>(
+    'select count(*) as n from audit_records where practice_group_id = $1 and user_id = $2 and url = $3', [largest.id, owner!.id, `/patients/${focalPatientId}`])).rows[0]!.n)
+  const viewsBefore = await countViews()
+  const rssSamples: number[] = []
+  const rssTimer = setInterval(() => { try { rssSamples.push(rssMb(server.pid!)) } catch { /* the server is gone */ } }, 250)
+  const load = await autocannon({ url: `${baseUrl}/patients/${focalPatientId}`, connections: 16, duration: LOAD_SECONDS, headers: { cookie: browser.cookieHeader } })
+  clearInterval(rssTimer)
+  const viewsAfter = await countViews()
+  const served = load['2xx']
+  const recorded = viewsAfter - viewsBefore
+
+  log(`retention: ${RETENTION_RECORDS.toLocaleString()} expired records of one practice`)
+  const retention = await measureRetention(db, orm, baseUrl, now)
+
+  server.kill('SIGTERM')
+  await orm.close()
+  await db.end()
+  await cluster.stop()
+
+  const cpu = os.cpus()
+  const report = renderReport({
+    started, size, generationMs, largestRecords: largest.records, version, cpu: `${cpu.length} × ${cpu[0]?.model ?? 'unknown'}`,
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GB`, results, recordingOn, recordingOff, pageTimes,
+    load: { seconds: LOAD_SECONDS, requestsPerSecond: load.requests.average, served, recorded, errors: load.errors + load.non2xx, latencyP50: load.latency.p50, latencyP99: load.latency.p99 },
+    rssMax: Math.max(...rssSamples), retention
+  })
+  mkdirSync('docs', { recursive: true })
+  writeFileSync('docs/BENCHMARKS.md', report)
+  log('wrote docs/BENCHMARKS.md')
+}
+
+async function measureRetention (db: pg.Client, orm: Awaited<ReturnType<typeof openOrm>>, baseUrl: string, now: Date) {
+  const { rows: [group] } = await db.query<{ id: number }>("insert into practice_groups (name, time_zone, credit_balance) values ('Retention Clinic', 'Australia/Sydney', 0) returning id")
+  const { rows: [user] } = await db.query<{ id: number }>(
+    `insert into users (practice_group_id, name, email, password_hash, access_level, can_view_history, created_at, updated_at)
+     values ($1, 'Retention Owner', 'retention@bench.invalid', $2, 'Full Access', true, now(), now()) returning id`, [group!.id, await hashPassword(PASSWORD)])
+  await db.query(`insert into audit_records (practice_group_id, occurred_at, user_id, user_name, action, page, description, url, ip)
+    select $1, $2::timestamptz - (n * interval '1 second'), $3, 'Retention Owner', 'view', 'Patients', 'Viewed the patient list, page ' || n, '/patients', '10.0.0.1'
+      from generate_series(1, $4) n`, [group!.id, new Date(now.getTime() - 40 * DAY_MS), user!.id, RETENTION_RECORDS])
+  await db.query(`insert into audit_records (practice_group_id, occurred_at, user_id, user_name, action, page, description, url, ip)
+    select $1, $2::timestamptz - (n * interval '1 minute'), $3, 'Retention Owner', 'view', 'Patients', 'Recent ' || n, '/patients', '10.0.0.1'
+      from generate_series(1, 5000) n`, [group!.id, now, user!.id])
+  await db.query('vacuum analyze audit_records')
+  const reader = new HttpUser(baseUrl)
+  await reader.signIn('retention@bench.invalid', PASSWORD)
+  await reader.get('/settings/users/history', false)
+  const reads: number[] = []
+  let deleting = true
+  const readLoop = (async () => {
+    while (deleting) {
+      reads.push(await timed(() => reader.get('/settings/users/history?sort=user&dir=asc')))
+      await new Promise(resolve => setTimeout(resolve, 20))
+    }
+  })()
+  const practice = await orm.em.fork().findOneOrFail(PracticeGroup, { id: group!.id })
+  let deleted = 0
+  const duration = await timed(async () => { deleted = (await purgeExpired(orm.em.fork(), practice, now, { batchSize: 5000 })).deleted })
+  deleting = false
+  await readLoop
+  return { deleted, seconds: duration / 1000, reads: stats(reads) }
+}
+
+interface ReportInput {
+  started: Date
+  size: DataSetSize
+  generationMs: number
+  largestRecords: number
+  version: string
+  cpu: string
+  memory: string
+  results: { name: string, app: Stats, sql: Stats, text: boolean }[]
+  recordingOn: Stats
+  recordingOff: Stats
+  pageTimes: Stats
+  load: { seconds: number, requestsPerSecond: number, served: number, recorded: number, errors: number, latencyP50: number, latencyP99: number }
+  rssMax: number
+  retention: { deleted: number, seconds: number, reads: Stats }
+}
+
+function renderReport (r: ReportInput): string {
+  const overheadOk = (x: { app: Stats, sql: Stats }): boolean => x.app.p50 <= Math.max(3 * x.sql.p50, x.sql.p50 + 5)
+  const rows = r.results.map(x => {
+    const target = x.text ? 200 : 50
+    return `| ${x.name} | ${ms(x.app.p50)} | ${ms(x.app.p95)} | ${ms(x.app.max)} | ${ms(x.sql.p50)} | ${ms(x.sql.p95)} | ${(x.app.p50 / x.sql.p50).toFixed(1)}× | ${x.app.p95 <= target ? 'yes' : `**no** (≤ ${target})`} | ${overheadOk(x) ? 'yes' : '**no**'} |`
+  })
+  const misses = r.results.filter(x => x.app.p95 > (x.text ? 200 : 50))
+  const recordingCost = r.recordingOn.p50 - r.recordingOff.p50
+  return `# Benchmarks
+
+Generated by \`npm run bench\` on ${r.started.toISOString().slice(0, 10)} (${r.started.toISOString()}).
+
+## Machine
+- CPU: ${r.cpu}
+- Memory: ${r.memory}
+- PostgreSQL ${r.version}, Node.js ${process.version}
+- The app runs as its own process (\`src/server.ts\`, production mode) on loopback; the benchmark talks to it over HTTP with the headers htmx sends.
+
+## Data set
+${r.size.records.toLocaleString()} history records over ${r.size.groups.toLocaleString()} practices and ${r.size.days} days, Zipf-like sizes; the largest practice has ${r.largestRecords.toLocaleString()} records and a subscription whose window covers all ${r.size.days} days. Seeded random numbers, so runs are comparable. Loaded with COPY and indexed in ${(r.generationMs / 1000).toFixed(0)} s.
+
+## History fragment, largest practice (${r.results[0]?.app.samples ?? 0} warm samples each, milliseconds)
+"App" is the full HTTP request for the table fragment (session, access check, count, page, rendering); "SQL" is the same count and page queries sent straight to PostgreSQL in the same run.
+
+| Case | App p50 | App p95 | App max | SQL p50 | SQL p95 | App ÷ SQL (p50) | p95 target met | Overhead ≤ 3× or +5 ms |
+|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+## Recording a view
+- Patient profile over HTTP: p50 ${ms(r.pageTimes.p50)} ms, p95 ${ms(r.pageTimes.p95)} ms.
+- The same work with and without the history insert, interleaved (A/B, 350 pairs after warm-up): with ${ms(r.recordingOn.p50)} ms, without ${ms(r.recordingOff.p50)} ms at p50, so recording adds **${ms(recordingCost)} ms** (target ≤ 2 ms: ${recordingCost <= 2 ? 'met' : '**missed**'}).
+
+## Sustained load
+- ${r.load.seconds} s of recorded patient-profile views with 16 connections: **${r.load.requestsPerSecond.toFixed(0)} views/s** (target ≥ 500: ${r.load.requestsPerSecond >= 500 ? 'met' : '**missed**'}), latency p50 ${r.load.latencyP50} ms, p99 ${r.load.latencyP99} ms, ${r.load.errors} errors.
+- Pages served ${r.load.served.toLocaleString()}, views recorded ${r.load.recorded.toLocaleString()}: ${r.load.recorded >= r.load.served ? '**none lost**' : `**${r.load.served - r.load.recorded} missing**`} (a request still in flight when the run stops is recorded but not counted as served).
+- Server RSS peak during load: **${r.rssMax.toFixed(0)} MB** (target ≤ 300 MB: ${r.rssMax <= 300 ? 'met' : '**missed**'}).
+
+## Retention
+- Deleting ${r.retention.deleted.toLocaleString()} expired records of one practice in batches of 5,000: **${r.retention.seconds.toFixed(1)} s**.
+- That practice's history reads meanwhile (${r.retention.reads.samples} reads, sorted by user): p50 ${ms(r.retention.reads.p50)} ms, p95 **${ms(r.retention.reads.p95)} ms**, max ${ms(r.retention.reads.max)} ms (target ≤ 100 ms p95: ${r.retention.reads.p95 <= 100 ? 'met' : '**missed**'}).
+
+## Analysis
+${misses.length === 0 ? '- Every history case met its p95 target.' : misses.map(x => `- **${x.name}** missed its target: p95 ${ms(x.app.p95)} ms, of which SQL ${ms(x.sql.p95)} ms.`).join('\n')}
+- The exact total under the table is a \`count(*)\` over every matching row; on the largest practice it is the biggest part of the default view's time.
+- Memory of an export is not measured yet: exports do not exist.
+`
+}
+
+main().catch((err: unknown) => {
+  console.error(err)
+  process.exit(1)
+})
