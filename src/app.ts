@@ -23,7 +23,8 @@ import routes from './routes/index.js'
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config
-    paymentProvider: PaymentProvider
+    /** Null when no provider is configured: top-ups are then unavailable. */
+    paymentProvider: PaymentProvider | null
   }
 }
 
@@ -31,7 +32,7 @@ export interface AppOptions {
   config: Config
   orm: MikroORM<PostgreSqlDriver>
   clock?: Clock
-  /** Where top-ups are paid; the test provider unless a real one is given. */
+  /** Where top-ups are paid; without one, PAYMENT_PROVIDER decides (the test provider, or none). */
   paymentProvider?: PaymentProvider
 }
 
@@ -79,7 +80,7 @@ export function buildApp ({ config, orm, clock, paymentProvider }: AppOptions): 
 
   app.register(clockPlugin, { clock })
   app.register(ormPlugin, { orm })
-  app.decorate('paymentProvider', paymentProvider ?? new TestPaymentProvider())
+  app.decorate('paymentProvider', paymentProvider ?? (config.PAYMENT_PROVIDER === 'test' ? new TestPaymentProvider() : null))
   app.register(scheduledJobs)
   app.register(sessionStore)
   app.register(activity)

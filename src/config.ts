@@ -15,6 +15,7 @@ export interface Config {
   SIGN_IN_LOCK_MINUTES: number
   SIGN_IN_MAX_FAILURES_PER_IP: number
   JOBS_SCHEDULE: string
+  PAYMENT_PROVIDER: 'test' | 'none'
 }
 
 const DEVELOPMENT_SESSION_SECRET = 'development-only-secret-change-me-in-production'
@@ -35,7 +36,8 @@ const schema = {
     SIGN_IN_MAX_FAILURES: { type: 'integer', minimum: 1, default: 10 },
     SIGN_IN_LOCK_MINUTES: { type: 'integer', minimum: 1, default: 15 },
     SIGN_IN_MAX_FAILURES_PER_IP: { type: 'integer', minimum: 1, default: 50 },
-    JOBS_SCHEDULE: { type: 'string', default: '*/15 * * * *', minLength: 1 }
+    JOBS_SCHEDULE: { type: 'string', default: '*/15 * * * *', minLength: 1 },
+    PAYMENT_PROVIDER: { type: 'string', enum: ['test', 'none'] }
   }
 } as const
 
@@ -49,6 +51,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   } catch (err) {
     throw new ConfigError(`Invalid configuration: ${(err as Error).message}`)
   }
+  // Free credits must never be the production default: there, the test provider is an explicit choice.
+  config.PAYMENT_PROVIDER ??= config.NODE_ENV === 'production' ? 'none' : 'test'
   if (config.JOBS_SCHEDULE !== 'off') {
     try {
       new Cron(config.JOBS_SCHEDULE, { paused: true }).stop()

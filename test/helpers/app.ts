@@ -1,4 +1,5 @@
 import type { Test } from 'tap'
+import pg from 'pg'
 import type { FastifyInstance } from 'fastify'
 import type { MikroORM } from '@mikro-orm/core'
 import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql'
@@ -29,7 +30,19 @@ export async function testDatabase (t: Test): Promise<string> {
   const url = await ensureDatabase(serverUrl(), name)
   t.teardown(() => dropDatabase(serverUrl(), name))
   await migrate(url)
+  await trustTestClock(url)
   return url
+}
+
+/** Tests move the app's clock across months, so retention here measures "the last 30 days" by that clock. */
+async function trustTestClock (url: string): Promise<void> {
+  const owner = new pg.Client({ connectionString: url })
+  await owner.connect()
+  try {
+    await owner.query('update retention_settings set trust_caller_clock = true')
+  } finally {
+    await owner.end()
+  }
 }
 
 /** Builds the app against its own database with a clock the test controls. */

@@ -54,3 +54,15 @@ t.test('when the retention function deletes expired records, then only older one
   t.equal(await auditCount(ctx.em(), other.group.id), 0)
   await t.rejects(asApp(`delete from audit_records where practice_group_id = ${clinic.group.id}`), /permission denied/, 'the session is not left able to delete')
 })
+
+t.test("when a caller claims a later time, then the database's own clock still protects the last 30 days", async t => {
+  const owner = new pg.Client({ connectionString: ctx.databaseUrl })
+  await owner.connect()
+  t.teardown(async () => {
+    await owner.query('update retention_settings set trust_caller_clock = true')
+    await owner.end()
+  })
+  await owner.query('update retention_settings set trust_caller_clock = false')
+  await t.rejects(ctx.em().getConnection().execute("select purge_expired_audit_records(?, now() - interval '10 days', now() + interval '20 days', 1000)", [clinic.group.id]), /never deleted/)
+  await t.rejects(asApp('update retention_settings set trust_caller_clock = true'), /permission denied/, 'the app cannot change who is trusted')
+})

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { build } from '../helpers/app.js'
+import { loadConfig } from '../../src/config.js'
 import { signedInAgent } from '../helpers/agent.js'
 import { makeClinic } from '../helpers/clinic.js'
 import { auditRows } from '../helpers/audit.js'
@@ -34,9 +35,9 @@ t.test('Olivia purchases: the balance is debited once, the card shows Active, th
   t.match(page.body, 'Add a Subscription')
   t.match(page.body, 'Balance after</dt><dd>150 credits')
   const key = /name="idempotencyKey" value="([^"]+)"/.exec(page.body)![1]!
-  const first = await owner.post('/settings/add-ons/subscribe', { idempotencyKey: key })
+  const first = await owner.post('/settings/add-ons/subscribe', { idempotencyKey: key, expectedPrice: '100' })
   t.equal(first.statusCode, 303)
-  const again = await owner.post('/settings/add-ons/subscribe', { idempotencyKey: key })
+  const again = await owner.post('/settings/add-ons/subscribe', { idempotencyKey: key, expectedPrice: '100' })
   t.equal(again.statusCode, 303, 'a double click gets the same answer')
   t.equal(await balanceOf(ctx.em(), c.group.id), 150, 'charged once')
   t.same((await ledger(ctx.em(), c.group.id)).map(e => [e.kind, e.amount, e.balance_after]), [['purchase', -100, 150]])
@@ -53,13 +54,35 @@ t.test('Olivia purchases: the balance is debited once, the card shows Active, th
   t.match((await owner.get('/settings/users/history')).body, 'Showing everything since 26/10/2026 14:00, 30 days before your subscription began.')
 })
 
+t.test('a price that changed after the dialog opened is shown again instead of charged', async t => {
+  const c = await makeClinic(ctx.em(), { creditBalance: 500 })
+  const owner = await signedInAgent(ctx.app, c.owner.email)
+  const key = /name="idempotencyKey" value="([^"]+)"/.exec((await owner.get('/settings/add-ons')).body)![1]!
+  await makeUser(ctx.em(), c.group, { name: unique('Fifth') })
+  const response = await owner.post('/settings/add-ons/subscribe', { idempotencyKey: key, expectedPrice: '100' })
+  t.equal(response.statusCode, 409)
+  t.match(response.body, 'The price is now 200 credits a month (5 active users)')
+  t.match(response.body, 'name="expectedPrice" value="200"', 'the dialog offers the new price')
+  t.equal(await balanceOf(ctx.em(), c.group.id), 500)
+})
+
+t.test('nobody can take a System user\'s address', async t => {
+  const c = await makeClinic(ctx.em())
+  const owner = await signedInAgent(ctx.app, c.owner.email)
+  await owner.get('/settings/users/new')
+  const response = await owner.post('/settings/users', { name: 'Mallory', email: `system+${c.group.id}@practice-audit.invalid`, password: 'a long enough password', accessLevel: 'Reception' })
+  t.equal(response.statusCode, 422)
+  t.match(response.body, 'This address is reserved for the app itself.')
+  t.equal((await systemUser(ctx.em(), c.group.id)).name, 'System')
+})
+
 t.test('a balance that does not cover the price charges nothing and says so', async t => {
   const c = await makeClinic(ctx.em(), { creditBalance: 99 })
   const owner = await signedInAgent(ctx.app, c.owner.email)
   const page = await owner.get('/settings/add-ons')
   t.match(page.body, 'Not enough credits')
   t.notMatch(page.body, '>Purchase<', 'no Purchase button to press')
-  const response = await owner.post('/settings/add-ons/subscribe', { idempotencyKey: 'abcdefgh-1234' })
+  const response = await owner.post('/settings/add-ons/subscribe', { idempotencyKey: 'abcdefgh-1234', expectedPrice: '100' })
   t.equal(response.statusCode, 409)
   t.match(response.body, 'The subscription costs 100 credits a month and your balance is 99.')
   t.equal(await balanceOf(ctx.em(), c.group.id), 99)
@@ -99,7 +122,7 @@ t.test('only Full Access users can purchase or change auto-renew; others see the
     t.equal(page.statusCode, 200)
     t.notMatch(page.body, 'Add a Subscription')
     t.match(page.body, 'Only Full Access users can subscribe.')
-    t.equal((await agent.post('/settings/add-ons/subscribe', { idempotencyKey: 'abcdefgh-5678' })).statusCode, 403)
+    t.equal((await agent.post('/settings/add-ons/subscribe', { idempotencyKey: 'abcdefgh-5678', expectedPrice: '100' })).statusCode, 403)
     t.equal((await agent.post('/settings/add-ons/auto-renew', { autoRenew: 'off' })).statusCode, 403)
     t.equal((await agent.post('/settings/credits/top-up', { credits: '100', idempotencyKey: 'abcdefgh-9999' })).statusCode, 403)
   }
@@ -156,4 +179,15 @@ t.test('from 7 days before a period ends without a renewal in sight, the add-ons
   await setAutoRenew(ctx.em(), actorAt(c.owner, '2026-06-24T00:00:00Z'), false)
   t.same(await bannerAt('2026-06-25T00:00:00Z'), [true, true], 'auto-renew off: warned again')
   ctx.clock.set('2026-11-25T03:00:00Z')
+})
+
+t.test('without a configured payment provider there are no top-ups, and production never defaults to free credits', async t => {
+  t.equal(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'a-production-secret-of-at-least-32-chars' }).PAYMENT_PROVIDER, 'none')
+  t.equal(loadConfig({ NODE_ENV: 'development' }).PAYMENT_PROVIDER, 'test')
+  const shop = await build(t, { PAYMENT_PROVIDER: 'none' })
+  const c = await makeClinic(shop.em())
+  const owner = await signedInAgent(shop.app, c.owner.email)
+  t.match((await owner.get('/settings/credits')).body, 'Top-ups are not available: no payment provider is configured.')
+  t.equal((await owner.post('/settings/credits/top-up', { credits: '500', idempotencyKey: 'abcdefgh-4242' })).statusCode, 503)
+  t.equal(await balanceOf(shop.em(), c.group.id), 0)
 })

@@ -6,6 +6,9 @@ import { activeUserCount, monthlyPrice } from '../subscriptions/pricing.js'
 import { ADD_ONS_PAGE, periodEnd } from '../subscriptions/subscription.service.js'
 import { systemActor, systemUser } from '../users/system-user.js'
 import { formatDateTime } from '../time/zoned.js'
+import { FREE_RETENTION_DAYS } from './retention.js'
+
+const DAY_MS = 86_400_000
 
 export interface RenewalOutcome {
   renewed: { price: number, activeUsers: number, periodEnd: Date }[]
@@ -70,9 +73,9 @@ export async function renewOrExpire (em: EntityManager, practice: PracticeGroup,
     if (!system) return
     await sql(
       `update subscriptions set periods_paid = ?, current_period_end = ?,
-         status = case when ? then 'expired' else status end, expired_at = case when ? then ?::timestamptz else null end
+         status = case when ? then 'expired' else status end, expired_at = ?::timestamptz, deleted_before = ?::timestamptz
        where id = ?`,
-      [periods, end, outcome.expiredAt !== null, outcome.expiredAt !== null, outcome.expiredAt, due.id])
+      [periods, end, outcome.expiredAt !== null, outcome.expiredAt, outcome.expiredAt && new Date(now.getTime() - FREE_RETENTION_DAYS * DAY_MS), due.id])
   }
   if (dryRun) await work(em)
   else await em.transactional(work)

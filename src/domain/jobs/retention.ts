@@ -30,32 +30,35 @@ export interface RetentionOptions {
 }
 
 /**
- * Deletes the practice's expired records in batches, each its own
- * transaction, so a crash keeps what was done and the next run finishes
- * the rest; readers are never held up by more than one batch. What was
- * deleted is recorded in the history as the System user.
+ * Deletes the practice's expired records in batches. Each batch and its
+ * record in the history (as the System user) commit together, so a crash
+ * keeps what was done, says so, and the next run finishes the rest;
+ * readers are never held up by more than one batch.
  */
 export async function purgeExpired (em: EntityManager, practice: PracticeGroup, now: Date, options: RetentionOptions): Promise<{ cutoff: Date, deleted: number }> {
   const cutoff = await retentionCutoff(em, practice.id, now, options.asIfExpired)
-  const connection = em.getConnection()
   if (options.dryRun) {
-    const [{ n }] = await connection.execute<{ n: string }[]>(
+    const [{ n }] = await em.getConnection().execute<{ n: string }[]>(
       'select count(*) as n from audit_records where practice_group_id = ? and occurred_at < ?', [practice.id, cutoff]) as [{ n: string }]
     return { cutoff, deleted: Number(n) }
   }
+  const system = await systemUser(em, practice.id)
   let deleted = 0
   for (;;) {
-    const [{ removed }] = await connection.execute<{ removed: number }[]>(
-      'select purge_expired_audit_records(?, ?, ?, ?) as removed', [practice.id, cutoff, now, options.batchSize]) as [{ removed: number }]
+    const removed = await em.transactional(async tx => {
+      const [{ n }] = await tx.getConnection().execute<{ n: number }[]>(
+        'select purge_expired_audit_records(?, ?, ?, ?) as n', [practice.id, cutoff, now, options.batchSize], 'all', tx.getTransactionContext()) as [{ n: number }]
+      if (n > 0) {
+        await recordActivity(tx, systemActor(system, practice, now), {
+          action: 'delete', page: RETENTION_PAGE,
+          description: `Permanently deleted ${n} records older than ${formatDateTime(cutoff, practice.timeZone)} (retention).`
+        })
+      }
+      return n
+    })
     deleted += removed
     if (removed > 0) await options.afterBatch?.(practice.id, deleted)
     if (removed < options.batchSize) break
-  }
-  if (deleted > 0) {
-    await recordActivity(em, systemActor(await systemUser(em, practice.id), practice, now), {
-      action: 'delete', page: RETENTION_PAGE,
-      description: `Permanently deleted ${deleted} records older than ${formatDateTime(cutoff, practice.timeZone)} (retention).`
-    })
   }
   return { cutoff, deleted }
 }

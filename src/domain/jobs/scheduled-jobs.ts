@@ -41,7 +41,10 @@ export interface JobOptions {
 export async function runScheduledJobs (orm: MikroORM, clock: Clock, options: JobOptions = {}): Promise<JobReport> {
   const now = clock.now()
   const dryRun = options.dryRun ?? false
-  const lock = new pg.Client({ connectionString: orm.config.get('clientUrl') })
+  const lock = new pg.Client({ connectionString: orm.config.get('clientUrl'), keepAlive: true })
+  let lockLost: Error | null = null
+  // Losing this connection releases the lock, so another runner may start: stop at the next practice.
+  lock.on('error', err => { lockLost = err })
   await lock.connect()
   try {
     const { rows: [acquired] } = await lock.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [JOBS_LOCK_KEY])
@@ -49,6 +52,7 @@ export async function runScheduledJobs (orm: MikroORM, clock: Clock, options: Jo
     const practices = await orm.em.fork().find(PracticeGroup, {}, { orderBy: { id: 'asc' } })
     const reports: PracticeReport[] = []
     for (const practice of practices) {
+      if (lockLost) throw new Error(`The job lock was lost (${(lockLost as Error).message}); stopping so another runner can take over`)
       const report: PracticeReport = { practiceGroupId: practice.id, name: practice.name, renewed: [], expiredAt: null, cutoff: now, deleted: 0 }
       try {
         Object.assign(report, await renewOrExpire(orm.em.fork(), practice, now, dryRun))
@@ -62,6 +66,6 @@ export async function runScheduledJobs (orm: MikroORM, clock: Clock, options: Jo
     }
     return { ran: true, now, dryRun, practices: reports }
   } finally {
-    await lock.end()
+    await lock.end().catch(() => {})
   }
 }

@@ -13,6 +13,8 @@ export const Subscription = defineEntity({
     autoRenew: p.boolean(),
     status: p.string().$type<'active' | 'expired'>(),
     expiredAt: p.datetime().nullable(),
+    /** Records older than this were deleted when the subscription expired. */
+    deletedBefore: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date())
   }
 })

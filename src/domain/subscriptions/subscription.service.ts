@@ -23,6 +23,12 @@ export class NotEnoughCreditsError extends UserFacingError {
   }
 }
 
+export class PriceChangedError extends UserFacingError {
+  constructor (price: number, activeUsers: number) {
+    super(409, `The price is now ${price} credits a month (${activeUsers} active users), not what the dialog showed. Check it and purchase again.`)
+  }
+}
+
 export async function activeSubscription (em: EntityManager, practiceGroupId: number): Promise<Subscription | null> {
   return em.findOne(Subscription, { practiceGroupId, status: 'active' })
 }
@@ -50,9 +56,10 @@ interface GroupRow { credit_balance: number, time_zone: string }
  * Buys the add-on: debits the price, starts the subscription and records the
  * purchase, all in one transaction under a lock on the practice. A request
  * repeated with the same idempotency key returns the first result and
- * charges nothing; a balance that cannot cover the price charges nothing.
+ * charges nothing; a balance that cannot cover the price, or a price other
+ * than the one the buyer confirmed, charges nothing.
  */
-export async function purchaseSubscription (em: EntityManager, actor: Actor, idempotencyKey: string): Promise<PurchaseResult> {
+export async function purchaseSubscription (em: EntityManager, actor: Actor, idempotencyKey: string, expectedPrice?: number): Promise<PurchaseResult> {
   return em.transactional(async tx => {
     const sql = sqlIn(tx)
     const now = actor.occurredAt
@@ -65,6 +72,7 @@ export async function purchaseSubscription (em: EntityManager, actor: Actor, ide
 
     const users = await activeUserCount(tx, actor.practiceGroupId)
     const price = monthlyPrice(users)
+    if (expectedPrice !== undefined && expectedPrice !== price) throw new PriceChangedError(price, users)
     if (group!.credit_balance < price) throw new NotEnoughCreditsError(price, group!.credit_balance)
     const windowStart = new Date(now.getTime() - WINDOW_BEFORE_START_DAYS * DAY_MS)
     const end = periodEnd(now, 1, group!.time_zone)

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/core'
 import type { Actor } from '../audit/activity.js'
 import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import { User } from './user.entity.js'
+import { SYSTEM_EMAIL_DOMAIN } from './user.validation.js'
 
 export const SYSTEM_USER_NAME = 'System'
 
@@ -15,8 +16,9 @@ export async function systemUser (em: EntityManager, practiceGroupId: number): P
   if (existing) return existing
   await em.getConnection().execute(
     `insert into users (practice_group_id, name, email, password_hash, active, access_level, can_view_history, is_system, created_at, updated_at)
-     values (?, ?, ?, '!', false, 'Reception', false, true, now(), now()) on conflict (email) do nothing`,
-    [practiceGroupId, SYSTEM_USER_NAME, `system+${practiceGroupId}@practice-audit.invalid`],
+     values (?, ?, ?, '!', false, 'Reception', false, true, now(), now())
+     on conflict (practice_group_id) where is_system do nothing`,
+    [practiceGroupId, SYSTEM_USER_NAME, `system+${practiceGroupId}${SYSTEM_EMAIL_DOMAIN}`],
     'run',
     em.getTransactionContext()
   )

@@ -9,8 +9,12 @@ export function checkName (name: string, errors: FieldErrors): void {
   else if (name.length > 200) errors.name = 'A name can be at most 200 characters.'
 }
 
+/** The System users' addresses live under this domain, so nobody can claim one first. */
+export const SYSTEM_EMAIL_DOMAIN = '@practice-audit.invalid'
+
 export function checkEmail (email: string, errors: FieldErrors): void {
   if (email.length > 254 || !EMAIL.test(email)) errors.email = 'Enter an email address like name@example.com.'
+  else if (email.toLowerCase().endsWith(SYSTEM_EMAIL_DOMAIN)) errors.email = 'This address is reserved for the app itself.'
 }
 
 export function checkPassword (password: string, errors: FieldErrors): void {

@@ -31,7 +31,7 @@ export async function addOnState (em: EntityManager, practice: PracticeGroup, no
       periodEnd: formatDateTime(subscription.currentPeriodEnd, tz),
       autoRenew: subscription.autoRenew,
       expiredAt: subscription.expiredAt && formatDateTime(subscription.expiredAt, tz),
-      deletedBefore: subscription.expiredAt && formatDateTime(new Date(subscription.expiredAt.getTime() - WINDOW_BEFORE_START_DAYS * DAY_MS), tz)
+      deletedBefore: subscription.deletedBefore && formatDateTime(subscription.deletedBefore, tz)
     },
     warning: warning && { ...warning, expiresAt: formatDateTime(warning.expiresAt, tz) }
   }

@@ -1,10 +1,14 @@
 export const purchaseBody = {
   type: 'object',
-  required: ['idempotencyKey'],
-  properties: { idempotencyKey: { type: 'string', minLength: 8, maxLength: 100, pattern: '^[A-Za-z0-9-]+$' } }
+  required: ['idempotencyKey', 'expectedPrice'],
+  properties: {
+    idempotencyKey: { type: 'string', minLength: 8, maxLength: 100, pattern: '^[A-Za-z0-9-]+$' },
+    expectedPrice: { type: 'string', pattern: '^[0-9]{1,6}$' }
+  }
 } as const
 
-export interface PurchaseBody { idempotencyKey: string }
+/** The price the dialog showed comes back with the form, so a changed price is confirmed again rather than charged. */
+export interface PurchaseBody { idempotencyKey: string, expectedPrice: string }
 
 export const autoRenewBody = {
   type: 'object',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { CREDITS_PAGE, PaymentDeclinedError, TOP_UP_AMOUNTS, creditLedger, topUp } from '../../../domain/credits/credits.service.js'
+import { UserFacingError } from '../../../domain/errors.js'
 import { formatDateTime } from '../../../domain/time/zoned.js'
 import { topUpBody, type TopUpBody } from './schemas.js'
 
@@ -30,6 +31,7 @@ export default async function credits (app: FastifyInstance): Promise<void> {
   app.post<{ Body: TopUpBody }>('/top-up', {
     config: { activity: 'change' }, preHandler: app.requireFullAccess, schema: { body: topUpBody }
   }, async (request, reply) => {
+    if (!app.paymentProvider) throw new UserFacingError(503, 'Top-ups are not available: no payment provider is configured.')
     try {
       const result = await topUp(request.em, app.paymentProvider, request.actor(), Number(request.body.credits), request.body.idempotencyKey)
       request.session.flash = `${result.credits} credits were added. Your balance is ${result.balanceAfter} credits.`
