@@ -139,6 +139,29 @@ t.test('pages: sizes, the range and total, stable paging, and a page past the en
   t.equal(shownRange(past.body), '51–60 of 60')
 })
 
+t.test('a list longer than the counting limit says "more than 10,000", pages on, and reads its last page from the end', async t => {
+  const c = await makeClinic(ctx.em())
+  await ctx.em().getConnection().execute(
+    `insert into audit_records (practice_group_id, occurred_at, user_id, user_name, action, page, description, url, ip)
+     select ?, ?::timestamptz - n * interval '1 second', ?, 'Bulk', 'view', 'Patients', 'Bulk record ' || n, '/patients', '10.0.0.1'
+       from generate_series(1, 10050) n`, [c.group.id, '2026-11-25T00:00:00Z', c.reception.id])
+  const agent = await signedInAgent(ctx.app, c.owner.email)
+  const get = (query: string) => agent.get(`/settings/users/history?pageName=Patients&${query}`, { 'hx-request': 'true' })
+  const first = await get('')
+  t.equal(shownRange(first.body), '1–50 of more than 10,000')
+  t.match(first.body, /href="\/settings\/users\/history\?pageName=Patients&amp;page=last" aria-label="Last page"/)
+  t.equal(shownRange((await get('page=3')).body), '101–150 of more than 10,000')
+  const last = await get('page=last')
+  t.equal(shownRange(last.body), 'The last 50 of more than 10,000')
+  t.same(shownRows(last.body).map(r => r.description).slice(0, 2), ['Bulk record 10001', 'Bulk record 10002'], 'newest first within the last page')
+  t.equal(shownRows(last.body).at(-1)!.description, 'Bulk record 10050')
+  const past = await get('page=900')
+  t.equal(past.statusCode, 200)
+  t.match(past.body, 'There is no page 900; showing the last page.')
+  t.equal(shownRange(past.body), 'The last 50 of more than 10,000')
+  t.equal(shownRange((await get('page=201')).body), '10,001–10,050 of more than 10,000', 'pages past the counted part still open by number')
+})
+
 t.test('bad input gets a clear message and 400, never a 500 or an ignored filter', async t => {
   const cases: [string, string][] = [
     ['from=2026-02-30T10:00', 'is not a real date and time'],

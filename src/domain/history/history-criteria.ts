@@ -18,6 +18,8 @@ export interface HistoryCriteria {
   ip: string | null
   ipIsRange: boolean
   page: number
+  /** The last page was asked for by name ("last"), whatever its number. */
+  lastPage: boolean
   size: number
 }
 
@@ -113,7 +115,8 @@ export function interpret (params: HistoryParams, choices: FilterChoices, now: D
     else problem('size', `Show 25, 50 or 100 records a page, not "${params.size}".`)
   }
   let page = 1
-  if (params.page) {
+  const lastPage = params.page === 'last'
+  if (params.page && !lastPage) {
     if (/^\d{1,9}$/.test(params.page) && Number(params.page) >= 1) page = Number(params.page)
     else problem('page', `"${params.page}" is not a page number.`)
   }
@@ -133,6 +136,7 @@ export function interpret (params: HistoryParams, choices: FilterChoices, now: D
       ip: ip?.ip ?? null,
       ipIsRange: ip?.range ?? false,
       page,
+      lastPage,
       size
     },
     problems

@@ -23,12 +23,24 @@ export interface HistoryRow {
   changes: FieldChangeRecord[] | null
 }
 
+/**
+ * Counting stops here. Beyond it an exact number costs a pass over the
+ * practice's history (seconds for the largest) and tells a person little
+ * more than "more than 10,000".
+ */
+export const COUNT_LIMIT = 10_000
+
 export interface HistoryPage {
   rows: HistoryRow[]
+  /** How many rows match: exact up to COUNT_LIMIT, otherwise COUNT_LIMIT and `totalIsExact` false. */
   total: number
-  page: number
-  pages: number
+  totalIsExact: boolean
+  /** The page shown, or null for the last page of a list too long to count. */
+  page: number | null
+  /** How many pages there are, when the total is exact. */
+  pages: number | null
   size: number
+  hasNext: boolean
   /** The page asked for lay past the last one, so the last one is shown. */
   requestedPage: number | null
 }
@@ -67,74 +79,102 @@ function conditions (scope: HistoryScope, subject: HistorySubject | null, criter
 }
 
 /** Unsorted means newest first; ties of a sorted column also break newest first, so pages never shuffle. */
-function ordering (criteria: HistoryCriteria): string {
-  if (!criteria.sort) return 'occurred_at desc, id desc'
-  if (criteria.sort === 'date') return criteria.dir === 'asc' ? 'occurred_at asc, id desc' : 'occurred_at desc, id desc'
-  return `${SORT_COLUMNS[criteria.sort].map(sql => `${sql} ${criteria.dir}`).join(', ')}, occurred_at desc, id desc`
+function orderTerms (criteria: HistoryCriteria): [string, 'asc' | 'desc'][] {
+  if (!criteria.sort) return [['occurred_at', 'desc'], ['id', 'desc']]
+  if (criteria.sort === 'date') return [['occurred_at', criteria.dir], ['id', 'desc']]
+  return [...SORT_COLUMNS[criteria.sort].map(sql => [sql, criteria.dir] as [string, 'asc' | 'desc']), ['occurred_at', 'desc'], ['id', 'desc']]
+}
+
+/** The order, or its exact reverse: the last page of a long list is the first page read backwards along the same index. */
+function ordering (criteria: HistoryCriteria, reversed = false): string {
+  const flip = { asc: 'desc', desc: 'asc' } as const
+  return orderTerms(criteria).map(([sql, dir]) => `${sql} ${reversed ? flip[dir] : dir}`).join(', ')
 }
 
 export interface SqlQuery { sql: string, params: unknown[] }
 
-/** How many rows this viewer may see under these criteria: the total under the table. */
+/** How many rows this viewer may see under these criteria, counted up to one past COUNT_LIMIT. */
 export function countQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria): SqlQuery {
   const where = conditions(scope, subject, criteria)
-  return { sql: `select count(*) as total from audit_records where ${where.sql}`, params: where.params }
+  return { sql: `select count(*) as total from (select 1 from audit_records where ${where.sql} limit ${COUNT_LIMIT + 1}) matching`, params: where.params }
 }
 
-/** One page of those rows in the chosen order. */
-export function pageQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number): SqlQuery {
+/** One page of those rows in the chosen order; `page` "last" reads the end of the list backwards. */
+export function pageQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number | 'last'): SqlQuery {
   const where = conditions(scope, subject, criteria)
   return {
     sql: `select id, occurred_at, user_id, user_name, action, page, record_type, record_id, description, url, host(ip) as ip, changes
             from audit_records where ${where.sql}
-           order by ${ordering(criteria)} limit ? offset ?`,
-    params: [...where.params, criteria.size, (page - 1) * criteria.size]
+           order by ${ordering(criteria, page === 'last')} limit ? offset ?`,
+    params: [...where.params, criteria.size, page === 'last' ? 0 : (page - 1) * criteria.size]
   }
 }
 
-/** One page of the history as this viewer may see it, with the total that matches. */
-export async function searchHistory (em: EntityManager, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria): Promise<HistoryPage> {
-  const connection = em.getConnection()
-  const counting = countQuery(scope, subject, criteria)
-  const [{ total }] = await connection.execute<{ total: string }[]>(counting.sql, counting.params)
-  const count = Number(total)
-  const pages = Math.max(1, Math.ceil(count / criteria.size))
-  const page = Math.min(criteria.page, pages)
-  const paging = pageQuery(scope, subject, criteria, page)
-  const rows = await connection.execute<Record<string, unknown>[]>(paging.sql, paging.params)
+function toRow (r: Record<string, unknown>): HistoryRow {
   return {
-    rows: rows.map((r: Record<string, unknown>) => ({
-      id: String(r.id),
-      occurredAt: new Date(r.occurred_at as string),
-      userId: r.user_id as number | null,
-      userName: r.user_name as string,
-      action: r.action as Action,
-      page: r.page as string,
-      recordType: r.record_type as string | null,
-      recordId: r.record_id as string | null,
-      description: r.description as string,
-      url: r.url as string,
-      ip: r.ip as string | null,
-      changes: r.changes as FieldChangeRecord[] | null
-    })),
-    total: count,
-    page,
-    pages,
-    size: criteria.size,
-    requestedPage: criteria.page > pages ? criteria.page : null
+    id: String(r.id),
+    occurredAt: new Date(r.occurred_at as string),
+    userId: r.user_id as number | null,
+    userName: r.user_name as string,
+    action: r.action as Action,
+    page: r.page as string,
+    recordType: r.record_type as string | null,
+    recordId: r.record_id as string | null,
+    description: r.description as string,
+    url: r.url as string,
+    ip: r.ip as string | null,
+    changes: r.changes as FieldChangeRecord[] | null
   }
 }
 
 /**
+ * One page of the history as this viewer may see it, with the total that
+ * matches. Up to COUNT_LIMIT rows the total and the pages are exact; past
+ * it, pages are still reached by number, and the last page is read from
+ * the other end.
+ */
+export async function searchHistory (em: EntityManager, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria): Promise<HistoryPage> {
+  const connection = em.getConnection()
+  const read = async (page: number | 'last'): Promise<HistoryRow[]> => {
+    const query = pageQuery(scope, subject, criteria, page)
+    const rows = (await connection.execute<Record<string, unknown>[]>(query.sql, query.params)).map(toRow)
+    return page === 'last' ? rows.reverse() : rows
+  }
+  const counting = countQuery(scope, subject, criteria)
+  const [{ total }] = await connection.execute<{ total: string }[]>(counting.sql, counting.params)
+  const count = Number(total)
+  const size = criteria.size
+  const asked = criteria.lastPage ? null : criteria.page
+  if (count <= COUNT_LIMIT) {
+    const pages = Math.max(1, Math.ceil(count / size))
+    const page = asked === null ? pages : Math.min(asked, pages)
+    return { rows: await read(page), total: count, totalIsExact: true, page, pages, size, hasNext: page < pages, requestedPage: asked !== null && asked > pages ? asked : null }
+  }
+  if (asked !== null) {
+    const rows = await read(asked)
+    if (rows.length > 0) return { rows, total: COUNT_LIMIT, totalIsExact: false, page: asked, pages: null, size, hasNext: rows.length === size, requestedPage: null }
+  }
+  return { rows: await read('last'), total: COUNT_LIMIT, totalIsExact: false, page: null, pages: null, size, hasNext: false, requestedPage: asked }
+}
+
+const CHOICES_TTL_MS = 60_000
+const cachedChoices = new Map<string, { choices: FilterChoices, until: number }>()
+
+/**
  * The users and page names a viewer can filter by: only names from rows
  * the viewer may see. Page names come from a skip scan of the (group,
- * page) index, so they cost a lookup per name, not a pass over the history.
+ * page) index, a lookup per name; they change rarely, so each viewer's
+ * list is kept for a minute rather than looked up on every refinement.
  */
 export async function filterChoices (em: EntityManager, scope: HistoryScope): Promise<FilterChoices> {
+  const key = `${scope.practiceGroupId}:${scope.onlyUserId ?? 'all'}:${scope.window.since.toISOString().slice(0, 13)}`
+  const cached = cachedChoices.get(key)
+  if (cached && cached.until > Date.now()) return cached.choices
   const users = await em.find(User, scope.onlyUserId === null
     ? { practiceGroupId: scope.practiceGroupId }
     : { practiceGroupId: scope.practiceGroupId, id: scope.onlyUserId }, { fields: ['id', 'name'], orderBy: { name: 'asc', id: 'asc' } })
-  const own = scope.onlyUserId === null ? '' : ` and user_id = ${Number(scope.onlyUserId)}`
+  const own = scope.onlyUserId === null ? '' : ' and user_id = ?'
+  const ownParams = scope.onlyUserId === null ? [] : [scope.onlyUserId]
   const pages = await em.getConnection().execute<{ page: string }[]>(
     `with recursive pages(page) as (
        (select page from audit_records where practice_group_id = ? and occurred_at >= ?${own} order by page limit 1)
@@ -145,9 +185,12 @@ export async function filterChoices (em: EntityManager, scope: HistoryScope): Pr
          from pages where pages.page is not null
      )
      select page from pages where page is not null`,
-    [scope.practiceGroupId, scope.window.since, scope.practiceGroupId, scope.window.since]
+    [scope.practiceGroupId, scope.window.since, ...ownParams, scope.practiceGroupId, scope.window.since, ...ownParams]
   )
-  return { users: users.map(u => ({ id: u.id, name: u.name })), pages: pages.map((p: { page: string }) => p.page) }
+  const choices = { users: users.map(u => ({ id: u.id, name: u.name })), pages: pages.map((p: { page: string }) => p.page) }
+  if (cachedChoices.size > 10_000) cachedChoices.clear()
+  cachedChoices.set(key, { choices, until: Date.now() + CHOICES_TTL_MS })
+  return choices
 }
 
 /** Whether a record, even one since deleted, ever appeared in this practice's history. */

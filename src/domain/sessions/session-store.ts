@@ -8,13 +8,34 @@ interface StoredSession {
   practiceGroupId?: number
 }
 
+/** A session whose data is unchanged is written again only when its expiry would move by at least this much. */
+const EXPIRY_SLACK_MS = 60_000
+const REMEMBERED_SESSIONS = 50_000
+
 /**
  * Keeps @fastify/session data in the `sessions` table so sign-ins survive a
  * restart and can be ended server-side. A row past its expiry is treated as
- * absent and removed by `pruneExpired`.
+ * absent and removed by `pruneExpired`. The session is saved after every
+ * request (it rolls); an unchanged session is rewritten at most once a
+ * minute, so the idle timeout holds to within a minute and most page views
+ * cost no write.
  */
 export class PostgresSessionStore {
+  private readonly lastWritten = new Map<string, { data: string, expiresAt: number }>()
+
   constructor (private readonly orm: MikroORM, private readonly clock: Clock, private readonly idleMilliseconds: number) {}
+
+  private remember (sid: string, data: string, expiresAt: number): void {
+    this.lastWritten.delete(sid)
+    this.lastWritten.set(sid, { data, expiresAt })
+    if (this.lastWritten.size > REMEMBERED_SESSIONS) this.lastWritten.delete(this.lastWritten.keys().next().value!)
+  }
+
+  /** The session without its cookie, whose expiry changes with every request. */
+  private static content (session: object): string {
+    const { cookie: _cookie, ...content } = session as { cookie?: unknown }
+    return JSON.stringify(content)
+  }
 
   private get connection () {
     return this.orm.em.fork().getConnection()
@@ -27,22 +48,38 @@ export class PostgresSessionStore {
 
   get (sid: string, callback: (err: unknown, result?: any) => void): void {
     this.connection
-      .execute<{ data: StoredSession }[]>('select data from sessions where sid = ? and expires_at > ?', [sid, this.clock.now()])
-      .then(rows => callback(null, rows[0]?.data ?? null), callback)
+      .execute<{ data: StoredSession, expires_at: Date }[]>('select data, expires_at from sessions where sid = ? and expires_at > ?', [sid, this.clock.now()])
+      .then(rows => {
+        const row = rows[0]
+        if (row) this.remember(sid, PostgresSessionStore.content(row.data), new Date(row.expires_at).getTime())
+        else this.lastWritten.delete(sid)
+        callback(null, row?.data ?? null)
+      }, callback)
   }
 
   set (sid: string, session: StoredSession, callback: Callback): void {
+    const content = PostgresSessionStore.content(session)
+    const expiresAt = this.nextExpiry()
+    const last = this.lastWritten.get(sid)
+    if (last && last.data === content && expiresAt.getTime() - last.expiresAt < EXPIRY_SLACK_MS) {
+      callback()
+      return
+    }
     this.connection
       .execute(
         `insert into sessions (sid, practice_group_id, user_id, data, expires_at) values (?, ?, ?, ?, ?)
          on conflict (sid) do update set practice_group_id = excluded.practice_group_id, user_id = excluded.user_id,
            data = excluded.data, expires_at = excluded.expires_at`,
-        [sid, session.practiceGroupId ?? null, session.userId ?? null, JSON.stringify(session), this.nextExpiry()]
+        [sid, session.practiceGroupId ?? null, session.userId ?? null, JSON.stringify(session), expiresAt]
       )
-      .then(() => callback(), callback)
+      .then(() => {
+        this.remember(sid, content, expiresAt.getTime())
+        callback()
+      }, callback)
   }
 
   destroy (sid: string, callback: Callback): void {
+    this.lastWritten.delete(sid)
     this.connection.execute('delete from sessions where sid = ?', [sid]).then(() => callback(), callback)
   }
 

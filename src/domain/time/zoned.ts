@@ -2,10 +2,22 @@
 
 interface LocalParts { year: number, month: number, day: number, hour: number, minute: number, second: number }
 
+const formatters = new Map<string, Intl.DateTimeFormat>()
+
+/** Building a formatter costs far more than using one, and a history page formats hundreds of dates. */
+function formatterFor (timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone)
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-AU', {
+      timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23'
+    })
+    formatters.set(timeZone, formatter)
+  }
+  return formatter
+}
+
 function localParts (instant: Date, timeZone: string): LocalParts {
-  const parts = new Intl.DateTimeFormat('en-AU', {
-    timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23'
-  }).formatToParts(instant)
+  const parts = formatterFor(timeZone).formatToParts(instant)
   const get = (type: string): number => Number(parts.find(p => p.type === type)?.value)
   return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') }
 }

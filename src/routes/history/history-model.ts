@@ -7,6 +7,7 @@ import {
 } from '../../domain/history/history-params.js'
 import type { HistoryPage } from '../../domain/history/history.service.js'
 import { formatDateTime, formatDateTimeSeconds, fromLocalInput } from '../../domain/time/zoned.js'
+import { viewHelpers } from '../../views/helpers.js'
 
 export const ACTION_LABELS: Record<string, string> = {
   view: 'View', create: 'Create', update: 'Update', delete: 'Delete', login: 'Login', logout: 'Logout',
@@ -66,6 +67,26 @@ function isFiltered (column: Column, params: HistoryParams): boolean {
   return COLUMN_FILTER_PARAMS[column].some(name => !isEmptyParam(params, name) && !(name === 'range' && params.range === 'custom'))
 }
 
+const count = viewHelpers.count
+
+/** The range shown ("1–50 of 1,234", or "of more than 10,000" past the counting limit) and the links to other pages. */
+function pagerModel (results: HistoryPage, href: (changes: Partial<HistoryParams>) => string) {
+  const { page, pages, size, rows, total } = results
+  const of = results.totalIsExact ? count(total) : `more than ${count(total)}`
+  const range = page === null
+    ? `The last ${count(rows.length)} of ${of}`
+    : rows.length === 0 ? `0 of ${of}` : `${count((page - 1) * size + 1)}–${count((page - 1) * size + rows.length)} of ${of}`
+  const onLast = page === null || (pages !== null && page >= pages)
+  return {
+    range,
+    label: page === null ? 'Last page' : pages !== null ? `Page ${count(page)} of ${count(pages)}` : `Page ${count(page)}`,
+    firstHref: page !== 1 ? href({ page: '1' }) : null,
+    previousHref: page !== null && page > 1 ? href({ page: String(page - 1) }) : null,
+    nextHref: results.hasNext && page !== null ? href({ page: String(page + 1) }) : null,
+    lastHref: onLast ? null : href({ page: pages !== null ? String(pages) : 'last' })
+  }
+}
+
 /** Everything the history templates show, worked out here so the templates only lay it out. */
 export function historyModel (input: HistoryModelInput) {
   const { basePath, params, choices, results, timeZone } = input
@@ -87,17 +108,7 @@ export function historyModel (input: HistoryModelInput) {
   }))
 
   const badParams = [...new Set(input.problems.flatMap(p => p.param === 'sort' || p.param === 'dir' ? ['sort', 'dir'] as ParamName[] : [p.param]))]
-  const pager = results && {
-    first: results.total === 0 ? 0 : (results.page - 1) * results.size + 1,
-    last: Math.min(results.page * results.size, results.total),
-    total: results.total,
-    page: results.page,
-    pages: results.pages,
-    firstHref: results.page > 1 ? href({ page: '1' }) : null,
-    previousHref: results.page > 1 ? href({ page: String(results.page - 1) }) : null,
-    nextHref: results.page < results.pages ? href({ page: String(results.page + 1) }) : null,
-    lastHref: results.page < results.pages ? href({ page: String(results.pages) }) : null
-  }
+  const pager = results && pagerModel(results, href)
 
   return {
     basePath,
@@ -113,7 +124,7 @@ export function historyModel (input: HistoryModelInput) {
     hasFilters: FILTER_PARAMS.some(name => !isEmptyParam(params, name)),
     problems: input.problems,
     withoutProblemsHref: href(Object.fromEntries(badParams.map(name => [name, name === 'user' || name === 'action' ? [] : '']))),
-    pastEnd: results?.requestedPage ? `There is no page ${results.requestedPage}; showing page ${results.page}, the last.` : null,
+    pastEnd: results?.requestedPage ? `There is no page ${results.requestedPage}; showing ${results.page ? `page ${results.page}, the last` : 'the last page'}.` : null,
     rows: (results?.rows ?? []).map(row => ({
       ...row,
       date: formatDateTimeSeconds(row.occurredAt, timeZone),
