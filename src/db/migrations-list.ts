@@ -6,6 +6,7 @@ import { Migration20261125000400SubscriptionsAndCredits } from '../../migrations
 import { Migration20261125000500HistoryDescendingSortIndexes } from '../../migrations/Migration20261125000500_history_descending_sort_indexes.js'
 import { Migration20261125000600AddOnSafeguards } from '../../migrations/Migration20261125000600_add_on_safeguards.js'
 import { Migration20261125000700HistoryTextSearchIndexes } from '../../migrations/Migration20261125000700_history_text_search_indexes.js'
+import { Migration20261125000800HistoryTextSortIndexes } from '../../migrations/Migration20261125000800_history_text_sort_indexes.js'
 
 /** Listed explicitly so the same build runs migrations from source (tsx) and from dist. */
 export const migrationsList = [
@@ -16,5 +17,6 @@ export const migrationsList = [
   { name: 'Migration20261125000400_subscriptions_and_credits', class: Migration20261125000400SubscriptionsAndCredits },
   { name: 'Migration20261125000500_history_descending_sort_indexes', class: Migration20261125000500HistoryDescendingSortIndexes },
   { name: 'Migration20261125000600_add_on_safeguards', class: Migration20261125000600AddOnSafeguards },
-  { name: 'Migration20261125000700_history_text_search_indexes', class: Migration20261125000700HistoryTextSearchIndexes }
+  { name: 'Migration20261125000700_history_text_search_indexes', class: Migration20261125000700HistoryTextSearchIndexes },
+  { name: 'Migration20261125000800_history_text_sort_indexes', class: Migration20261125000800HistoryTextSortIndexes }
 ]

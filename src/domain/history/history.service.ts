@@ -47,12 +47,14 @@ export interface HistoryPage {
 
 /**
  * IDs are mostly numbers kept as text: shorter first keeps 9 before 10.
+ * Descriptions and URLs sort by their first 100 characters, which an index
+ * can hold; rows alike that far fall back to newest first.
  * The IP is qualified because the selected `ip` is its text form, and
  * addresses must sort as addresses (10.9.0.1 before 10.10.0.1).
  */
 const SORT_COLUMNS: Record<Column, string[]> = {
   date: ['occurred_at'], user: ['user_name'], action: ['action'], page: ['page'], id: ['length(record_id)', 'record_id'],
-  description: ['description'], url: ['url'], ip: ['audit_records.ip']
+  description: ['left(description, 100)'], url: ['left(url, 100)'], ip: ['audit_records.ip']
 }
 
 const likePattern = (text: string): string => `%${text.replace(/[\\%_]/g, c => `\\${c}`)}%`

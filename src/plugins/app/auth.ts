@@ -35,15 +35,21 @@ export default fp(async (app) => {
     const { userId, practiceGroupId, signedInAt } = request.session
     if (!userId || !practiceGroupId) return
     const ageHours = (app.clock.now().getTime() - new Date(signedInAt ?? 0).getTime()) / 3_600_000
-    const user = ageHours < SESSION_ABSOLUTE_HOURS
-      ? await request.em.findOne(User, { id: userId, practiceGroupId, active: true, isSystem: false })
-      : null
-    if (!user) {
+    if (ageHours >= SESSION_ABSOLUTE_HOURS) {
+      await request.session.destroy()
+      return
+    }
+    // Both lookups go out together: every signed-in request waits for them.
+    const [user, practice] = await Promise.all([
+      request.em.findOne(User, { id: userId, practiceGroupId, active: true, isSystem: false }),
+      request.em.findOne(PracticeGroup, { id: practiceGroupId })
+    ])
+    if (!user || !practice) {
       await request.session.destroy()
       return
     }
     request.currentUser = user
-    request.practice = await request.em.findOneOrFail(PracticeGroup, { id: practiceGroupId })
+    request.practice = practice
   })
 
   app.decorate('requireUser', async (request: FastifyRequest) => {
