@@ -10,6 +10,7 @@ import os from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import autocannon from 'autocannon'
+import { to as copyTo } from 'pg-copy-streams'
 import { dropDatabase, ensureDatabase } from '../src/db/databases.js'
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js'
 import { migrate, openOrm } from '../src/db/orm.js'
@@ -193,6 +194,9 @@ async function main (): Promise<void> {
   const served = load['2xx']
   const recorded = viewsAfter - viewsBefore
 
+  log('full CSV export of the largest practice')
+  const exportResult = await measureExport(db, baseUrl, browser.cookieHeader, server.pid!, largest.id, windowStart)
+
   log(`retention: ${RETENTION_RECORDS.toLocaleString()} expired records of one practice`)
   const retention = await measureRetention(db, orm, baseUrl, now)
 
@@ -206,11 +210,31 @@ async function main (): Promise<void> {
     started, size, generationMs, largestRecords: largest.records, version, cpu: `${cpu.length} × ${cpu[0]?.model ?? 'unknown'}`,
     memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GB`, results, recordingOn, recordingOff, pageTimes,
     load: { seconds: LOAD_SECONDS, requestsPerSecond: load.requests.average, served, recorded, errors: load.errors + load.non2xx, latencyP50: load.latency.p50, latencyP99: load.latency.p99 },
-    rssMax: Math.max(...rssSamples), retention
+    rssMax: Math.max(...rssSamples), retention, exportResult
   })
   mkdirSync('docs', { recursive: true })
   writeFileSync('docs/BENCHMARKS.md', report)
   log('wrote docs/BENCHMARKS.md')
+}
+
+/** Streams the whole history of a practice as CSV through the app, beside PostgreSQL's own COPY of the same rows. */
+async function measureExport (db: pg.Client, baseUrl: string, cookie: string, pid: number, practiceGroupId: number, since: Date) {
+  const rssBefore = rssMb(pid)
+  const rss: number[] = []
+  const timer = setInterval(() => { try { rss.push(rssMb(pid)) } catch { /* gone */ } }, 100)
+  let bytes = 0
+  const appMs = await timed(async () => {
+    const response = await fetch(`${baseUrl}/settings/users/history/export.csv`, { headers: { cookie } })
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length
+  })
+  clearInterval(timer)
+  const copyMs = await timed(async () => {
+    const stream = db.query(copyTo(`copy (select occurred_at, user_name, action, page, record_type, record_id, description, url, host(ip)
+      from audit_records where practice_group_id = ${Number(practiceGroupId)} and occurred_at >= '${since.toISOString()}'
+      order by occurred_at desc, id desc) to stdout with (format csv, header)`))
+    for await (const _chunk of stream) { /* drain */ }
+  })
+  return { appSeconds: appMs / 1000, copySeconds: copyMs / 1000, megabytes: bytes / 2 ** 20, rssBefore, rssPeak: Math.max(rssBefore, ...rss) }
 }
 
 async function measureRetention (db: pg.Client, orm: Awaited<ReturnType<typeof openOrm>>, baseUrl: string, now: Date) {
@@ -259,6 +283,7 @@ interface ReportInput {
   load: { seconds: number, requestsPerSecond: number, served: number, recorded: number, errors: number, latencyP50: number, latencyP99: number }
   rssMax: number
   retention: { deleted: number, seconds: number, reads: Stats }
+  exportResult: { appSeconds: number, copySeconds: number, megabytes: number, rssBefore: number, rssPeak: number }
 }
 
 function renderReport (r: ReportInput): string {
@@ -298,6 +323,10 @@ ${rows.join('\n')}
 - Pages served ${r.load.served.toLocaleString()}, views recorded ${r.load.recorded.toLocaleString()}: ${r.load.recorded >= r.load.served ? '**none lost**' : `**${r.load.served - r.load.recorded} missing**`} (a request still in flight when the run stops is recorded but not counted as served).
 - Server RSS peak during load: **${r.rssMax.toFixed(0)} MB** (target ≤ 300 MB: ${r.rssMax <= 300 ? 'met' : '**missed**'}).
 
+## Export
+- Full CSV export of the largest practice through the app (${r.exportResult.megabytes.toFixed(0)} MB): **${r.exportResult.appSeconds.toFixed(1)} s**; PostgreSQL's own \`COPY … TO STDOUT\` of the same rows: ${r.exportResult.copySeconds.toFixed(1)} s, so **${(r.exportResult.appSeconds / r.exportResult.copySeconds).toFixed(1)}×** (target ≤ 2×: ${r.exportResult.appSeconds <= 2 * r.exportResult.copySeconds ? 'met' : '**missed**'}).
+- Server RSS ${r.exportResult.rssBefore.toFixed(0)} MB before, peak ${r.exportResult.rssPeak.toFixed(0)} MB during the export.
+
 ## Retention
 - Deleting ${r.retention.deleted.toLocaleString()} expired records of one practice in batches of 5,000: **${r.retention.seconds.toFixed(1)} s**.
 - That practice's history reads meanwhile (${r.retention.reads.samples} reads, sorted by user): p50 ${ms(r.retention.reads.p50)} ms, p95 **${ms(r.retention.reads.p95)} ms**, max ${ms(r.retention.reads.max)} ms (target ≤ 100 ms p95: ${r.retention.reads.p95 <= 100 ? 'met' : '**missed**'}).
@@ -305,7 +334,6 @@ ${rows.join('\n')}
 ## Analysis
 ${misses.length === 0 ? '- Every history case met its p95 target.' : misses.map(x => `- **${x.name}** missed its target: p95 ${ms(x.app.p95)} ms, of which SQL ${ms(x.sql.p95)} ms.`).join('\n')}
 - The total under the table is counted up to 10,001 rows (\`COUNT_LIMIT\`); past that the page says "more than 10,000" and the last page is read backwards along the same index, so no request counts a whole practice.
-- Memory of an export is not measured yet: exports do not exist.
 `
 }
 

@@ -24,7 +24,8 @@ const ids: Record<string, string> = {
 
 function concreteUrl (url: string): string {
   const base = Object.keys(ids).find(prefix => url.startsWith(prefix))
-  return base ? url.replace(':id', ids[base]!) : url
+  const concrete = base ? url.replace(':id', ids[base]!) : url
+  return concrete.replace(':format', 'csv')
 }
 
 t.test('when the app starts, then every route declares how it is recorded', async t => {
@@ -45,7 +46,7 @@ t.test('when every page that shows practice data is opened, then each records ex
     t.equal(response.statusCode, 200, `${url} opens`)
     const added = await auditRows(ctx.em(), clinic.group.id, 'id > ?', [last!.id])
     t.equal(added.length, 1, `${url} records one row`)
-    t.match(added[0], { action: 'view', url, user_id: clinic.owner.id, ip: '203.0.113.40' }, `${url} records who, where and what`)
+    t.match(added[0], { action: url.includes('/export.') ? 'export' : 'view', url, user_id: clinic.owner.id, ip: '203.0.113.40' }, `${url} records who, where and what`)
   }
 })
 

@@ -101,6 +101,12 @@ export function countQuery (scope: HistoryScope, subject: HistorySubject | null,
   return { sql: `select count(*) as total from (select 1 from audit_records where ${where.sql} limit ${COUNT_LIMIT + 1}) matching`, params: where.params }
 }
 
+/** The exact number of rows this viewer may see under these criteria: for exports, which carry all of them. */
+export function exactCountQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria): SqlQuery {
+  const where = conditions(scope, subject, criteria)
+  return { sql: `select count(*) as total from audit_records where ${where.sql}`, params: where.params }
+}
+
 /** One page of those rows in the chosen order; `page` "last" reads the end of the list backwards. */
 export function pageQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number | 'last'): SqlQuery {
   const where = conditions(scope, subject, criteria)
@@ -112,7 +118,7 @@ export function pageQuery (scope: HistoryScope, subject: HistorySubject | null, 
   }
 }
 
-function toRow (r: Record<string, unknown>): HistoryRow {
+export function toRow (r: Record<string, unknown>): HistoryRow {
   return {
     id: String(r.id),
     occurredAt: new Date(r.occurred_at as string),

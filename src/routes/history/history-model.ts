@@ -121,6 +121,10 @@ export function historyModel (input: HistoryModelInput) {
     headers,
     chips,
     clearAllHref: href(NO_FILTERS),
+    exportHrefs: (['csv', 'ndjson'] as const).map(format => {
+      const query = new URLSearchParams(paramPairs(params, ['page', 'size'])).toString()
+      return { format: format === 'csv' ? 'CSV' : 'NDJSON', href: `${basePath}/export.${format}${query ? `?${query}` : ''}` }
+    }),
     hasFilters: FILTER_PARAMS.some(name => !isEmptyParam(params, name)),
     problems: input.problems,
     withoutProblemsHref: href(Object.fromEntries(badParams.map(name => [name, name === 'user' || name === 'action' ? [] : '']))),

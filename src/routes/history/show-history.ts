@@ -1,11 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { interpret } from '../../domain/history/history-criteria.js'
-import { readParams } from '../../domain/history/history-params.js'
+import { paramPairs, readParams } from '../../domain/history/history-params.js'
+import { openHistoryExport, type ExportFormat } from '../../domain/history/history-export.js'
+import { UserFacingError } from '../../domain/errors.js'
 import { historyScope } from '../../domain/history/history-scope.js'
 import { filterChoices, searchHistory, type HistorySubject } from '../../domain/history/history.service.js'
 import { isDateRange, presetInterval } from '../../domain/history/date-ranges.js'
 import { expiryWarning } from '../../domain/subscriptions/subscription.service.js'
-import { formatDateTime, toLocalInput } from '../../domain/time/zoned.js'
+import { formatDateTime, localIsoDate, toLocalInput } from '../../domain/time/zoned.js'
 import { historyModel } from './history-model.js'
 
 declare module 'fastify' {
@@ -83,4 +85,27 @@ export async function showHistory (request: FastifyRequest, reply: FastifyReply,
   return reply.pageOrFragment('pages/history', 'partials/history/panel', {
     title: spec.title, back: spec.back, history, warning: warning && { ...warning, expiresAt: formatDateTime(warning.expiresAt, practice.timeZone) }
   })
+}
+
+/**
+ * The current view, all pages, as CSV or NDJSON. The export is recorded,
+ * with its filters and row count, before its first row leaves.
+ */
+export async function exportHistory (request: FastifyRequest, reply: FastifyReply, spec: HistoryPageSpec, format: ExportFormat): Promise<FastifyReply> {
+  const now = request.server.clock.now()
+  const practice = request.practice!
+  const scope = await historyScope(request.em, request.currentUser!, practice, now)
+  const params = readParams(request.query as Record<string, unknown>)
+  const { criteria, problems } = interpret(params, await filterChoices(request.em, scope), now, practice.timeZone)
+  if (problems.length) throw new UserFacingError(400, `Nothing was exported: ${problems.map(p => p.message).join(' ')}`)
+  const filters = paramPairs(params, ['page', 'size']).map(([name, value]) => `${name}=${value}`).join(', ')
+  const { stream } = await openHistoryExport(request.em, scope, spec.subject, criteria, format, practice.timeZone, async count => {
+    await request.record({
+      action: 'export', page: spec.recordedPage, recordType: spec.subject?.recordType ?? null, recordId: spec.subject?.recordId ?? null,
+      description: `Exported ${count} records as ${format.toUpperCase()} from ${spec.title}${filters ? ` (${filters})` : ' (no filters)'}`
+    })
+  })
+  reply.header('content-disposition', `attachment; filename="user-action-history-${localIsoDate(now, practice.timeZone)}.${format}"`)
+  reply.type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+  return reply.send(stream)
 }

@@ -7,7 +7,8 @@ import type { RecordKind } from '../../domain/records/record-kind.js'
 import {
   createRecord, deleteRecord, getRecord, listRecords, loadLookups, recordView, updateRecord
 } from '../../domain/records/records.service.js'
-import { showHistory } from '../history/show-history.js'
+import { exportHistory, showHistory, type HistoryPageSpec } from '../history/show-history.js'
+import { exportParams, type ExportParams } from '../history/schemas.js'
 import { formOptions } from './form-options.js'
 import { idParams, listQuery, recordBody, type IdParams, type ListQuery, type RecordBody } from './schemas.js'
 
@@ -27,6 +28,20 @@ export function recordRoutes (kind: RecordKind) {
     if (record) return `${noun} ${kind.describe(record, await loadLookups(request.em, practiceGroupId, [record]), request.practice!.timeZone)}`
     if (await hasHistory(request.em, practiceGroupId, { recordType: kind.type, recordId: String(id) })) return `${noun} #${id} (deleted)`
     throw new NotFoundError(noun)
+  }
+
+  /** The record history of one record, for its page and its exports; only holders of the permission get this far. */
+  async function historySpec (request: FastifyRequest, id: number): Promise<HistoryPageSpec> {
+    assertMayViewHistory(request.currentUser!)
+    const heading = await historyHeading(request, id)
+    return {
+      basePath: `${kind.basePath}/${id}/history`,
+      subject: { recordType: kind.type, recordId: String(id) },
+      title: `User Action History: ${heading}`,
+      back: { href: `${kind.basePath}/${id}`, label: `‹ Back to the ${noun}` },
+      recordedPage: `${kind.title} > History`,
+      recordedDescription: `Viewed the User Action History of ${heading}`
+    }
   }
 
   async function showForm (request: FastifyRequest, reply: FastifyReply, inputs: Record<string, unknown>, errors: Record<string, string>, id?: number): Promise<string> {
@@ -74,18 +89,12 @@ export function recordRoutes (kind: RecordKind) {
       })
     })
 
-    app.get<{ Params: IdParams }>('/:id/history', { config: { activity: 'view' }, schema: { params: idParams } }, async (request, reply) => {
-      assertMayViewHistory(request.currentUser!)
-      const heading = await historyHeading(request, request.params.id)
-      return showHistory(request, reply, {
-        basePath: `${kind.basePath}/${request.params.id}/history`,
-        subject: { recordType: kind.type, recordId: String(request.params.id) },
-        title: `User Action History: ${heading}`,
-        back: { href: `${kind.basePath}/${request.params.id}`, label: `‹ Back to the ${noun}` },
-        recordedPage: `${kind.title} > History`,
-        recordedDescription: `Viewed the User Action History of ${heading}`
-      })
-    })
+    app.get<{ Params: IdParams }>('/:id/history', { config: { activity: 'view' }, schema: { params: idParams } }, async (request, reply) =>
+      showHistory(request, reply, await historySpec(request, request.params.id)))
+
+    app.get<{ Params: IdParams & ExportParams }>('/:id/history/export.:format', {
+      config: { activity: 'view' }, schema: { params: { ...idParams, properties: { ...idParams.properties, ...exportParams.properties }, required: ['id', 'format'] } }
+    }, async (request, reply) => exportHistory(request, reply, await historySpec(request, request.params.id), request.params.format))
 
     app.get<{ Params: IdParams }>('/:id/edit', { config: { activity: 'view' }, schema: { params: idParams } }, async (request, reply) => {
       const record = await getRecord(request.em, kind, request.practice!.id, request.params.id)

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import { ACCESS_LEVELS } from '../../../domain/users/user.entity.js'
 import { ValidationError } from '../../../domain/errors.js'
 import { describeChanges } from '../../../domain/records/fields.js'
-import { showHistory } from '../../history/show-history.js'
+import { exportHistory, showHistory, type HistoryPageSpec } from '../../history/show-history.js'
+import { exportParams, type ExportParams } from '../../history/schemas.js'
 import { createUser, getUser, listUsers, updateAccessSettings } from '../../../domain/users/user.service.js'
 import {
   accessSettingsBody, newUserBody, userIdParams,
@@ -10,6 +11,15 @@ import {
 } from './schemas.js'
 
 const LIST_PAGE = 'Settings > Users'
+
+const GROUP_HISTORY: HistoryPageSpec = {
+  basePath: '/settings/users/history',
+  subject: null,
+  title: 'User Action History',
+  back: { href: '/settings/users', label: '‹ Settings › Users' },
+  recordedPage: 'Settings > Users > History',
+  recordedDescription: 'Viewed the group User Action History'
+}
 const EDIT_PAGE = 'Settings > Users > Access settings'
 
 export default async function users (app: FastifyInstance): Promise<void> {
@@ -21,14 +31,10 @@ export default async function users (app: FastifyInstance): Promise<void> {
     return reply.page('pages/settings/users', { title: 'Settings › Users', users })
   })
 
-  app.get('/history', { config: { activity: 'view' } }, async (request, reply) => showHistory(request, reply, {
-    basePath: '/settings/users/history',
-    subject: null,
-    title: 'User Action History',
-    back: { href: '/settings/users', label: '‹ Settings › Users' },
-    recordedPage: 'Settings > Users > History',
-    recordedDescription: 'Viewed the group User Action History'
-  }))
+  app.get('/history', { config: { activity: 'view' } }, async (request, reply) => showHistory(request, reply, GROUP_HISTORY))
+
+  app.get<{ Params: ExportParams }>('/history/export.:format', { config: { activity: 'view' }, schema: { params: exportParams } },
+    async (request, reply) => exportHistory(request, reply, GROUP_HISTORY, request.params.format))
 
   app.get('/new', { config: { activity: 'exempt' }, preHandler: app.requireFullAccess }, async (_request, reply) =>
     reply.page('pages/settings/user-new', { title: 'Add a user', values: { accessLevel: 'Practitioner' }, errors: {}, accessLevels: ACCESS_LEVELS }))
