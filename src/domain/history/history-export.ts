@@ -2,32 +2,12 @@ import { Transform, type Readable } from 'node:stream'
 import type { EntityManager } from '@mikro-orm/core'
 import type { Knex } from '@mikro-orm/knex'
 import QueryStream from 'pg-query-stream'
-import { format as csvFormat } from 'fast-csv'
-import { formatIsoInZone } from '../time/zoned.js'
+import { to as copyTo } from 'pg-copy-streams'
 import type { HistoryCriteria } from './history-criteria.js'
 import type { HistoryScope } from './history-scope.js'
-import { exactCountQuery, pageQuery, toRow, type HistoryRow, type HistorySubject } from './history.service.js'
+import { csvExportQuery, exactCountQuery, pageQuery, toRow, type HistoryRow, type HistorySubject } from './history.service.js'
 
 export type ExportFormat = 'csv' | 'ndjson'
-
-/** A spreadsheet runs a cell that starts with one of these as a formula. */
-const FORMULA_START = /^[=+\-@\t\r]/
-
-/**
- * Makes a cell inert in a spreadsheet: a leading formula character gets an
- * apostrophe in front. A leading apostrophe is doubled the same way, so the
- * original is always the cell minus one leading apostrophe, if it has one.
- */
-export function neutralise (value: string): string {
-  return FORMULA_START.test(value) || value.startsWith("'") ? `'${value}` : value
-}
-
-export const CSV_HEADERS = ['Date', 'User', 'Action', 'Page', 'Record type', 'ID', 'Description', 'URL', 'IP Address']
-
-function csvCells (row: HistoryRow, timeZone: string): string[] {
-  return [formatIsoInZone(row.occurredAt, timeZone), row.userName, row.action, row.page, row.recordType ?? '', row.recordId ?? '', row.description, row.url, row.ip ?? '']
-    .map(neutralise)
-}
 
 function ndjsonLine (row: HistoryRow): string {
   return JSON.stringify({
@@ -44,7 +24,8 @@ export interface HistoryExport {
 
 /**
  * Opens an export of everything the viewer sees under these criteria, in
- * their order, all pages. Count and rows come from one repeatable-read
+ * their order, all pages. CSV is written by PostgreSQL's COPY (RFC 4180,
+ * every field quoted); NDJSON is built row by row from a cursor. Count and rows come from one repeatable-read
  * snapshot on a connection of its own, read through a cursor, so memory
  * stays flat however many rows there are. `beforeStreaming` runs between
  * counting and the first row (the export is recorded there: nothing leaves
@@ -68,16 +49,29 @@ export async function openHistoryExport (
     const { rows: [{ total }] } = await client.query<{ total: string }>(toPg(counting.sql), counting.params)
     const count = Number(total)
     await beforeStreaming(count)
+    if (formatAs === 'csv') {
+      await client.query("select set_config('TimeZone', $1, true)", [timeZone])
+      const rows = csvExportQuery(scope, subject, criteria)
+      const copy = client.query(copyTo(`copy (${inline(client, rows.sql, rows.params)}) to stdout with (format csv, header true, force_quote *)`))
+      copy.on('end', () => release(true))
+      copy.on('error', () => release(false))
+      // A download abandoned mid-COPY leaves the connection unusable: it is closed, not returned to the pool.
+      copy.on('close', () => {
+        if (copy.readableEnded || released) return
+        released = true
+        ;(client as unknown as { __knex__disposed: string }).__knex__disposed = 'export abandoned during COPY'
+        client.end().catch(() => {}).finally(() => knex.client.releaseConnection(client))
+      })
+      return { count, stream: copy }
+    }
     const everything = pageQuery(scope, subject, { ...criteria, size: Math.max(count, 1) }, 1)
     const cursor = client.query(new QueryStream(toPg(everything.sql), everything.params, { batchSize: 1000 }))
-    const rows = cursor.pipe(new Transform({
+    const stream = cursor.pipe(new Transform({
       objectMode: true,
       transform (raw: Record<string, unknown>, _encoding, done) {
-        const row = toRow(raw)
-        done(null, formatAs === 'csv' ? csvCells(row, timeZone) : ndjsonLine(row))
+        done(null, ndjsonLine(toRow(raw)))
       }
     }))
-    const stream = formatAs === 'csv' ? rows.pipe(csvFormat({ headers: CSV_HEADERS, quoteColumns: true, quoteHeaders: true })) : rows
     cursor.on('end', () => release(true))
     cursor.on('error', () => release(false))
     // A download abandoned halfway stops the cursor too, so the connection goes back to the pool.
@@ -90,6 +84,22 @@ export async function openHistoryExport (
     release(false)
     throw err
   }
+}
+
+/**
+ * COPY takes no bound parameters, so each value is written into the query
+ * as a literal: numbers checked to be numbers, everything else quoted by
+ * node-postgres's escapeLiteral.
+ */
+function inline (client: import('pg').PoolClient, sql: string, params: unknown[]): string {
+  let n = 0
+  return sql.replace(/\?/g, () => {
+    const value = params[n++]
+    if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+    if (value instanceof Date) return `${client.escapeLiteral(value.toISOString())}::timestamptz`
+    if (typeof value === 'string') return client.escapeLiteral(value)
+    throw new Error(`cannot write ${typeof value} into an export query`)
+  })
 }
 
 function toPg (sql: string): string {

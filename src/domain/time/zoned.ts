@@ -118,11 +118,3 @@ export function addMonthsInZone (start: Date, months: number, timeZone: string):
   return new Date(fromLocalInput(local, timeZone)!.getTime() + p.second * 1000 + start.getUTCMilliseconds())
 }
 
-/** "2026-11-25T10:00:05+11:00": the practice's wall time with its offset, for exports a spreadsheet or a script can both read. */
-export function formatIsoInZone (instant: Date, timeZone: string): string {
-  const p = localParts(instant, timeZone)
-  const offset = offsetAt(instant.getTime(), timeZone) / 60_000
-  const sign = offset < 0 ? '-' : '+'
-  const abs = Math.abs(offset)
-  return `${p.year}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
-}
