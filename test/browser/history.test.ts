@@ -38,7 +38,7 @@ if (chromiumAvailable(t)) {
    */
   async function column (page: Page, index: number): Promise<string[]> {
     const rows = await page.locator('#history-panel tbody tr[data-record-id]').evaluateAll(trs =>
-      trs.map(tr => [...tr.querySelectorAll('td')].map(td => (td.textContent ?? '').trim())))
+      trs.map(tr => [...tr.children].map(td => (td.textContent ?? '').trim())))
     return rows.filter(cells => cells[7] !== '127.0.0.1').map(cells => cells[index - 1]!)
   }
   const users = (page: Page): Promise<string[]> => column(page, 2)
@@ -201,6 +201,24 @@ if (chromiumAvailable(t)) {
     await everyone.goto(history)
     t.same(new Set(await users(everyone)), new Set(['Dr Sam Lee', 'Riley Reception', 'Olivia Owner']))
   })
+
+  for (const javaScriptEnabled of [true, false]) {
+    t.test(`an update row expands in place to show before and after${javaScriptEnabled ? '' : ' (without JavaScript)'}`, async t => {
+      await addRecord(em, sam, {
+        at: new Date(now - 6 * hour), action: 'update', page: 'Appointment', recordType: 'appointment', recordId: '77',
+        description: `Changed appointment 77 ${javaScriptEnabled}`, ip: '127.0.0.1',
+        changes: [{ field: 'status', label: 'Status', before: 'Booked', after: 'Arrived', beforeText: 'Booked', afterText: 'Arrived' }]
+      })
+      const page = await signedInPage(t, olivia, javaScriptEnabled)
+      await page.goto(`${history}?id=77`)
+      const row = page.locator('tr', { hasText: `Changed appointment 77 ${javaScriptEnabled}` })
+      const change = row.getByRole('row', { name: /Status/ })
+      t.equal(await change.isVisible(), false, 'folded at first')
+      await row.getByText('Changes (1)').click()
+      t.equal(await change.isVisible(), true, 'open in place')
+      t.match(await change.textContent(), /Status\s*Booked\s*Arrived/)
+    })
+  }
 
   t.test('Riley sees no History icon and is refused at the URL', async t => {
     const page = await signedInPage(t, riley)

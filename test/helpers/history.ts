@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql'
-import { recordActivity, type Action } from '../../src/domain/audit/activity.js'
+import { recordActivity, type Action, type FieldChangeRecord } from '../../src/domain/audit/activity.js'
 import type { User } from '../../src/domain/users/user.entity.js'
 
 export interface ShownRow {
@@ -20,7 +20,7 @@ const decode = (html: string): string => html.replace(/<[^>]+>/g, '').replace(/&
 export function shownRows (html: string): ShownRow[] {
   const rows: ShownRow[] = []
   for (const match of html.matchAll(/<tr data-record-id="(\d+)">([\s\S]*?)<\/tr>/g)) {
-    const cells = [...match[2]!.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map(cell => decode(cell[1]!))
+    const cells = [...match[2]!.replace(/<details[\s\S]*?<\/details>/g, '').matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map(cell => decode(cell[1]!))
     const [date = '', user = '', action = '', page = '', record = '', description = '', url = '', ip = ''] = cells
     rows.push({ id: match[1]!, date, user, action, page, record, description, url, ip })
   }
@@ -41,6 +41,7 @@ export interface RecordValues {
   description?: string
   url?: string
   ip?: string
+  changes?: FieldChangeRecord[]
 }
 
 /** Writes one history record through the recorder, as the app would for this user at that moment. */
@@ -58,6 +59,7 @@ export async function addRecord (em: EntityManager, user: User, values: RecordVa
     page: values.page ?? 'Patients',
     recordType: values.recordType ?? null,
     recordId: values.recordId ?? null,
-    description: values.description ?? 'Viewed the patient list, page 1'
+    description: values.description ?? 'Viewed the patient list, page 1',
+    changes: values.changes ?? null
   })
 }

@@ -175,3 +175,16 @@ t.test('a free practice sees the last 7 days, and the page says so', async t => 
   const asked = await (await signedIn(c.owner)).get('/settings/users/history?from=2026-11-01T00:00&pageName=Patients')
   t.same(shownRows(asked.body).map(r => r.description), ['Yesterday-ish', 'Just inside the window'], 'an earlier From does not reach past the window')
 })
+
+t.test('an update row expands in place to show each changed field, before and after', async t => {
+  const owner = await signedIn(clinic.owner)
+  await owner.get(`/appointments/${ours.appointment}/edit`)
+  const saved = await owner.post(`/appointments/${ours.appointment}`, {
+    patientId: String(ours.patient), practitionerId: String(clinic.practitioner.id), startsAt: '2026-11-25T10:30', durationMinutes: '30', status: 'Arrived', notes: ''
+  })
+  t.equal(saved.statusCode, 303)
+  const body = (await owner.get(`/appointments/${ours.appointment}/history?action=update`)).body
+  t.match(body, '<summary>Changes (2)</summary>')
+  t.match(body, '<th scope="row">Start</th><td>25/11/2026 09:00</td><td>10:30</td>', 'in words, in the practice time zone')
+  t.match(body, '<th scope="row">Status</th><td>Booked</td><td>Arrived</td>')
+})
