@@ -46,3 +46,12 @@ t.test("when the history is sorted by any column but the date, either way, then 
     }
   }
 })
+
+t.test('when the history is filtered by an exact ID, then the record-id index serves it', async t => {
+  const scope: HistoryScope = { practiceGroupId: 1, onlyUserId: null, window: { since: new Date('2026-01-01T00:00:00Z'), subscribed: true, summary: '' } }
+  const { criteria } = interpret({ ...readParams({}), id: '123' }, { users: [], pages: [] }, new Date(), 'Australia/Sydney')
+  const query = pageQuery(scope, null, criteria, 1)
+  let n = 0
+  const sql = query.sql.replace(/\?/g, () => { const value = query.params[n++]; return value instanceof Date ? `'${value.toISOString()}'` : typeof value === 'string' ? `'${value}'` : String(value) })
+  t.match(await plan(sql), /audit_group_record_id_(desc_)?time_idx/)
+})

@@ -73,7 +73,8 @@ function conditions (scope: HistoryScope, subject: HistorySubject | null, criter
   if (criteria.userIds.length) add(`user_id in (${criteria.userIds.map(() => '?').join(', ')})`, ...criteria.userIds)
   if (criteria.actions.length) add(`action in (${criteria.actions.map(() => '?').join(', ')})`, ...criteria.actions)
   if (criteria.pageName) add('page = ?', criteria.pageName)
-  if (criteria.recordId) add('record_id = ?', criteria.recordId)
+  // The length leads the record-id index (so 9 sorts before 10); naming it lets an exact ID use that index.
+  if (criteria.recordId) add('length(record_id) = length(?::text) and record_id = ?', criteria.recordId, criteria.recordId)
   if (criteria.descriptionContains) add("description ilike ? escape '\\'", likePattern(criteria.descriptionContains))
   if (criteria.urlContains) add("url ilike ? escape '\\'", likePattern(criteria.urlContains))
   if (criteria.ip) add(criteria.ipIsRange ? 'ip <<= ?::inet' : 'ip = ?::inet', criteria.ip)
