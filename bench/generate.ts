@@ -3,6 +3,7 @@ import { Readable } from 'node:stream'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { seededRandom } from '../src/db/seed/activity.js'
+import { DAY_MS } from '../src/domain/time/zoned.js'
 
 export interface DataSetSize {
   records: number
@@ -23,7 +24,6 @@ export interface DataSet {
 }
 
 export const FOCAL_RECORDS = 5000
-const DAY_MS = 86_400_000
 
 const WORDS = ('patient profile opened viewed updated appointment invoice booked arrived completed cancelled status notes phone email ' +
   'address referral consult review follow-up medication allergy history practitioner reception payment issued paid draft void ' +

@@ -14,7 +14,9 @@ import { to as copyTo } from 'pg-copy-streams'
 import { dropDatabase, ensureDatabase } from '../src/db/databases.js'
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js'
 import { migrate, openOrm } from '../src/db/orm.js'
+import { toPg } from '../src/db/sql.js'
 import { hashPassword } from '../src/domain/users/passwords.js'
+import { DAY_MS } from '../src/domain/time/zoned.js'
 import { interpret } from '../src/domain/history/history-criteria.js'
 import { COLUMNS, readParams } from '../src/domain/history/history-params.js'
 import { COUNT_LIMIT, countQuery, pageQuery, type HistorySubject } from '../src/domain/history/history.service.js'
@@ -27,7 +29,6 @@ import { purgeExpired } from '../src/domain/jobs/retention.js'
 import { generate, FOCAL_RECORDS, type DataSetSize } from './generate.js'
 import { HttpUser, ms, rssMb, sample, stats, timed, type Stats } from './measure.js'
 
-const DAY_MS = 86_400_000
 const PASSWORD = 'bench-password-2026'
 const args = process.argv.slice(2)
 const arg = (name: string, fallback: number): number => {
@@ -46,7 +47,6 @@ const LOAD_SECONDS = arg('load-seconds', quick ? 20 : 60)
 const RETENTION_RECORDS = arg('retention-records', quick ? 100_000 : 1_000_000)
 
 const log = (line: string): void => { console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`) }
-const toPg = (sql: string): string => { let n = 0; return sql.replace(/\?/g, () => `$${++n}`) }
 
 async function freePort (): Promise<number> {
   return new Promise(resolve => {

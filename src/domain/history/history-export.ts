@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/core'
 import type { Knex } from '@mikro-orm/knex'
 import QueryStream from 'pg-query-stream'
 import { to as copyTo } from 'pg-copy-streams'
+import { toPg } from '../../db/sql.js'
 import type { HistoryCriteria } from './history-criteria.js'
 import type { HistoryScope } from './history-scope.js'
 import { csvExportQuery, exactCountQuery, pageQuery, toRow, type HistoryRow, type HistorySubject } from './history.service.js'
@@ -14,12 +15,6 @@ function ndjsonLine (row: HistoryRow): string {
     id: row.id, occurredAt: row.occurredAt.toISOString(), userId: row.userId, userName: row.userName, action: row.action, page: row.page,
     recordType: row.recordType, recordId: row.recordId, description: row.description, url: row.url, ip: row.ip, changes: row.changes
   }) + '\n'
-}
-
-export interface HistoryExport {
-  /** How many records the stream will carry: counted in the same snapshot the rows are read from. */
-  count: number
-  stream: Readable
 }
 
 /**
@@ -34,7 +29,7 @@ export interface HistoryExport {
 export async function openHistoryExport (
   em: EntityManager, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria,
   formatAs: ExportFormat, timeZone: string, beforeStreaming: (count: number) => Promise<void>
-): Promise<HistoryExport> {
+): Promise<Readable> {
   const knex = (em.getConnection() as unknown as { getKnex: () => Knex }).getKnex()
   const client = await knex.client.acquireConnection() as import('pg').PoolClient
   let released = false
@@ -62,7 +57,7 @@ export async function openHistoryExport (
         ;(client as unknown as { __knex__disposed: string }).__knex__disposed = 'export abandoned during COPY'
         client.end().catch(() => {}).finally(() => knex.client.releaseConnection(client))
       })
-      return { count, stream: copy }
+      return copy
     }
     const everything = pageQuery(scope, subject, { ...criteria, size: Math.max(count, 1) }, 1)
     const cursor = client.query(new QueryStream(toPg(everything.sql), everything.params, { batchSize: 1000 }))
@@ -79,7 +74,7 @@ export async function openHistoryExport (
       if (!cursor.destroyed) cursor.destroy()
       release(true)
     })
-    return { count, stream }
+    return stream
   } catch (err) {
     release(false)
     throw err
@@ -100,9 +95,4 @@ function inline (client: import('pg').PoolClient, sql: string, params: unknown[]
     if (typeof value === 'string') return client.escapeLiteral(value)
     throw new Error(`cannot write ${typeof value} into an export query`)
   })
-}
-
-function toPg (sql: string): string {
-  let n = 0
-  return sql.replace(/\?/g, () => `$${++n}`)
 }

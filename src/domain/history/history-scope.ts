@@ -3,9 +3,7 @@ import { ForbiddenError } from '../errors.js'
 import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import { isFullAccess, type User } from '../users/user.entity.js'
 import { activeSubscription } from '../subscriptions/subscription.service.js'
-import { formatDateTime } from '../time/zoned.js'
-
-const DAY_MS = 86_400_000
+import { DAY_MS, formatDateTime } from '../time/zoned.js'
 export const FREE_WINDOW_DAYS = 7
 
 /** How far back a practice may look in its history, and how to say so. */

@@ -5,10 +5,8 @@ import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import { activeUserCount, monthlyPrice } from '../subscriptions/pricing.js'
 import { ADD_ONS_PAGE, periodEnd } from '../subscriptions/subscription.service.js'
 import { systemActor, systemUser } from '../users/system-user.js'
-import { formatDateTime } from '../time/zoned.js'
+import { DAY_MS, formatDateTime } from '../time/zoned.js'
 import { FREE_RETENTION_DAYS } from './retention.js'
-
-const DAY_MS = 86_400_000
 
 export interface RenewalOutcome {
   renewed: { price: number, activeUsers: number, periodEnd: Date }[]

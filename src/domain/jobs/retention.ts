@@ -3,9 +3,7 @@ import { recordActivity } from '../audit/activity.js'
 import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import { activeSubscription } from '../subscriptions/subscription.service.js'
 import { systemActor, systemUser } from '../users/system-user.js'
-import { formatDateTime } from '../time/zoned.js'
-
-const DAY_MS = 86_400_000
+import { DAY_MS, formatDateTime } from '../time/zoned.js'
 export const FREE_RETENTION_DAYS = 30
 export const RETENTION_PAGE = 'Retention'
 
@@ -42,14 +40,13 @@ export async function purgeExpired (em: EntityManager, practice: PracticeGroup, 
       'select count(*) as n from audit_records where practice_group_id = ? and occurred_at < ?', [practice.id, cutoff]) as [{ n: string }]
     return { cutoff, deleted: Number(n) }
   }
-  const system = await systemUser(em, practice.id)
   let deleted = 0
   for (;;) {
     const removed = await em.transactional(async tx => {
       const [{ n }] = await tx.getConnection().execute<{ n: number }[]>(
         'select purge_expired_audit_records(?, ?, ?, ?) as n', [practice.id, cutoff, now, options.batchSize], 'all', tx.getTransactionContext()) as [{ n: number }]
       if (n > 0) {
-        await recordActivity(tx, systemActor(system, practice, now), {
+        await recordActivity(tx, systemActor(await systemUser(tx, practice.id), practice, now), {
           action: 'delete', page: RETENTION_PAGE,
           description: `Permanently deleted ${n} records older than ${formatDateTime(cutoff, practice.timeZone)} (retention).`
         })

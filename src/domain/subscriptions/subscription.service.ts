@@ -2,11 +2,9 @@ import { LockMode, type EntityManager } from '@mikro-orm/core'
 import { recordActivity, type Actor } from '../audit/activity.js'
 import { UserFacingError } from '../errors.js'
 import { sqlIn } from '../../db/sql.js'
-import { addMonthsInZone, formatDateTime } from '../time/zoned.js'
+import { addMonthsInZone, DAY_MS, formatDateTime } from '../time/zoned.js'
 import { activeUserCount, monthlyPrice } from './pricing.js'
 import { Subscription } from './subscription.entity.js'
-
-const DAY_MS = 86_400_000
 export const WINDOW_BEFORE_START_DAYS = 30
 export const WARNING_DAYS = 7
 export const ADD_ONS_PAGE = 'Settings > Add-ons'

@@ -1,5 +1,7 @@
 /** Date and time in a practice's own time zone, without a library: Intl knows the rules. */
 
+export const DAY_MS = 86_400_000
+
 interface LocalParts { year: number, month: number, day: number, hour: number, minute: number, second: number }
 
 const formatters = new Map<string, Intl.DateTimeFormat>()
@@ -91,8 +93,8 @@ export function fromLocalInput (value: string, timeZone: string): Date | null {
   const [year, month, day, hour, minute] = match.slice(1).map(Number) as [number, number, number, number, number]
   if (hour > 23 || minute > 59) return null
   const wall = Date.UTC(year, month - 1, day, hour, minute)
-  const before = wall - offsetAt(wall - 86_400_000, timeZone)
-  const after = wall - offsetAt(wall + 86_400_000, timeZone)
+  const before = wall - offsetAt(wall - DAY_MS, timeZone)
+  const after = wall - offsetAt(wall + DAY_MS, timeZone)
   const shows = (instant: number): boolean => instant + offsetAt(instant, timeZone) === wall
   const matching = [before, after].filter(shows)
   return new Date(matching.length ? Math.min(...matching) : before)

@@ -59,14 +59,19 @@ function presetInputs (range: string, now: Date, timeZone: string): { from: stri
   return { from: toLocalInput(since!, timeZone), to: toLocalInput(new Date(until!.getTime() - 60_000), timeZone) }
 }
 
-/** A history page, or its table fragment for htmx, for the signed-in user. */
-export async function showHistory (request: FastifyRequest, reply: FastifyReply, spec: HistoryPageSpec): Promise<string> {
+/** What a history request asks for, for whom and as of when: shared by the page, its fragment and its exports. */
+async function readHistoryRequest (request: FastifyRequest) {
   const now = request.server.clock.now()
   const practice = request.practice!
   const scope = await historyScope(request.em, request.currentUser!, practice, now)
   const params = readParams(request.query as Record<string, unknown>)
   const choices = await filterChoices(request.em, scope)
-  const { criteria, problems } = interpret(params, choices, now, practice.timeZone)
+  return { now, practice, scope, params, choices, ...interpret(params, choices, now, practice.timeZone) }
+}
+
+/** A history page, or its table fragment for htmx, for the signed-in user. */
+export async function showHistory (request: FastifyRequest, reply: FastifyReply, spec: HistoryPageSpec): Promise<string> {
+  const { now, practice, scope, params, choices, criteria, problems } = await readHistoryRequest(request)
   const results = problems.length ? null : await searchHistory(request.em, scope, spec.subject, criteria)
   await recordOpening(request, spec, now)
   if (problems.length) reply.status(400)
@@ -92,14 +97,10 @@ export async function showHistory (request: FastifyRequest, reply: FastifyReply,
  * with its filters and row count, before its first row leaves.
  */
 export async function exportHistory (request: FastifyRequest, reply: FastifyReply, spec: HistoryPageSpec, format: ExportFormat): Promise<FastifyReply> {
-  const now = request.server.clock.now()
-  const practice = request.practice!
-  const scope = await historyScope(request.em, request.currentUser!, practice, now)
-  const params = readParams(request.query as Record<string, unknown>)
-  const { criteria, problems } = interpret(params, await filterChoices(request.em, scope), now, practice.timeZone)
+  const { now, practice, scope, params, criteria, problems } = await readHistoryRequest(request)
   if (problems.length) throw new UserFacingError(400, `Nothing was exported: ${problems.map(p => p.message).join(' ')}`)
   const filters = paramPairs(params, ['page', 'size']).map(([name, value]) => `${name}=${value}`).join(', ')
-  const { stream } = await openHistoryExport(request.em, scope, spec.subject, criteria, format, practice.timeZone, async count => {
+  const stream = await openHistoryExport(request.em, scope, spec.subject, criteria, format, practice.timeZone, async count => {
     await request.record({
       action: 'export', page: spec.recordedPage, recordType: spec.subject?.recordType ?? null, recordId: spec.subject?.recordId ?? null,
       description: `Exported ${count} records as ${format.toUpperCase()} from ${spec.title}${filters ? ` (${filters})` : ' (no filters)'}`

@@ -3,9 +3,7 @@ import type { EntityManager } from '@mikro-orm/core'
 import type { PracticeGroup } from '../../../domain/practice-groups/practice-group.entity.js'
 import { activeUserCount, monthlyPrice } from '../../../domain/subscriptions/pricing.js'
 import { expiryWarning, latestSubscription, WINDOW_BEFORE_START_DAYS } from '../../../domain/subscriptions/subscription.service.js'
-import { formatDateTime } from '../../../domain/time/zoned.js'
-
-const DAY_MS = 86_400_000
+import { DAY_MS, formatDateTime } from '../../../domain/time/zoned.js'
 
 /** What the User Action History card and its purchase dialog show, worked out for the template. */
 export async function addOnState (em: EntityManager, practice: PracticeGroup, now: Date) {
