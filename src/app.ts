@@ -17,6 +17,7 @@ import sessionStore from './plugins/app/session-store.js'
 import auth, { SignInRequiredError } from './plugins/app/auth.js'
 import render from './plugins/app/render.js'
 import scheduledJobs from './plugins/app/scheduled-jobs.js'
+import sealer from './plugins/app/sealer.js'
 import { TestPaymentProvider, type PaymentProvider } from './domain/credits/payment-provider.js'
 import routes from './routes/index.js'
 
@@ -82,6 +83,7 @@ export function buildApp ({ config, orm, clock, paymentProvider }: AppOptions): 
   app.register(ormPlugin, { orm })
   app.decorate('paymentProvider', paymentProvider ?? (config.PAYMENT_PROVIDER === 'test' ? new TestPaymentProvider() : null))
   app.register(scheduledJobs)
+  app.register(sealer)
   app.register(sessionStore)
   app.register(activity)
   app.register(helmet)

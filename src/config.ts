@@ -15,6 +15,7 @@ export interface Config {
   SIGN_IN_LOCK_MINUTES: number
   SIGN_IN_MAX_FAILURES_PER_IP: number
   JOBS_SCHEDULE: string
+  SEAL_SCHEDULE: string
   PAYMENT_PROVIDER: 'test' | 'none'
 }
 
@@ -37,6 +38,7 @@ const schema = {
     SIGN_IN_LOCK_MINUTES: { type: 'integer', minimum: 1, default: 15 },
     SIGN_IN_MAX_FAILURES_PER_IP: { type: 'integer', minimum: 1, default: 50 },
     JOBS_SCHEDULE: { type: 'string', default: '*/15 * * * *', minLength: 1 },
+    SEAL_SCHEDULE: { type: 'string', default: '*/30 * * * * *', minLength: 1 },
     PAYMENT_PROVIDER: { type: 'string', enum: ['test', 'none'] }
   }
 } as const
@@ -53,11 +55,12 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   }
   // Free credits must never be the production default: there, the test provider is an explicit choice.
   config.PAYMENT_PROVIDER ??= config.NODE_ENV === 'production' ? 'none' : 'test'
-  if (config.JOBS_SCHEDULE !== 'off') {
+  for (const name of ['JOBS_SCHEDULE', 'SEAL_SCHEDULE'] as const) {
+    if (config[name] === 'off') continue
     try {
-      new Cron(config.JOBS_SCHEDULE, { paused: true }).stop()
+      new Cron(config[name], { paused: true }).stop()
     } catch (err) {
-      throw new ConfigError(`Invalid configuration: JOBS_SCHEDULE "${config.JOBS_SCHEDULE}" is not a cron pattern (${(err as Error).message})`)
+      throw new ConfigError(`Invalid configuration: ${name} "${config[name]}" is not a cron pattern (${(err as Error).message})`)
     }
   }
   if (config.NODE_ENV === 'production' && config.SESSION_SECRET === DEVELOPMENT_SESSION_SECRET) {

@@ -7,6 +7,7 @@ import { Migration20261125000500HistoryDescendingSortIndexes } from '../../migra
 import { Migration20261125000600AddOnSafeguards } from '../../migrations/Migration20261125000600_add_on_safeguards.js'
 import { Migration20261125000700HistoryTextSearchIndexes } from '../../migrations/Migration20261125000700_history_text_search_indexes.js'
 import { Migration20261125000800HistoryTextSortIndexes } from '../../migrations/Migration20261125000800_history_text_sort_indexes.js'
+import { Migration20261125000900HistoryChain } from '../../migrations/Migration20261125000900_history_chain.js'
 
 /** Listed explicitly so the same build runs migrations from source (tsx) and from dist. */
 export const migrationsList = [
@@ -18,5 +19,6 @@ export const migrationsList = [
   { name: 'Migration20261125000500_history_descending_sort_indexes', class: Migration20261125000500HistoryDescendingSortIndexes },
   { name: 'Migration20261125000600_add_on_safeguards', class: Migration20261125000600AddOnSafeguards },
   { name: 'Migration20261125000700_history_text_search_indexes', class: Migration20261125000700HistoryTextSearchIndexes },
-  { name: 'Migration20261125000800_history_text_sort_indexes', class: Migration20261125000800HistoryTextSortIndexes }
+  { name: 'Migration20261125000800_history_text_sort_indexes', class: Migration20261125000800HistoryTextSortIndexes },
+  { name: 'Migration20261125000900_history_chain', class: Migration20261125000900HistoryChain }
 ]

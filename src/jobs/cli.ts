@@ -1,25 +1,11 @@
-import { join } from 'node:path'
 import { loadConfig } from '../config.js'
 import { migrate, openOrm } from '../db/orm.js'
-import { ensureDatabase } from '../db/databases.js'
-import { embeddedDatabaseUrl, PortBusyError, startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded-postgres.js'
+import { cliDatabase } from './cli-database.js'
 import { systemClock } from '../domain/clock/clock.js'
 import { runScheduledJobs, type JobReport } from '../domain/jobs/scheduled-jobs.js'
 
 const dryRun = process.argv.includes('--dry-run')
 const config = loadConfig()
-
-/** DATABASE_URL, or the embedded cluster: the one `npm start` is running, else started here. */
-async function database (): Promise<{ url: string, embedded?: EmbeddedDatabase }> {
-  if (config.DATABASE_URL) return { url: config.DATABASE_URL }
-  try {
-    const embedded = await startEmbeddedPostgres(join(config.DATA_DIR, 'postgres'), config.EMBEDDED_PG_PORT)
-    return { url: await ensureDatabase(embedded.url, 'practice_audit'), embedded }
-  } catch (err) {
-    if (err instanceof PortBusyError) return { url: embeddedDatabaseUrl(config.EMBEDDED_PG_PORT, 'practice_audit') }
-    throw err
-  }
-}
 
 function print (report: JobReport): void {
   if (!report.ran) {
@@ -38,7 +24,7 @@ function print (report: JobReport): void {
   }
 }
 
-const { url, embedded } = await database()
+const { url, embedded } = await cliDatabase(config)
 await migrate(url)
 const orm = await openOrm(url, 2)
 try {

@@ -50,7 +50,7 @@ export async function build (t: Test, env: Record<string, string> = {}): Promise
   const databaseUrl = await testDatabase(t)
   const orm = await openOrm(databaseUrl, 5)
   const clock = new ManualClock(new Date())
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, JOBS_SCHEDULE: 'off', ...env })
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, JOBS_SCHEDULE: 'off', SEAL_SCHEDULE: 'off', ...env })
   const app = buildApp({ config, orm, clock })
   await app.ready()
   t.teardown(async () => {

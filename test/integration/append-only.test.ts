@@ -4,6 +4,7 @@ import { build } from '../helpers/app.js'
 import { makeClinic } from '../helpers/clinic.js'
 import { auditCount } from '../helpers/audit.js'
 import { recordActivity } from '../../src/domain/audit/activity.js'
+import { sealPracticeBefore } from '../../src/domain/chain/sealer.js'
 
 const ctx = await build(t)
 const clinic = await makeClinic(ctx.em())
@@ -44,12 +45,14 @@ t.test('when the retention function is asked to delete recent records, then it r
   await t.rejects(purge("now() - interval '10 days'", 'now()'), /never deleted/)
 })
 
-t.test('when the retention function deletes expired records, then only older ones of that practice go, in batches', async t => {
+t.test('when the retention function deletes expired records, then only older, sealed ones of that practice go, in batches', async t => {
   const other = await makeClinic(ctx.em())
-  const first = await ctx.em().getConnection().execute<{ n: number }[]>("select purge_expired_audit_records(?, now() - interval '30 days', now(), 1) as n", [clinic.group.id])
-  t.equal(first[0]!.n, 1, 'one per batch')
-  const second = await ctx.em().getConnection().execute<{ n: number }[]>("select purge_expired_audit_records(?, now() - interval '30 days', now(), 1000) as n", [clinic.group.id])
-  t.equal(second[0]!.n, 1)
+  const purge = async (batch: number): Promise<number> => (await ctx.em().getConnection().execute<{ n: number }[]>(
+    "select cardinality(purge_expired_audit_records(?, now() - interval '30 days', now(), ?)) as n", [clinic.group.id, batch]))[0]!.n
+  t.equal(await purge(1000), 0, 'nothing is deleted before it is sealed into the chain')
+  t.ok(await sealPracticeBefore(ctx.em(), clinic.group.id, new Date(), new Date()))
+  t.equal(await purge(1), 1, 'one per batch')
+  t.equal(await purge(1000), 1)
   t.equal(await auditCount(ctx.em(), clinic.group.id), 1, 'the recent record stays')
   t.equal(await auditCount(ctx.em(), other.group.id), 0)
   await t.rejects(asApp(`delete from audit_records where practice_group_id = ${clinic.group.id}`), /permission denied/, 'the session is not left able to delete')

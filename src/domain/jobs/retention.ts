@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { recordActivity } from '../audit/activity.js'
+import { appendCheckpoint } from '../chain/chain.service.js'
+import { sealPracticeBefore } from '../chain/sealer.js'
 import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import { activeSubscription } from '../subscriptions/subscription.service.js'
 import { systemActor, systemUser } from '../users/system-user.js'
@@ -28,10 +30,12 @@ export interface RetentionOptions {
 }
 
 /**
- * Deletes the practice's expired records in batches. Each batch and its
- * record in the history (as the System user) commit together, so a crash
- * keeps what was done, says so, and the next run finishes the rest;
- * readers are never held up by more than one batch.
+ * Deletes the practice's expired records in batches. Everything finished
+ * is sealed first, so each deleted record leaves the chain through a
+ * checkpoint. Each batch, its checkpoint and its record in the history (as
+ * the System user) commit together, so a crash keeps what was done, says
+ * so, and the next run finishes the rest; readers are never held up by more
+ * than one batch.
  */
 export async function purgeExpired (em: EntityManager, practice: PracticeGroup, now: Date, options: RetentionOptions): Promise<{ cutoff: Date, deleted: number }> {
   const cutoff = await retentionCutoff(em, practice.id, now, options.asIfExpired)
@@ -40,12 +44,15 @@ export async function purgeExpired (em: EntityManager, practice: PracticeGroup, 
       'select count(*) as n from audit_records where practice_group_id = ? and occurred_at < ?', [practice.id, cutoff]) as [{ n: string }]
     return { cutoff, deleted: Number(n) }
   }
+  await sealPracticeBefore(em, practice.id, cutoff, now)
   let deleted = 0
   for (;;) {
     const removed = await em.transactional(async tx => {
-      const [{ n }] = await tx.getConnection().execute<{ n: number }[]>(
-        'select purge_expired_audit_records(?, ?, ?, ?) as n', [practice.id, cutoff, now, options.batchSize], 'all', tx.getTransactionContext()) as [{ n: number }]
+      const [{ ids }] = await tx.getConnection().execute<{ ids: string[] }[]>(
+        'select purge_expired_audit_records(?, ?, ?, ?) as ids', [practice.id, cutoff, now, options.batchSize], 'all', tx.getTransactionContext()) as [{ ids: string[] }]
+      const n = ids.length
       if (n > 0) {
+        await appendCheckpoint(tx, practice.id, now, cutoff, ids.map(Number))
         await recordActivity(tx, systemActor(await systemUser(tx, practice.id), practice, now), {
           action: 'delete', page: RETENTION_PAGE,
           description: `Permanently deleted ${n} records older than ${formatDateTime(cutoff, practice.timeZone)} (retention).`

@@ -25,6 +25,8 @@ export interface HistoryPageSpec {
   /** The page and words recorded when someone opens this history. */
   recordedPage: string
   recordedDescription: string
+  /** Where a Full Access user verifies the chain from this page, if they can here. */
+  verifyPath?: string
 }
 
 const REMEMBERED_HISTORIES = 20
@@ -88,7 +90,8 @@ export async function showHistory (request: FastifyRequest, reply: FastifyReply,
   })
   const warning = request.isHtmx ? null : await expiryWarning(request.em, practice.id, practice.creditBalance, now)
   return reply.pageOrFragment('pages/history', 'partials/history/panel', {
-    title: spec.title, back: spec.back, history, warning: warning && { ...warning, expiresAt: formatDateTime(warning.expiresAt, practice.timeZone) }
+    title: spec.title, back: spec.back, history, warning: warning && { ...warning, expiresAt: formatDateTime(warning.expiresAt, practice.timeZone) },
+    integrity: spec.verifyPath && scope.onlyUserId === null ? { action: spec.verifyPath, result: null } : null
   })
 }
 

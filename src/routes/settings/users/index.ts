@@ -4,6 +4,7 @@ import { ValidationError } from '../../../domain/errors.js'
 import { describeChanges } from '../../../domain/records/fields.js'
 import { exportHistory, showHistory, type HistoryPageSpec } from '../../history/show-history.js'
 import { exportParams, type ExportParams } from '../../history/schemas.js'
+import { verifyIntegrity } from '../../history/verify-integrity.js'
 import { createUser, getUser, listUsers, updateAccessSettings } from '../../../domain/users/user.service.js'
 import {
   accessSettingsBody, newUserBody, userIdParams,
@@ -18,7 +19,8 @@ const GROUP_HISTORY: HistoryPageSpec = {
   title: 'User Action History',
   back: { href: '/settings/users', label: '‹ Settings › Users' },
   recordedPage: 'Settings > Users > History',
-  recordedDescription: 'Viewed the group User Action History'
+  recordedDescription: 'Viewed the group User Action History',
+  verifyPath: '/settings/users/history/verify'
 }
 const EDIT_PAGE = 'Settings > Users > Access settings'
 
@@ -35,6 +37,9 @@ export default async function users (app: FastifyInstance): Promise<void> {
 
   app.get<{ Params: ExportParams }>('/history/export.:format', { config: { activity: 'view' }, schema: { params: exportParams } },
     async (request, reply) => exportHistory(request, reply, GROUP_HISTORY, request.params.format))
+
+  app.post('/history/verify', { config: { activity: 'view' }, preHandler: app.requireFullAccess },
+    async (request, reply) => verifyIntegrity(request, reply, GROUP_HISTORY.verifyPath!, { href: GROUP_HISTORY.basePath, label: '‹ User Action History' }))
 
   app.get('/new', { config: { activity: 'exempt' }, preHandler: app.requireFullAccess }, async (_request, reply) =>
     reply.page('pages/settings/user-new', { title: 'Add a user', values: { accessLevel: 'Practitioner' }, errors: {}, accessLevels: ACCESS_LEVELS }))

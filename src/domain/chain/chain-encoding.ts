@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto'
+
+/** The hash before a practice's first chain entry. */
+export const GENESIS = Buffer.alloc(32)
+
+const RECORD_TAG = 'practice-audit/record/v1'
+const ENTRY_TAG = 'practice-audit/chain-entry/v1'
+
+/** A history record as the chain sees it: every stored field, as PostgreSQL prints it. */
+export interface ChainRecord {
+  id: number
+  txId: string
+  practiceGroupId: number
+  /** UTC with microseconds, exactly as stored. */
+  occurredAt: string
+  userId: number | null
+  userName: string
+  action: string
+  page: string
+  recordType: string | null
+  recordId: string | null
+  description: string
+  url: string
+  ip: string | null
+  changes: string | null
+}
+
+/**
+ * The select list that reads records in the form above; the sealer and the
+ * verifier both use it. Its aliases shadow the columns in ORDER BY, so order
+ * by `audit_records.id`, not `id` (which would sort the text).
+ */
+export const CHAIN_RECORD_COLUMNS = `id::text as id, tx_id::text as tx_id, practice_group_id,
+  to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at,
+  user_id, user_name, action, page, record_type, record_id, description, url, ip::text as ip, changes::text as changes`
+
+export function chainRecordFromRow (row: Record<string, unknown>): ChainRecord {
+  return {
+    id: Number(row.id),
+    txId: String(row.tx_id),
+    practiceGroupId: Number(row.practice_group_id),
+    occurredAt: String(row.occurred_at),
+    userId: row.user_id == null ? null : Number(row.user_id),
+    userName: String(row.user_name),
+    action: String(row.action),
+    page: String(row.page),
+    recordType: row.record_type == null ? null : String(row.record_type),
+    recordId: row.record_id == null ? null : String(row.record_id),
+    description: String(row.description),
+    url: String(row.url),
+    ip: row.ip == null ? null : String(row.ip),
+    changes: row.changes == null ? null : String(row.changes)
+  }
+}
+
+/**
+ * Each field is a presence byte, then its UTF-8 length as 4 bytes and the
+ * bytes themselves, so no two different lists of fields encode alike.
+ */
+export function encodeFields (fields: ReadonlyArray<string | null>): Buffer {
+  const parts: Buffer[] = []
+  for (const field of fields) {
+    if (field === null) {
+      parts.push(Buffer.from([0]))
+      continue
+    }
+    const bytes = Buffer.from(field, 'utf8')
+    const header = Buffer.alloc(5)
+    header[0] = 1
+    header.writeUInt32BE(bytes.length, 1)
+    parts.push(header, bytes)
+  }
+  return Buffer.concat(parts)
+}
+
+function text (value: number | null): string | null {
+  return value === null ? null : String(value)
+}
+
+export function recordDigest (record: ChainRecord): Buffer {
+  return createHash('sha256').update(encodeFields([
+    RECORD_TAG, String(record.id), record.txId, String(record.practiceGroupId), record.occurredAt, text(record.userId), record.userName,
+    record.action, record.page, record.recordType, record.recordId, record.description, record.url, record.ip, record.changes
+  ])).digest()
+}
+
+export type ChainEntryKind = 'seal' | 'checkpoint'
+
+/**
+ * One link of a practice's chain. A seal lists the records it sealed, in
+ * order, with each one's digest; a checkpoint lists the sealed records that
+ * retention deleted, with the cutoff they were older than.
+ */
+export interface ChainEntry {
+  practiceGroupId: number
+  seq: number
+  kind: ChainEntryKind
+  /** UTC with microseconds, exactly as stored. */
+  createdAt: string
+  recordIds: number[]
+  /** Seals only: 32 bytes per record, in the order of recordIds. */
+  recordDigests: Buffer | null
+  cutoff: string | null
+  previousHash: Buffer
+  hash: Buffer
+}
+
+export const CHAIN_ENTRY_COLUMNS = `practice_group_id, seq, kind,
+  to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at,
+  record_ids::text[] as record_ids, record_digests,
+  to_char(cutoff at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cutoff, previous_hash, hash`
+
+export function chainEntryFromRow (row: Record<string, unknown>): ChainEntry {
+  return {
+    practiceGroupId: Number(row.practice_group_id),
+    seq: Number(row.seq),
+    kind: row.kind as ChainEntryKind,
+    createdAt: String(row.created_at),
+    recordIds: (row.record_ids as string[]).map(Number),
+    recordDigests: (row.record_digests as Buffer | null) ?? null,
+    cutoff: row.cutoff == null ? null : String(row.cutoff),
+    previousHash: row.previous_hash as Buffer,
+    hash: row.hash as Buffer
+  }
+}
+
+/** A JavaScript date in the stored form: PostgreSQL keeps microseconds, JavaScript milliseconds. */
+export function storedInstant (date: Date): string {
+  return date.toISOString().replace('Z', '000Z')
+}
+
+export function entryHash (entry: Omit<ChainEntry, 'hash'>): Buffer {
+  const ids = Buffer.alloc(8 * entry.recordIds.length)
+  entry.recordIds.forEach((id, i) => ids.writeBigUInt64BE(BigInt(id), 8 * i))
+  return createHash('sha256')
+    .update(encodeFields([
+      ENTRY_TAG, String(entry.practiceGroupId), String(entry.seq), entry.kind, entry.createdAt, entry.cutoff, String(entry.recordIds.length)
+    ]))
+    .update(ids)
+    .update(entry.recordDigests ?? Buffer.alloc(0))
+    .update(entry.previousHash)
+    .digest()
+}
+
+/** Builds the next entry of a chain whose newest entry is `previous` (or none yet). */
+export function nextEntry (
+  previous: Pick<ChainEntry, 'seq' | 'hash'> | null,
+  fields: Pick<ChainEntry, 'practiceGroupId' | 'kind' | 'createdAt' | 'recordIds' | 'recordDigests' | 'cutoff'>
+): ChainEntry {
+  const unhashed = { ...fields, seq: (previous?.seq ?? 0) + 1, previousHash: previous?.hash ?? GENESIS }
+  return { ...unhashed, hash: entryHash(unhashed) }
+}

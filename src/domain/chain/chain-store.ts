@@ -1,0 +1,35 @@
+import type { PoolClient } from 'pg'
+import { toPg } from '../../db/sql.js'
+import { CHAIN_ENTRY_COLUMNS, chainEntryFromRow, type ChainEntry } from './chain-encoding.js'
+
+/** Runs SQL with `?` placeholders: on a connection of its own, or inside an EntityManager's transaction (`sqlIn`). */
+export type Query = (sql: string, params: unknown[]) => Promise<Array<Record<string, unknown>>>
+
+export function clientQuery (client: PoolClient): Query {
+  return async (sql, params) => (await client.query(toPg(sql), params)).rows
+}
+
+/** The newest entry of a practice's chain, or null before its first. */
+export async function chainHead (query: Query, practiceGroupId: number): Promise<Pick<ChainEntry, 'seq' | 'hash'> | null> {
+  const [row] = await query('select seq, hash from audit_chain where practice_group_id = ? order by seq desc limit 1', [practiceGroupId])
+  return row ? { seq: Number(row.seq), hash: row.hash as Buffer } : null
+}
+
+export async function insertEntry (query: Query, entry: ChainEntry): Promise<void> {
+  await query(
+    `insert into audit_chain (practice_group_id, seq, kind, created_at, record_ids, record_digests, cutoff, previous_hash, hash)
+     values (?, ?, ?, ?, ?::bigint[], ?, ?, ?, ?)`,
+    // An array literal, not an array: bound arrays would be spread into one placeholder each.
+    [entry.practiceGroupId, entry.seq, entry.kind, entry.createdAt, `{${entry.recordIds.join(',')}}`, entry.recordDigests, entry.cutoff, entry.previousHash, entry.hash])
+}
+
+export async function chainEntries (query: Query, practiceGroupId: number): Promise<ChainEntry[]> {
+  const rows = await query(`select ${CHAIN_ENTRY_COLUMNS} from audit_chain where practice_group_id = ? order by seq`, [practiceGroupId])
+  return rows.map(chainEntryFromRow)
+}
+
+/** Takes the sealing lock: sealers and checkpoint writers extend chains one at a time. Returns the sealing position. */
+export async function lockSealing (query: Query): Promise<bigint> {
+  const [row] = await query('select sealed_below::text as sealed_below from audit_seal_state for update', [])
+  return BigInt(String(row!.sealed_below))
+}

@@ -1,0 +1,88 @@
+import type { EntityManager } from '@mikro-orm/core'
+import { inPgTransaction } from '../../db/sql.js'
+import { CHAIN_RECORD_COLUMNS, chainRecordFromRow, nextEntry, recordDigest, storedInstant, type ChainEntry } from './chain-encoding.js'
+import { chainHead, clientQuery, insertEntry, lockSealing } from './chain-store.js'
+
+/** Keeps each seal's row small (about 200 kB) however much a practice recorded since the last run. */
+export const MAX_RECORDS_PER_SEAL = 5000
+const FETCH_SIZE = 2000
+
+export interface SealReport {
+  records: number
+  entries: number
+}
+
+/**
+ * Seals every record whose transaction has finished and that no earlier run
+ * sealed, into each practice's chain. "Finished" means older than the
+ * oldest transaction still running, so a record that commits late is
+ * sealed by the next run instead of being skipped. Runs in one transaction:
+ * the seals and the new sealing position commit together or not at all.
+ */
+export async function sealCommittedRecords (em: EntityManager, now: Date, maxPerSeal = MAX_RECORDS_PER_SEAL): Promise<SealReport> {
+  return inPgTransaction(em, 'begin', async client => {
+    const query = clientQuery(client)
+    const sealedBelow = await lockSealing(query)
+    const [{ boundary }] = await query('select pg_snapshot_xmin(pg_current_snapshot())::text as boundary', []) as [{ boundary: string }]
+    if (BigInt(boundary) <= sealedBelow) return { records: 0, entries: 0 }
+
+    await client.query(`declare sealing no scroll cursor for
+      select ${CHAIN_RECORD_COLUMNS} from audit_records where tx_id >= $1 and tx_id < $2 order by audit_records.practice_group_id, audit_records.id`, [sealedBelow.toString(), boundary])
+    const report: SealReport = { records: 0, entries: 0 }
+    let practiceGroupId: number | null = null
+    let head: Pick<ChainEntry, 'seq' | 'hash'> | null = null
+    let ids: number[] = []
+    let digests: Buffer[] = []
+    const flush = async (): Promise<void> => {
+      if (ids.length === 0) return
+      const entry = nextEntry(head, {
+        practiceGroupId: practiceGroupId!, kind: 'seal', createdAt: storedInstant(now), recordIds: ids, recordDigests: Buffer.concat(digests), cutoff: null
+      })
+      await insertEntry(query, entry)
+      head = entry
+      report.entries++
+      ids = []
+      digests = []
+    }
+    for (;;) {
+      const { rows } = await client.query(`fetch ${FETCH_SIZE} from sealing`)
+      if (rows.length === 0) break
+      for (const row of rows) {
+        const record = chainRecordFromRow(row)
+        if (record.practiceGroupId !== practiceGroupId) {
+          await flush()
+          practiceGroupId = record.practiceGroupId
+          head = await chainHead(query, practiceGroupId)
+        }
+        ids.push(record.id)
+        digests.push(recordDigest(record))
+        report.records++
+        if (ids.length >= maxPerSeal) await flush()
+      }
+    }
+    await flush()
+    await client.query('close sealing')
+    await query('update audit_seal_state set sealed_below = ?', [boundary])
+    return report
+  })
+}
+
+/**
+ * Seals until none of the practice's records from before `before` is left
+ * unsealed. A transaction still running elsewhere holds sealing back, so
+ * this retries briefly, then gives up quietly: retention deletes only
+ * sealed records, and the next run deletes the rest.
+ */
+export async function sealPracticeBefore (em: EntityManager, practiceGroupId: number, before: Date, now: Date, patienceMs = 10_000): Promise<boolean> {
+  const giveUpAt = Date.now() + patienceMs
+  for (;;) {
+    await sealCommittedRecords(em, now)
+    const [{ waiting }] = await em.getConnection().execute<{ waiting: boolean }[]>(
+      `select exists (select 1 from audit_records
+        where tx_id >= (select sealed_below from audit_seal_state) and practice_group_id = ? and occurred_at < ?) as waiting`,
+      [practiceGroupId, before]) as [{ waiting: boolean }]
+    if (!waiting) return true
+    if (Date.now() >= giveUpAt) return false
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}

@@ -1,0 +1,23 @@
+import fp from 'fastify-plugin'
+import { Cron } from 'croner'
+import { sealCommittedRecords } from '../../domain/chain/sealer.js'
+
+/**
+ * Seals new history records into their practices' hash chains on
+ * SEAL_SCHEDULE (every 30 seconds by default; "off" disables it), so no
+ * record stays unsealed for more than a minute. Recording itself never
+ * waits for it. Instances that run it at once take turns on a row lock.
+ */
+export default fp(async (app) => {
+  if (app.config.SEAL_SCHEDULE === 'off') return
+  const job = new Cron(app.config.SEAL_SCHEDULE, { protect: true, paused: true }, async () => {
+    try {
+      const report = await sealCommittedRecords(app.orm.em.fork(), app.clock.now())
+      if (report.records > 0) app.log.debug({ report }, 'history records sealed')
+    } catch (err) {
+      app.log.error({ err }, 'sealing the history failed')
+    }
+  })
+  app.addHook('onReady', async () => { job.resume() })
+  app.addHook('onClose', async () => { job.stop() })
+}, { name: 'sealer', dependencies: ['orm', 'clock'] })
