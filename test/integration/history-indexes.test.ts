@@ -3,7 +3,7 @@ import pg from 'pg'
 import { testDatabase } from '../helpers/app.js'
 import { interpret } from '../../src/domain/history/history-criteria.js'
 import { readParams } from '../../src/domain/history/history-params.js'
-import { pageQuery } from '../../src/domain/history/history.service.js'
+import { pageQuery, perDayQuery } from '../../src/domain/history/history.service.js'
 import type { HistoryScope } from '../../src/domain/history/history-scope.js'
 
 const url = await testDatabase(t)
@@ -54,4 +54,15 @@ t.test('when the history is filtered by an exact ID, then the record-id index se
   let n = 0
   const sql = query.sql.replace(/\?/g, () => { const value = query.params[n++]; return value instanceof Date ? `'${value.toISOString()}'` : typeof value === 'string' ? `'${value}'` : String(value) })
   t.match(await plan(sql), /audit_group_record_id_(desc_)?time_idx/)
+})
+
+t.test("when the activity chart counts a practice's records per day, then it reads an index of the group's records by time, never the whole table", async t => {
+  const scope: HistoryScope = { practiceGroupId: 1, onlyUserId: null, window: { since: new Date('2026-01-01T00:00:00Z'), subscribed: true, summary: '' } }
+  const { criteria } = interpret(readParams({}), { users: [], pages: [] }, new Date(), 'Australia/Sydney')
+  const query = perDayQuery(scope, null, criteria, 'Australia/Sydney', new Date('2026-09-01T00:00:00Z'))
+  let n = 0
+  const sql = query.sql.replace(/\?/g, () => { const value = query.params[n++]; return value instanceof Date ? `'${value.toISOString()}'` : typeof value === 'string' ? `'${value}'` : String(value) })
+  const text = await plan(sql)
+  t.match(text, /Index (Only )?Scan using audit_group_\w*time_idx/, 'an index led by the group and its time')
+  t.notMatch(text, /Seq Scan/)
 })

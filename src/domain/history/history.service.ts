@@ -134,6 +134,16 @@ export function exactCountQuery (scope: HistoryScope, subject: HistorySubject | 
   return { sql: `select count(*) as total from audit_records where ${where.sql}`, params: where.params }
 }
 
+/** How many of those rows fall on each local day (in `timeZone`) from `from` on: the activity chart's bars. */
+export function perDayQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, timeZone: string, from: Date): SqlQuery {
+  const where = conditions(scope, subject, criteria)
+  return {
+    sql: `select to_char(occurred_at at time zone ?, 'YYYY-MM-DD') as day, count(*) as n
+            from audit_records where ${where.sql} and occurred_at >= ? group by 1 order by 1`,
+    params: [timeZone, ...where.params, from]
+  }
+}
+
 /** One page of those rows in the chosen order; `page` "last" reads the end of the list backwards. */
 export function pageQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number | 'last'): SqlQuery {
   const where = conditions(scope, subject, criteria)

@@ -121,6 +121,7 @@ export function historyModel (input: HistoryModelInput) {
     headers,
     chips,
     clearAllHref: href(NO_FILTERS),
+    chartHref: historyHref(`${basePath}/activity`, { ...params, sort: '', dir: '', size: '' }),
     exportHrefs: (['csv', 'ndjson'] as const).map(format => {
       const query = new URLSearchParams(paramPairs(params, ['page', 'size'])).toString()
       return { format: format === 'csv' ? 'CSV' : 'NDJSON', href: `${basePath}/export.${format}${query ? `?${query}` : ''}` }

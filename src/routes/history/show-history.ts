@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { interpret } from '../../domain/history/history-criteria.js'
-import { paramPairs, readParams } from '../../domain/history/history-params.js'
+import { historyHref, paramPairs, readParams } from '../../domain/history/history-params.js'
 import { openHistoryExport, type ExportFormat } from '../../domain/history/history-export.js'
 import { UserFacingError } from '../../domain/errors.js'
 import { historyScope } from '../../domain/history/history-scope.js'
@@ -9,6 +9,8 @@ import { isDateRange, presetInterval } from '../../domain/history/date-ranges.js
 import { expiryWarning } from '../../domain/subscriptions/subscription.service.js'
 import { formatDateTime, localIsoDate, toLocalInput } from '../../domain/time/zoned.js'
 import { historyModel } from './history-model.js'
+import { activityChartModel } from './activity-chart-model.js'
+import { activityPerDay } from '../../domain/history/activity-per-day.js'
 
 declare module 'fastify' {
   interface Session {
@@ -92,6 +94,23 @@ export async function showHistory (request: FastifyRequest, reply: FastifyReply,
   return reply.pageOrFragment('pages/history', 'partials/history/panel', {
     title: spec.title, back: spec.back, history, warning: warning && { ...warning, expiresAt: formatDateTime(warning.expiresAt, practice.timeZone) },
     integrity: spec.verifyPath && scope.onlyUserId === null ? { action: spec.verifyPath, result: null } : null
+  })
+}
+
+/**
+ * Records per day for the current view's filters: the panel loads it after
+ * the table (htmx), or it is a page of its own without JavaScript. Loading
+ * it is part of viewing the history, recorded like the table's fragments.
+ */
+export async function showActivity (request: FastifyRequest, reply: FastifyReply, spec: HistoryPageSpec): Promise<string> {
+  const { now, practice, scope, params, criteria, problems } = await readHistoryRequest(request)
+  if (problems.length) throw new UserFacingError(400, `The chart could not be drawn: ${problems.map(p => p.message).join(' ')}`)
+  const activity = await activityPerDay(request.em, scope, spec.subject, criteria, practice.timeZone, now)
+  await recordOpening(request, spec, now)
+  return reply.pageOrFragment('pages/activity', 'partials/history/activity-chart', {
+    title: `Activity per day: ${spec.title}`,
+    back: { href: historyHref(spec.basePath, params), label: `‹ ${spec.title}` },
+    chart: activityChartModel(activity)
   })
 }
 

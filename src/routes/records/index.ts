@@ -7,7 +7,7 @@ import type { RecordKind } from '../../domain/records/record-kind.js'
 import {
   createRecord, deleteRecord, getRecord, listRecords, loadLookups, recordView, updateRecord
 } from '../../domain/records/records.service.js'
-import { exportHistory, showHistory, type HistoryPageSpec } from '../history/show-history.js'
+import { exportHistory, showActivity, showHistory, type HistoryPageSpec } from '../history/show-history.js'
 import { exportParams, type ExportParams } from '../history/schemas.js'
 import { formOptions } from './form-options.js'
 import { idParams, listQuery, recordBody, type IdParams, type ListQuery, type RecordBody } from './schemas.js'
@@ -91,6 +91,9 @@ export function recordRoutes (kind: RecordKind) {
 
     app.get<{ Params: IdParams }>('/:id/history', { config: { activity: 'view' }, schema: { params: idParams } }, async (request, reply) =>
       showHistory(request, reply, await historySpec(request, request.params.id)))
+
+    app.get<{ Params: IdParams }>('/:id/history/activity', { config: { activity: 'view' }, schema: { params: idParams } }, async (request, reply) =>
+      showActivity(request, reply, await historySpec(request, request.params.id)))
 
     app.get<{ Params: IdParams & ExportParams }>('/:id/history/export.:format', {
       config: { activity: 'view' }, schema: { params: { ...idParams, properties: { ...idParams.properties, ...exportParams.properties }, required: ['id', 'format'] } }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { ACCESS_LEVELS } from '../../../domain/users/user.entity.js'
 import { ValidationError } from '../../../domain/errors.js'
 import { describeChanges } from '../../../domain/records/fields.js'
-import { exportHistory, showHistory, type HistoryPageSpec } from '../../history/show-history.js'
+import { exportHistory, showActivity, showHistory, type HistoryPageSpec } from '../../history/show-history.js'
 import { exportParams, type ExportParams } from '../../history/schemas.js'
 import { verifyIntegrity } from '../../history/verify-integrity.js'
 import { createUser, getUser, listUsers, updateAccessSettings } from '../../../domain/users/user.service.js'
@@ -34,6 +34,8 @@ export default async function users (app: FastifyInstance): Promise<void> {
   })
 
   app.get('/history', { config: { activity: 'view' } }, async (request, reply) => showHistory(request, reply, GROUP_HISTORY))
+
+  app.get('/history/activity', { config: { activity: 'view' } }, async (request, reply) => showActivity(request, reply, GROUP_HISTORY))
 
   app.get<{ Params: ExportParams }>('/history/export.:format', { config: { activity: 'view' }, schema: { params: exportParams } },
     async (request, reply) => exportHistory(request, reply, GROUP_HISTORY, request.params.format))

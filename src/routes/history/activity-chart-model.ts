@@ -1,0 +1,58 @@
+import type { ActivityPerDay } from '../../domain/history/activity-per-day.js'
+import { CHART_DAYS } from '../../domain/history/activity-per-day.js'
+import { viewHelpers } from '../../views/helpers.js'
+
+const WIDTH = 720
+const HEIGHT = 140
+const LEFT = 40
+const BOTTOM = 22
+const TOP = 8
+
+const count = viewHelpers.count
+const shortDate = (isoDate: string): string => isoDate.split('-').reverse().join('/')
+const records = (n: number): string => `${count(n)} record${n === 1 ? '' : 's'}`
+
+/**
+ * The activity chart's drawing and words: one bar per day scaled to the
+ * busiest, a title and summary for screen readers, and the same numbers as
+ * a table.
+ */
+export function activityChartModel (activity: ActivityPerDay) {
+  const { days, total } = activity
+  const max = Math.max(1, ...days.map(d => d.count))
+  const plotWidth = WIDTH - LEFT
+  const plotHeight = HEIGHT - TOP - BOTTOM
+  const step = plotWidth / Math.max(days.length, 1)
+  const gap = step > 4 ? 1 : 0
+  const bars = days.map((d, i) => {
+    const height = d.count === 0 ? 0 : Math.max(1, (d.count / max) * plotHeight)
+    return {
+      x: (LEFT + i * step).toFixed(2),
+      y: (TOP + plotHeight - height).toFixed(2),
+      width: Math.max(step - gap, 0.5).toFixed(2),
+      height: height.toFixed(2),
+      label: `${shortDate(d.day)}: ${records(d.count)}`
+    }
+  })
+  const first = days[0]?.day ?? ''
+  const last = days.at(-1)?.day ?? ''
+  const busiest = days.reduce((best, d) => (d.count > best.count ? d : best), { day: '', count: 0 })
+  const range = first === last ? shortDate(first) : `${shortDate(first)} to ${shortDate(last)}`
+  const summary = total === 0
+    ? `No records in this view from ${range}.`
+    : `${records(total)} from ${range}; the busiest day was ${shortDate(busiest.day)} with ${records(busiest.count)}.`
+  return {
+    width: WIDTH,
+    height: HEIGHT,
+    baseline: TOP + plotHeight,
+    left: LEFT,
+    top: TOP,
+    max: count(max),
+    firstLabel: shortDate(first),
+    lastLabel: shortDate(last),
+    bars,
+    title: activity.truncated ? `Records per day, the newest ${CHART_DAYS} days of this view` : 'Records per day in this view',
+    summary,
+    rows: days.filter(d => d.count > 0).reverse().map(d => ({ date: shortDate(d.day), count: count(d.count) }))
+  }
+}
