@@ -1,4 +1,6 @@
 import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { strFromU8, unzipSync } from 'fflate'
 import { build } from '../helpers/app.js'
 import { chromiumAvailable, listen, openBrowser, signInWithBrowser } from '../helpers/browser.js'
 import { PASSWORD } from '../helpers/agent.js'
@@ -66,7 +68,14 @@ if (chromiumAvailable(t)) {
       await page.goto(`${baseUrl}${path}`)
       const banner = page.getByRole('alert').filter({ hasText: 'subscription expires on' })
       t.match(await banner.textContent(), /expires on 29\/11\/2026 14:00\s*because auto-renew is off/, `${path} warns`)
-      t.match(await banner.textContent(), 'Records older than 30 days will then be permanently deleted.')
+      t.match(await banner.textContent(), /Then 1 record, from 29\/10\/2026 14:00 to 29\/10\/2026 14:00 \(everything before 30\/10\/2026 14:00\), will be permanently deleted\./,
+        'exactly what goes, and from when to when')
     }
+    const banner = page.getByRole('alert').filter({ hasText: 'subscription expires on' })
+    const [download] = await Promise.all([page.waitForEvent('download'), banner.getByRole('link', { name: 'Download an archive of them first' }).click()])
+    t.equal(download.suggestedFilename(), 'user-action-history-before-2026-10-30.zip')
+    const files = unzipSync(new Uint8Array(readFileSync((await download.path())!)))
+    t.same(Object.keys(files).sort(), ['SHA256SUMS', 'manifest.json', 'records.csv', 'records.ndjson'])
+    t.equal(JSON.parse(strFromU8(files['manifest.json']!)).records, 1, 'one click, and the record that will go is in the archive')
   })
 }

@@ -4,9 +4,15 @@ import { buildApp } from '../../src/app.js'
 import { Agent, PASSWORD } from '../helpers/agent.js'
 import { makeClinic } from '../helpers/clinic.js'
 import { auditRows } from '../helpers/audit.js'
+import { addRecord } from '../helpers/history.js'
+import { subscribeAt } from '../helpers/subscriptions.js'
 
 const ctx = await build(t)
-const clinic = await makeClinic(ctx.em())
+const DAY = 86_400_000
+const clinic = await makeClinic(ctx.em(), { creditBalance: 1000 })
+// Subscribed, with a record the end of the period would delete, so the archive route has something to serve.
+await subscribeAt(ctx.em(), clinic.owner, new Date(Date.now() - 20 * DAY))
+await addRecord(ctx.em(), clinic.owner, { at: new Date(Date.now() - 45 * DAY), description: 'Old enough to be archived' })
 const agent = new Agent(ctx.app, '203.0.113.40')
 await agent.signIn(clinic.owner.email, PASSWORD)
 await agent.get('/patients')
@@ -46,7 +52,7 @@ t.test('when every page that shows practice data is opened, then each records ex
     t.equal(response.statusCode, 200, `${url} opens`)
     const added = await auditRows(ctx.em(), clinic.group.id, 'id > ?', [last!.id])
     t.equal(added.length, 1, `${url} records one row`)
-    t.match(added[0], { action: url.includes('/export.') ? 'export' : 'view', url, user_id: clinic.owner.id, ip: '203.0.113.40' }, `${url} records who, where and what`)
+    t.match(added[0], { action: url.includes('/export.') || url.endsWith('/archive.zip') ? 'export' : 'view', url, user_id: clinic.owner.id, ip: '203.0.113.40' }, `${url} records who, where and what`)
   }
 })
 

@@ -173,7 +173,7 @@ t.test('from 7 days before a period ends without a renewal in sight, the add-ons
   t.same(await bannerAt('2026-06-24T00:00:00Z'), [true, true], '7 days before: the balance cannot cover the renewal')
   const owner = await signedInAgent(ctx.app, c.owner.email)
   t.match((await owner.get('/settings/add-ons')).body, 'the balance does not cover the next month (100 credits needed, 0 available)')
-  t.match((await owner.get('/settings/add-ons')).body, 'Records older than 30 days will then be permanently deleted.')
+  t.match((await owner.get('/settings/add-ons')).body, 'Records older than 30 days will then be permanently deleted; none are that old yet.')
   await ctx.em().getConnection().execute('update practice_groups set credit_balance = 100 where id = ?', [c.group.id])
   t.same(await bannerAt('2026-06-24T00:00:00Z'), [false, false], 'a renewal in sight: no warning')
   await setAutoRenew(ctx.em(), actorAt(c.owner, '2026-06-24T00:00:00Z'), false)

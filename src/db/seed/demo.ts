@@ -3,6 +3,9 @@ import type { EntityManager } from '@mikro-orm/postgresql'
 import { PracticeGroup } from '../../domain/practice-groups/practice-group.entity.js'
 import { makePracticeGroup, makeUser, type UserValues } from '../factories.js'
 import { simulateActivity } from './activity.js'
+import type { Actor } from '../../domain/audit/activity.js'
+import { purchaseSubscription, setAutoRenew } from '../../domain/subscriptions/subscription.service.js'
+import { DAY_MS } from '../../domain/time/zoned.js'
 
 export const DEMO_PASSWORD = 'harbour-demo-2026'
 
@@ -20,7 +23,12 @@ const BAYSIDE_USERS: UserValues[] = [
 export const DEMO_SIGN_INS = [...HARBOUR_USERS, ...BAYSIDE_USERS]
   .map(u => `${u.email!.padEnd(26)} ${u.name} (${u.accessLevel}${u.canViewHistory ? ', User Action History' : ''})`)
 
-/** Two practices; Harbour Health Clinic with 45 days of activity, so the 7- and 30-day windows both show. */
+/**
+ * Two practices. Harbour Health Clinic has 45 days of activity and took the
+ * User Action History add-on 27 days ago, then turned auto-renew off, so
+ * its whole history shows and the expiry banner (with its archive) is up.
+ * Bayside Physio is on the free tier.
+ */
 export async function seedDemo (orm: MikroORM, now = new Date()): Promise<void> {
   const em = orm.em.fork() as EntityManager
   const harbour = await makePracticeGroup(em, { name: 'Harbour Health Clinic', timeZone: 'Australia/Sydney', creditBalance: 500 })
@@ -31,6 +39,13 @@ export async function seedDemo (orm: MikroORM, now = new Date()): Promise<void> 
   for (const values of BAYSIDE_USERS) baysideUsers.push(await makeUser(em, bayside, { ...values, password: DEMO_PASSWORD }))
   await simulateActivity(em, harbour, harbourUsers, now, 45, 2026)
   await simulateActivity(em, bayside, baysideUsers, now, 5, 7)
+  const olivia = harbourUsers[0]!
+  const actingAt = (daysAgo: number, url: string): Actor => ({
+    practiceGroupId: harbour.id, userId: olivia.id, userName: olivia.name, url, ip: '203.0.113.24', timeZone: harbour.timeZone,
+    occurredAt: new Date(now.getTime() - daysAgo * DAY_MS)
+  })
+  await purchaseSubscription(em, actingAt(27, '/settings/add-ons/subscribe'), 'demo-harbour-subscription')
+  await setAutoRenew(em, actingAt(1, '/settings/add-ons/auto-renew'), false)
 }
 
 /** Loads the demo practices into an empty database; returns whether it did. */

@@ -6,8 +6,8 @@ import { UserFacingError } from '../../domain/errors.js'
 import { historyScope } from '../../domain/history/history-scope.js'
 import { filterChoices, searchHistory, type HistorySubject } from '../../domain/history/history.service.js'
 import { isDateRange, presetInterval } from '../../domain/history/date-ranges.js'
-import { expiryWarning } from '../../domain/subscriptions/subscription.service.js'
-import { formatDateTime, localIsoDate, toLocalInput } from '../../domain/time/zoned.js'
+import { expiryNotice } from '../expiry-notice.js'
+import { localIsoDate, toLocalInput } from '../../domain/time/zoned.js'
 import { historyModel } from './history-model.js'
 import { activityChartModel } from './activity-chart-model.js'
 import { activityPerDay } from '../../domain/history/activity-per-day.js'
@@ -90,9 +90,9 @@ export async function showHistory (request: FastifyRequest, reply: FastifyReply,
     windowSummary: scope.window.summary,
     seesEveryone: scope.onlyUserId === null
   })
-  const warning = request.isHtmx ? null : await expiryWarning(request.em, practice.id, practice.creditBalance, now)
+  const warning = request.isHtmx ? null : await expiryNotice(request.em, practice, request.currentUser!, now)
   return reply.pageOrFragment('pages/history', 'partials/history/panel', {
-    title: spec.title, back: spec.back, history, warning: warning && { ...warning, expiresAt: formatDateTime(warning.expiresAt, practice.timeZone) },
+    title: spec.title, back: spec.back, history, warning,
     integrity: spec.verifyPath && scope.onlyUserId === null ? { action: spec.verifyPath, result: null } : null
   })
 }

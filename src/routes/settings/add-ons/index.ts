@@ -5,7 +5,7 @@ import { addOnState } from './add-on-state.js'
 import { autoRenewBody, purchaseBody, type AutoRenewBody, type PurchaseBody } from './schemas.js'
 
 async function showAddOns (request: FastifyRequest, reply: FastifyReply, problem?: string): Promise<string> {
-  const addOn = await addOnState(request.em, request.practice!, request.server.clock.now())
+  const addOn = await addOnState(request.em, request.practice!, request.currentUser!, request.server.clock.now())
   return reply.page('pages/settings/add-ons', { title: 'Settings › Add-ons', addOn, problem })
 }
 

@@ -5,6 +5,7 @@ import { describeChanges } from '../../../domain/records/fields.js'
 import { exportHistory, showActivity, showHistory, type HistoryPageSpec } from '../../history/show-history.js'
 import { exportParams, type ExportParams } from '../../history/schemas.js'
 import { verifyIntegrity } from '../../history/verify-integrity.js'
+import { downloadExpiryArchive } from '../../history/download-archive.js'
 import { createUser, getUser, listUsers, updateAccessSettings } from '../../../domain/users/user.service.js'
 import {
   accessSettingsBody, newUserBody, userIdParams,
@@ -36,6 +37,8 @@ export default async function users (app: FastifyInstance): Promise<void> {
   app.get('/history', { config: { activity: 'view' } }, async (request, reply) => showHistory(request, reply, GROUP_HISTORY))
 
   app.get('/history/activity', { config: { activity: 'view' } }, async (request, reply) => showActivity(request, reply, GROUP_HISTORY))
+
+  app.get('/history/archive.zip', { config: { activity: 'view' } }, async (request, reply) => downloadExpiryArchive(request, reply))
 
   app.get<{ Params: ExportParams }>('/history/export.:format', { config: { activity: 'view' }, schema: { params: exportParams } },
     async (request, reply) => exportHistory(request, reply, GROUP_HISTORY, request.params.format))

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto'
+import { PassThrough, Transform, type Readable } from 'node:stream'
+import type { EntityManager } from '@mikro-orm/core'
+import { ZipFile } from 'yazl'
+import { openHistoryExport, type ExportFormat } from './history-export.js'
+import type { HistoryCriteria } from './history-criteria.js'
+import type { HistoryScope } from './history-scope.js'
+
+export interface ArchiveRequest {
+  practiceName: string
+  timeZone: string
+  expiresAt: Date
+  /** Everything the viewer may see from before this instant. */
+  cutoff: Date
+  now: Date
+}
+
+interface ArchivedFile { name: string, records: number, bytes: number, sha256: string }
+
+/** Everything before the cutoff, newest first, as the history lists it with no filter. */
+function before (cutoff: Date): HistoryCriteria {
+  return {
+    sort: null, dir: 'desc', since: null, until: cutoff, userIds: [], actions: [], pageName: null, recordId: null,
+    descriptionContains: null, urlContains: null, ip: null, ipIsRange: false, page: 1, lastPage: false, size: 100
+  }
+}
+
+/** Passes a file through unchanged, noting its size and SHA-256 for the manifest once it has all gone by. */
+function measured (source: Readable, file: ArchivedFile, done: () => void): Readable {
+  const hash = createHash('sha256')
+  const tap = new Transform({
+    transform (chunk: Buffer, _encoding, next) {
+      hash.update(chunk)
+      file.bytes += chunk.length
+      next(null, chunk)
+    },
+    flush (next) {
+      file.sha256 = hash.digest('hex')
+      done()
+      next()
+    }
+  })
+  source.on('error', err => tap.destroy(err))
+  return source.pipe(tap)
+}
+
+/**
+ * A zip of the records a lapse would delete, for this viewer: records.csv
+ * and records.ndjson (the history's own export formats), then SHA256SUMS
+ * (checkable with `sha256sum -c`) and manifest.json (what, whose, until
+ * when, how many, and each file's size and hash). Files stream one after
+ * the other on one connection at a time, so memory stays flat; the archive
+ * is recorded, with its count, before its first byte.
+ */
+export async function openExpiryArchive (
+  em: EntityManager, scope: HistoryScope, request: ArchiveRequest, record: (count: number) => Promise<void>
+): Promise<Readable> {
+  const criteria = before(request.cutoff)
+  const files: ArchivedFile[] = []
+  const zip = new ZipFile()
+  const options = { mtime: request.now }
+  const output = new PassThrough()
+  zip.outputStream.pipe(output)
+  zip.on('error', (err: Error) => output.destroy(err))
+
+  const open = async (format: ExportFormat, onCount: (count: number) => Promise<void>): Promise<{ stream: Readable, file: ArchivedFile }> => {
+    const file: ArchivedFile = { name: `records.${format}`, records: 0, bytes: 0, sha256: '' }
+    const source = await openHistoryExport(em, scope, null, criteria, format, request.timeZone, async count => {
+      file.records = count
+      await onCount(count)
+    })
+    files.push(file)
+    return { stream: source, file }
+  }
+
+  const finish = (): void => {
+    const sums = files.map(f => `${f.sha256}  ${f.name}\n`).join('')
+    const manifest = {
+      practice: request.practiceName,
+      createdAt: request.now.toISOString(),
+      subscriptionExpiresAt: request.expiresAt.toISOString(),
+      recordsBefore: request.cutoff.toISOString(),
+      records: files[0]?.records ?? 0,
+      files
+    }
+    zip.addBuffer(Buffer.from(sums), 'SHA256SUMS', options)
+    zip.addBuffer(Buffer.from(JSON.stringify(manifest, null, 2) + '\n'), 'manifest.json', options)
+    zip.end()
+  }
+
+  const csv = await open('csv', record)
+  zip.addReadStream(measured(csv.stream, csv.file, () => {}), csv.file.name, options)
+  zip.addReadStreamLazy('records.ndjson', options, callback => {
+    open('ndjson', async () => {})
+      .then(({ stream, file }) => callback(null, measured(stream, file, finish)))
+      .catch((err: Error) => callback(err, undefined as never))
+  })
+  return output
+}

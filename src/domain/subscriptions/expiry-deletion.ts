@@ -1,0 +1,24 @@
+import type { EntityManager } from '@mikro-orm/core'
+import { FREE_RETENTION_DAYS } from '../jobs/retention.js'
+import { DAY_MS } from '../time/zoned.js'
+
+export interface ExpiryDeletion {
+  /** Records from before this instant go when the period ends. */
+  cutoff: Date
+  count: number
+  oldest: Date | null
+  newest: Date | null
+}
+
+/**
+ * What the expiry at `expiresAt` will permanently delete: every record
+ * older than 30 days at that moment. Records that old are never written
+ * again, so the count is exact from now until then.
+ */
+export async function deletionAtExpiry (em: EntityManager, practiceGroupId: number, expiresAt: Date): Promise<ExpiryDeletion> {
+  const cutoff = new Date(expiresAt.getTime() - FREE_RETENTION_DAYS * DAY_MS)
+  const [row] = await em.getConnection().execute(
+    'select count(*) as n, min(occurred_at) as oldest, max(occurred_at) as newest from audit_records where practice_group_id = ? and occurred_at < ?',
+    [practiceGroupId, cutoff]) as Array<{ n: string, oldest: Date | null, newest: Date | null }>
+  return { cutoff, count: Number(row!.n), oldest: row!.oldest, newest: row!.newest }
+}

@@ -1,0 +1,43 @@
+import t from 'tap'
+import { unzipSync, strFromU8 } from 'fflate'
+import { build } from '../helpers/app.js'
+import { Agent } from '../helpers/agent.js'
+import { DEMO_PASSWORD, seedDemo } from '../../src/db/seed/demo.js'
+import { sealPracticeBefore } from '../../src/domain/chain/sealer.js'
+import { PracticeGroup } from '../../src/domain/practice-groups/practice-group.entity.js'
+
+const ctx = await build(t)
+await seedDemo(ctx.orm, ctx.clock.now())
+const harbour = await ctx.em().findOneOrFail(PracticeGroup, { name: 'Harbour Health Clinic' })
+// The app's sealer catches up within a minute of start-up; here it is run at once.
+const sealed = await sealPracticeBefore(ctx.em(), harbour.id, new Date('9999-01-01T00:00:00Z'), ctx.clock.now())
+
+const olivia = new Agent(ctx.app)
+await olivia.signIn('owner@harbour.test', DEMO_PASSWORD)
+
+t.test('Olivia sees her whole 45 days, the chart and the expiry banner on the group history', async t => {
+  const page = await olivia.get('/settings/users/history')
+  t.equal(page.statusCode, 200)
+  t.match(page.body, /Showing everything since \d\d\/\d\d\/\d{4} \d\d:\d\d, 30 days before your subscription began\./)
+  t.match(page.body, 'hx-get="/settings/users/history/activity"')
+  t.match(page.body, /Your User Action History subscription expires on \d\d\/\d\d\/\d{4} \d\d:\d\d<\/strong> because auto-renew is off/)
+  t.match(page.body, /Then <strong>[\d,]+ records<\/strong>, from/)
+  const chart = await olivia.get('/settings/users/history/activity', { 'hx-request': 'true' })
+  t.equal(/<rect /g.exec(chart.body) !== null, true)
+  t.match(chart.body, /[\d,]+ records from \d\d\/\d\d\/\d{4} to \d\d\/\d\d\/\d{4}; the busiest day was/)
+})
+
+t.test('Olivia verifies the chain and downloads the archive of what the lapse would delete', async t => {
+  t.ok(sealed, 'every demo record is sealed')
+  const verified = await olivia.post('/settings/users/history/verify', {}, { headers: { 'hx-request': 'true' } })
+  t.match(verified.body, /[\d,]+ records verified, chain intact since/)
+  const archive = await olivia.get('/settings/users/history/archive.zip')
+  t.equal(archive.statusCode, 200)
+  const files = unzipSync(new Uint8Array(archive.rawPayload))
+  t.ok(JSON.parse(strFromU8(files['manifest.json']!)).records > 100, 'days of everyday activity')
+})
+
+t.test('a change in the demo expands to its details', async t => {
+  const updates = await olivia.get('/settings/users/history?action=update')
+  t.match(updates.body, /<summary>Changes \(\d+\)<\/summary>/)
+})
