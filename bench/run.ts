@@ -27,6 +27,7 @@ import { patientKind } from '../src/domain/patients/patient.kind.js'
 import { PracticeGroup } from '../src/domain/practice-groups/practice-group.entity.js'
 import { purgeExpired } from '../src/domain/jobs/retention.js'
 import { sealCommittedRecords, sealPracticeBefore } from '../src/domain/chain/sealer.js'
+import { verifyPracticeChain } from '../src/domain/chain/chain.service.js'
 import { generate, FOCAL_RECORDS, type DataSetSize } from './generate.js'
 import { HttpUser, ms, rssMb, sample, stats, timed, type Stats } from './measure.js'
 
@@ -93,7 +94,7 @@ async function main (): Promise<void> {
                   values ($1, $2, $3, 13, $4, true, 'active')`, [largest.id, new Date(windowStart.getTime() + 30 * DAY_MS), windowStart, new Date(now.getTime() + 10 * DAY_MS)])
   await db.query(`insert into patients (id, practice_group_id, name, date_of_birth) values ($1, $2, 'Focal Patient', '1970-01-01')`, [focalPatientId, largest.id])
   const { rows: [{ ip: someIp }] } = await db.query<{ ip: string }>('select host(ip) as ip from audit_records where practice_group_id = $1 limit 1', [largest.id])
-  const { rows: [{ version }] } = await db.query<{ version: string }>('show server_version')
+  const { rows: [{ version }] } = await db.query<{ version: string }>("select current_setting('server_version') as version")
 
   const orm = await openOrm(url, 4)
   log('sealing every record into its practice\'s hash chain')
@@ -205,6 +206,9 @@ async function main (): Promise<void> {
   log(`retention: ${RETENTION_RECORDS.toLocaleString()} expired records of one practice`)
   const retention = await measureRetention(db, orm, baseUrl, now)
 
+  log('verifying the largest practice\'s hash chain')
+  const verification = await measureVerification(orm, largest.id)
+
   server.kill('SIGTERM')
   await orm.close()
   await db.end()
@@ -215,7 +219,7 @@ async function main (): Promise<void> {
     started, size, generationMs, largestRecords: largest.records, version, cpu: `${cpu.length} × ${cpu[0]?.model ?? 'unknown'}`,
     memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GB`, results, recordingOn, recordingOff, pageTimes,
     load: { seconds: LOAD_SECONDS, requestsPerSecond: load.requests.average, served, recorded, errors: load.errors + load.non2xx, latencyP50: load.latency.p50, latencyP99: load.latency.p99 },
-    rssMax: Math.max(...rssSamples), retention, exportResult, sealingMs
+    rssMax: Math.max(...rssSamples), retention, exportResult, sealingMs, verification
   })
   mkdirSync('docs', { recursive: true })
   writeFileSync('docs/BENCHMARKS.md', report)
@@ -240,6 +244,17 @@ async function measureExport (db: pg.Client, baseUrl: string, cookie: string, pi
     for await (const _chunk of stream) { /* drain */ }
   })
   return { appSeconds: appMs / 1000, copySeconds: copyMs / 1000, megabytes: bytes / 2 ** 20, rssBefore, rssPeak: Math.max(rssBefore, ...rss) }
+}
+
+/** Verifies one practice's whole chain in this process, timing it and watching this process's memory. */
+async function measureVerification (orm: Awaited<ReturnType<typeof openOrm>>, practiceGroupId: number) {
+  const rssBefore = process.memoryUsage().rss / 2 ** 20
+  let rssPeak = rssBefore
+  const timer = setInterval(() => { rssPeak = Math.max(rssPeak, process.memoryUsage().rss / 2 ** 20) }, 100)
+  let result!: Awaited<ReturnType<typeof verifyPracticeChain>>
+  const duration = await timed(async () => { result = await verifyPracticeChain(orm.em.fork(), practiceGroupId) })
+  clearInterval(timer)
+  return { seconds: duration / 1000, verified: result.verified, awaitingSeal: result.awaitingSeal, intact: result.intact, rssBefore, rssPeak }
 }
 
 async function measureRetention (db: pg.Client, orm: Awaited<ReturnType<typeof openOrm>>, baseUrl: string, now: Date) {
@@ -290,6 +305,7 @@ interface ReportInput {
   rssMax: number
   retention: { deleted: number, seconds: number, reads: Stats, sealingSeconds: number }
   sealingMs: number
+  verification: Awaited<ReturnType<typeof measureVerification>>
   exportResult: { appSeconds: number, copySeconds: number, megabytes: number, rssBefore: number, rssPeak: number }
 }
 
@@ -337,6 +353,10 @@ ${rows.join('\n')}
 ## Retention
 - Deleting ${r.retention.deleted.toLocaleString()} expired records of one practice in batches of 5,000, each batch with its chain checkpoint: **${r.retention.seconds.toFixed(1)} s** (they were sealed beforehand, in ${r.retention.sealingSeconds.toFixed(1)} s, as the app's sealer would have done while they were recorded).
 - That practice's history reads meanwhile (${r.retention.reads.samples} reads, sorted by user): p50 ${ms(r.retention.reads.p50)} ms, p95 **${ms(r.retention.reads.p95)} ms**, max ${ms(r.retention.reads.max)} ms (target ≤ 100 ms p95: ${r.retention.reads.p95 <= 100 ? 'met' : '**missed**'}).
+
+## Tamper evidence
+- Sealing every record of the data set into its practice's chain after the bulk load (one pass, SHA-256 of each record, seals of up to 5,000): ${(r.sealingMs / 1000).toFixed(0)} s, ${(r.size.records / (r.sealingMs / 1000)).toFixed(0)} records/s. In normal running the sealer takes what arrived in the last 30 seconds.
+- Verify integrity of the largest practice: **${r.verification.seconds.toFixed(1)} s** for ${r.verification.verified.toLocaleString()} records (${r.verification.intact ? 'intact' : '**broken**'}; ${r.verification.awaitingSeal} not yet sealed), ${(r.verification.verified / r.verification.seconds).toFixed(0)} records/s; the verifying process went from ${r.verification.rssBefore.toFixed(0)} MB to a peak of ${r.verification.rssPeak.toFixed(0)} MB.
 
 ## Analysis
 ${misses.length === 0 ? '- Every history case met its p95 target.' : misses.map(x => `- **${x.name}** missed its target: p95 ${ms(x.app.p95)} ms, of which SQL ${ms(x.sql.p95)} ms.`).join('\n')}
