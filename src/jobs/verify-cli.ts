@@ -6,15 +6,22 @@ import { PracticeGroup } from '../domain/practice-groups/practice-group.entity.j
 import { describeVerification } from '../domain/chain/describe-verification.js'
 import { cliDatabase } from './cli-database.js'
 
-const USAGE = 'Usage: npm run verify [-- --practice ID ...]   (every practice when none is named)'
+const USAGE = `Usage: npm run verify [-- --practice ID ...]        every practice when none is named
+       npm run verify -- --practice ID --head HEAD   also check that a chain head noted earlier is still there`
 
 let practiceIds: number[]
+let knownHead: Buffer | null = null
 try {
-  const { values } = parseArgs({ options: { practice: { type: 'string', multiple: true } } })
+  const { values } = parseArgs({ options: { practice: { type: 'string', multiple: true }, head: { type: 'string' } } })
   practiceIds = (values.practice ?? []).map(value => {
     if (!/^\d{1,9}$/.test(value)) throw new Error(`"${value}" is not a practice id`)
     return Number(value)
   })
+  if (values.head !== undefined) {
+    if (practiceIds.length !== 1) throw new Error('--head belongs to one practice: name it with --practice')
+    if (!/^[0-9a-fA-F]{64}$/.test(values.head)) throw new Error(`"${values.head}" is not a chain head (64 hexadecimal characters)`)
+    knownHead = Buffer.from(values.head, 'hex')
+  }
 } catch (err) {
   console.error(`${(err as Error).message}\n${USAGE}`)
   process.exit(2)
@@ -31,7 +38,7 @@ try {
   if (unknown.length) console.error(`No practice with id ${unknown.join(', ')}.`)
   let broken = 0
   for (const practice of practices) {
-    const result = await verifyPracticeChain(orm.em.fork(), practice.id)
+    const result = await verifyPracticeChain(orm.em.fork(), practice.id, knownHead)
     const words = describeVerification(result, practice.timeZone)
     if (!result.intact) broken++
     console.log(`${result.intact ? 'INTACT' : 'BROKEN'}  ${practice.name} (#${practice.id}): ${words.headline}`)

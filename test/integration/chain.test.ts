@@ -7,6 +7,9 @@ import { addRecord } from '../helpers/history.js'
 import { signedInAgent } from '../helpers/agent.js'
 import { sealCommittedRecords, sealPracticeBefore } from '../../src/domain/chain/sealer.js'
 import { verifyPracticeChain } from '../../src/domain/chain/chain.service.js'
+import { chainHead, clientQuery, insertEntry } from '../../src/domain/chain/chain-store.js'
+import { nextEntry, storedInstant } from '../../src/domain/chain/chain-encoding.js'
+import type { PoolClient } from 'pg'
 import { purgeExpired } from '../../src/domain/jobs/retention.js'
 
 const DAY = 86_400_000
@@ -98,6 +101,34 @@ t.test('when a chain entry is altered, then verification names the entry', async
   t.match(result.firstProblem, { seq: 1, message: /entry #1 .* altered/ })
 })
 
+t.test('when the owner deletes a recent record and writes a checkpoint for it, then the retention rules give it away', async t => {
+  const clinic = await clinicWithRecords(3)
+  await sealAll(clinic)
+  const ids = await recordIds(clinic)
+  const db = await ownerConnection(t)
+  await db.query('delete from audit_records where id = $1', [ids[1]])
+  const query = clientQuery(db as unknown as PoolClient)
+  const now = ctx.clock.now()
+  await insertEntry(query, nextEntry(await chainHead(query, clinic.group.id), {
+    practiceGroupId: clinic.group.id, kind: 'checkpoint', createdAt: storedInstant(now), recordIds: [ids[1]!], recordDigests: null, recordTimes: null,
+    cutoff: storedInstant(new Date(now.getTime() - 30 * DAY))
+  }))
+  const result = await verifyPracticeChain(ctx.em(), clinic.group.id)
+  t.equal(result.intact, false)
+  t.match(result.firstProblem?.message, new RegExp(`Checkpoint #\\d+ deletes record #${ids[1]} of .*, which was not older than its cutoff`))
+})
+
+t.test('when a record claims a transaction that has not happened yet, then it is reported as forged', async t => {
+  const clinic = await clinicWithRecords(1)
+  await sealAll(clinic)
+  const db = await ownerConnection(t)
+  await db.query(`insert into audit_records (practice_group_id, occurred_at, user_name, action, page, description, url, tx_id)
+    values ($1, now(), 'Nobody', 'view', 'Patients', 'Never happened', '/patients', '999999999999')`, [clinic.group.id])
+  const result = await verifyPracticeChain(ctx.em(), clinic.group.id)
+  t.equal(result.intact, false)
+  t.match(result.firstProblem?.message, /claims a transaction that has not happened yet/)
+})
+
 t.test('when retention deletes expired records, then checkpoints account for them and the chain still verifies', async t => {
   const clinic = await clinicWithRecords(7, 45)
   await addRecord(ctx.em(), clinic.owner, { at: ctx.clock.now(), description: 'Recent' })
@@ -157,6 +188,18 @@ t.test('when a Full Access user presses Verify integrity, then the page says how
   t.match(withJs.body, /\d+ records verified, chain intact since \d\d\/\d\d\/\d{4} \d\d:\d\d\./)
   const withoutJs = await owner.post('/settings/users/history/verify')
   t.match(withoutJs.body, /<h1>Verify integrity<\/h1>[\s\S]*chain intact since/, 'without JavaScript it is a page of its own')
+
+  const head = /Chain head: <code>([0-9a-f]{64})<\/code>/.exec(withJs.body)![1]!
+  await addRecord(ctx.em(), clinic.owner, { at: ctx.clock.now(), description: 'Later' })
+  await sealAll(clinic)
+  const stillThere = await owner.post('/settings/users/history/verify', { knownHead: head.toUpperCase() }, { headers: { 'hx-request': 'true' } })
+  t.match(stillThere.body, /chain intact since/, 'a head noted earlier is still in the chain after more records')
+  const unknown = await owner.post('/settings/users/history/verify', { knownHead: 'ab'.repeat(32) }, { headers: { 'hx-request': 'true' } })
+  t.match(unknown.body, /The chain head noted earlier \(abababababababab…\) is no longer in the chain/)
+  const typo = await owner.post('/settings/users/history/verify', { knownHead: 'not a head' }, { headers: { 'hx-request': 'true' } })
+  t.equal(typo.statusCode, 400)
+  t.match(typo.body, 'A chain head is the 64 letters and digits')
+  t.match(typo.body, 'value="not a head"', 'what was typed stays in the field')
 
   const ids = await recordIds(clinic)
   await (await ownerConnection(t)).query("update audit_records set page = 'Elsewhere' where id = $1", [ids[1]])

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
+import http from 'node:http'
 import { unzipSync, strFromU8 } from 'fflate'
 import { parseString } from 'fast-csv'
 import { build } from '../helpers/app.js'
@@ -111,4 +112,34 @@ t.test('who may download what', async t => {
   const refused = await freeOwner.get('/settings/users/history/archive.zip')
   t.equal(refused.statusCode, 409)
   t.match(refused.body, 'There is no active subscription whose end would delete records')
+})
+
+t.test('abandoned downloads hand their database connections back', async t => {
+  const big = await makeClinic(ctx.em(), { creditBalance: 1000 })
+  ctx.clock.set('2026-10-01T00:00:00Z')
+  await subscribeAt(ctx.em(), big.owner, '2026-10-01T00:00:00Z')
+  await ctx.em().getConnection().execute(`insert into audit_records (practice_group_id, occurred_at, user_id, user_name, action, page, description, url)
+    select ?, '2026-09-10T00:00:00Z'::timestamptz + n * interval '1 second', ?, ?, 'view', 'Patients', 'Viewed the patient list, page ' || n, '/patients'
+    from generate_series(1, 30000) n`, [big.group.id, big.owner.id, big.owner.name])
+  ctx.clock.set('2026-10-25T00:00:00Z')
+  const agent = await signedInAgent(ctx.app, big.owner.email)
+  const address = await ctx.app.listen({ port: 0, host: '127.0.0.1' })
+  const abandonOne = async (): Promise<void> => new Promise((resolve, reject) => {
+    const request = http.get(`${address}/settings/users/history/archive.zip`, { headers: { cookie: agent.cookieHeader } }, response => {
+      response.once('data', () => {
+        request.destroy()
+        resolve()
+      })
+    })
+    request.on('error', err => { if (!request.destroyed) reject(err) })
+  })
+  for (let i = 0; i < 8; i++) await abandonOne() // more than the pool holds
+  await new Promise(resolve => setTimeout(resolve, 500))
+  const [{ n }] = await ctx.em().getConnection().execute<{ n: string }[]>(
+    "select count(*) as n from pg_stat_activity where datname = current_database() and state = 'idle in transaction'")
+  t.equal(Number(n), 0, 'no connection is left inside an export\'s transaction')
+  const after = await agent.get('/settings/users/history')
+  t.equal(after.statusCode, 200, 'and the app still answers')
+  const whole = await agent.get('/settings/users/history/archive.zip')
+  t.equal(JSON.parse(strFromU8(unzipSync(new Uint8Array(whole.rawPayload))['manifest.json']!)).records > 30000, true, 'a complete download still works')
 })

@@ -70,6 +70,13 @@ t.test('without JavaScript the chart is a page of its own that leads back to the
   t.match(page.body, '<a href="/settings/users/history?action=update">‹ User Action History</a>')
 })
 
+t.test('dates that start after today draw nothing and say why', async t => {
+  const future = await owner.get('/settings/users/history/activity?from=2026-12-01T00:00', { 'hx-request': 'true' })
+  t.equal(future.statusCode, 200)
+  t.equal(bars(future.body), 0)
+  t.match(summary(future.body), 'Nothing to draw: the chosen dates start after today.')
+})
+
 t.test('bad filters get a clear 400, not a chart', async t => {
   const bad = await owner.get('/settings/users/history/activity?from=2026-13-45T10:00', { 'hx-request': 'true' })
   t.equal(bad.statusCode, 400)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { seededRandom } from '../../src/db/seed/activity.js'
-import { nextEntry, recordDigest, type ChainEntry, type ChainRecord } from '../../src/domain/chain/chain-encoding.js'
+import { instantMicros, nextEntry, recordDigest, type ChainEntry, type ChainRecord } from '../../src/domain/chain/chain-encoding.js'
 import { verifyChain } from '../../src/domain/chain/chain-verifier.js'
 
 const random = seededRandom(20261125)
@@ -23,7 +23,7 @@ function randomRecord (id: number, txId: number, at: number): ChainRecord {
     id,
     txId: String(txId),
     practiceGroupId: 7,
-    occurredAt: new Date(at).toISOString(),
+    occurredAt: new Date(at).toISOString().replace('Z', `${int(0, 999).toString().padStart(3, '0')}Z`),
     userId: random() < 0.1 ? null : int(1, 5),
     userName: text(),
     action: pick(['view', 'update', 'delete', 'export']),
@@ -62,7 +62,7 @@ function randomWorld (): World {
     s += batch.length
     entries.push(nextEntry(head(), {
       practiceGroupId: 7, kind: 'seal', createdAt: `2026-02-0${int(1, 9)}T00:00:00.000000Z`,
-      recordIds: batch.map(r => r.id), recordDigests: Buffer.concat(batch.map(recordDigest)), cutoff: null
+      recordIds: batch.map(r => r.id), recordDigests: Buffer.concat(batch.map(recordDigest)), recordTimes: batch.map(r => instantMicros(r.occurredAt)), cutoff: null
     }))
     sealedSoFar = sealedSoFar.concat(batch)
     if (random() < 0.3) {
@@ -71,8 +71,8 @@ function randomWorld (): World {
       if (victims.length > 0) {
         victims.forEach(r => deletedIds.add(r.id))
         entries.push(nextEntry(head(), {
-          practiceGroupId: 7, kind: 'checkpoint', createdAt: '2026-03-01T00:00:00.000000Z',
-          recordIds: victims.map(r => r.id).sort((a, b) => a - b), recordDigests: null, cutoff: '2026-01-31T00:00:00.000000Z'
+          practiceGroupId: 7, kind: 'checkpoint', createdAt: '2026-03-15T00:00:00.000000Z',
+          recordIds: victims.map(r => r.id).sort((a, b) => a - b), recordDigests: null, recordTimes: null, cutoff: '2026-01-31T00:00:00.000000Z'
         }))
       }
     }
@@ -89,7 +89,10 @@ function randomWorld (): World {
 function copy (world: World): World {
   return {
     ...world,
-    entries: world.entries.map(e => ({ ...e, recordIds: [...e.recordIds], recordDigests: e.recordDigests && Buffer.from(e.recordDigests), previousHash: Buffer.from(e.previousHash), hash: Buffer.from(e.hash) })),
+    entries: world.entries.map(e => ({
+      ...e, recordIds: [...e.recordIds], recordDigests: e.recordDigests && Buffer.from(e.recordDigests), recordTimes: e.recordTimes && [...e.recordTimes],
+      previousHash: Buffer.from(e.previousHash), hash: Buffer.from(e.hash)
+    })),
     records: world.records.map(r => ({ ...r }))
   }
 }
@@ -99,6 +102,9 @@ const sealedRecords = (world: World): ChainRecord[] => { const ids = sealedIds(w
 const EDITABLE = ['txId', 'practiceGroupId', 'occurredAt', 'userId', 'userName', 'action', 'page', 'recordType', 'recordId', 'description', 'url', 'ip', 'changes'] as const
 
 type Tampering = (world: World) => string | null
+
+/** Tamperings that only an earlier note of the chain head can reveal: the rest must show without one. */
+const NEEDS_KNOWN_HEAD = new Set(['cut off the newest entries and their records'])
 
 /** Each returns what it did, or null when this world offers nothing to tamper with that way. */
 const TAMPERINGS: Record<string, Tampering> = {
@@ -165,6 +171,27 @@ const TAMPERINGS: Record<string, Tampering> = {
     world.records = world.records.filter(r => !oldest.has(r.id))
     return `${oldest.size} oldest`
   },
+  'forge a retention checkpoint': world => {
+    const target = pick(sealedRecords(world))
+    if (!target) return null
+    world.records.splice(world.records.indexOf(target), 1)
+    // Hashed like the real thing, its cutoff 30 days before it, so only the record's own time gives it away.
+    const createdAt = new Date(Date.parse(target.occurredAt.slice(0, 23) + 'Z') + 20 * 86_400_000).toISOString().replace('Z', '000Z')
+    const cutoff = new Date(Date.parse(createdAt.slice(0, 23) + 'Z') - 30 * 86_400_000).toISOString().replace('Z', '000Z')
+    world.entries.push(nextEntry(world.entries.at(-1) ?? null, {
+      practiceGroupId: 7, kind: 'checkpoint', createdAt, recordIds: [target.id], recordDigests: null, recordTimes: null, cutoff
+    }))
+    return `#${target.id}`
+  },
+  'cut off the newest entries and their records': world => {
+    const seals = world.entries.filter(e => e.kind === 'seal')
+    const last = seals.at(-1)
+    if (!last) return null
+    const gone = new Set(last.recordIds)
+    world.entries = world.entries.slice(0, world.entries.indexOf(last))
+    world.records = world.records.filter(r => !gone.has(r.id))
+    return `entries from #${last.seq}`
+  },
   'edit a chain entry': world => {
     const target = pick(world.entries)
     if (!target) return null
@@ -201,12 +228,23 @@ t.test('property: every one of 10,000 random tamperings is detected', async t =>
     if (what === null) continue
     total++
     applied[kind] = (applied[kind] ?? 0) + 1
-    const result = await verifyChain(world.entries, world.records, world.sealedBelow)
+    const knownHead = NEEDS_KNOWN_HEAD.has(kind) ? original.entries.at(-1)!.hash : null
+    const result = await verifyChain(world.entries, world.records, world.sealedBelow, { knownHead })
     if (result.intact || result.firstProblem === null) {
       t.fail(`"${kind}" (${what}) went unnoticed`)
       return
     }
   }
   t.equal(total, 10_000)
-  for (const kind of Object.keys(TAMPERINGS)) t.ok((applied[kind] ?? 0) > 500, `${kind}: ${applied[kind]} times, all detected`)
+  for (const kind of Object.keys(TAMPERINGS)) t.ok((applied[kind] ?? 0) > 500, `${kind}: ${applied[kind]} times, all detected${NEEDS_KNOWN_HEAD.has(kind) ? ' (given the head noted before)' : ''}`)
+})
+
+t.test('property: without the head noted before, cutting off the newest entries and their records is not visible; with it, it is', async t => {
+  let world = randomWorld()
+  while (world.entries.at(-1)?.kind !== 'seal') world = randomWorld()
+  const original = world.entries.at(-1)!.hash
+  const cut = copy(world)
+  t.ok(TAMPERINGS['cut off the newest entries and their records']!(cut))
+  t.equal((await verifyChain(cut.entries, cut.records, 0n)).intact, true, 'why the head is worth writing down')
+  t.equal((await verifyChain(cut.entries, cut.records, 0n, { knownHead: original })).intact, false)
 })

@@ -5,6 +5,8 @@ export const GENESIS = Buffer.alloc(32)
 
 const RECORD_TAG = 'practice-audit/record/v1'
 const ENTRY_TAG = 'practice-audit/chain-entry/v1'
+/** Seals that carry their records' times hash under their own tag, so the two layouts can never be confused. */
+const TIMED_ENTRY_TAG = 'practice-audit/chain-entry/v2'
 
 /** A history record as the chain sees it: every stored field, as PostgreSQL prints it. */
 export interface ChainRecord {
@@ -100,6 +102,8 @@ export interface ChainEntry {
   recordIds: number[]
   /** Seals only: 32 bytes per record, in the order of recordIds. */
   recordDigests: Buffer | null
+  /** Seals only: each record's time in microseconds since the epoch, in the order of recordIds (absent from the oldest seals). */
+  recordTimes: number[] | null
   cutoff: string | null
   previousHash: Buffer
   hash: Buffer
@@ -107,7 +111,7 @@ export interface ChainEntry {
 
 export const CHAIN_ENTRY_COLUMNS = `practice_group_id, seq, kind,
   to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at,
-  record_ids::text[] as record_ids, record_digests,
+  record_ids::text[] as record_ids, record_digests, record_times::text[] as record_times,
   to_char(cutoff at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cutoff, previous_hash, hash`
 
 export function chainEntryFromRow (row: Record<string, unknown>): ChainEntry {
@@ -118,10 +122,16 @@ export function chainEntryFromRow (row: Record<string, unknown>): ChainEntry {
     createdAt: String(row.created_at),
     recordIds: (row.record_ids as string[]).map(Number),
     recordDigests: (row.record_digests as Buffer | null) ?? null,
+    recordTimes: row.record_times == null ? null : (row.record_times as string[]).map(Number),
     cutoff: row.cutoff == null ? null : String(row.cutoff),
     previousHash: row.previous_hash as Buffer,
     hash: row.hash as Buffer
   }
+}
+
+/** A stored instant ("2026-11-25T10:00:05.123456Z") as microseconds since the epoch. */
+export function instantMicros (stored: string): number {
+  return Date.parse(`${stored.slice(0, 23)}Z`) * 1000 + Number(stored.slice(23, 26) || 0)
 }
 
 /** A JavaScript date in the stored form: PostgreSQL keeps microseconds, JavaScript milliseconds. */
@@ -129,14 +139,21 @@ export function storedInstant (date: Date): string {
   return date.toISOString().replace('Z', '000Z')
 }
 
+function int64s (values: readonly number[]): Buffer {
+  const bytes = Buffer.alloc(8 * values.length)
+  values.forEach((value, i) => bytes.writeBigInt64BE(BigInt(value), 8 * i))
+  return bytes
+}
+
 export function entryHash (entry: Omit<ChainEntry, 'hash'>): Buffer {
-  const ids = Buffer.alloc(8 * entry.recordIds.length)
-  entry.recordIds.forEach((id, i) => ids.writeBigUInt64BE(BigInt(id), 8 * i))
   return createHash('sha256')
     .update(encodeFields([
-      ENTRY_TAG, String(entry.practiceGroupId), String(entry.seq), entry.kind, entry.createdAt, entry.cutoff, String(entry.recordIds.length)
+      entry.recordTimes === null ? ENTRY_TAG : TIMED_ENTRY_TAG,
+      String(entry.practiceGroupId), String(entry.seq), entry.kind, entry.createdAt, entry.cutoff, String(entry.recordIds.length),
+      ...(entry.recordTimes === null ? [] : [String(entry.recordTimes.length)])
     ]))
-    .update(ids)
+    .update(int64s(entry.recordIds))
+    .update(int64s(entry.recordTimes ?? []))
     .update(entry.recordDigests ?? Buffer.alloc(0))
     .update(entry.previousHash)
     .digest()
@@ -145,7 +162,7 @@ export function entryHash (entry: Omit<ChainEntry, 'hash'>): Buffer {
 /** Builds the next entry of a chain whose newest entry is `previous` (or none yet). */
 export function nextEntry (
   previous: Pick<ChainEntry, 'seq' | 'hash'> | null,
-  fields: Pick<ChainEntry, 'practiceGroupId' | 'kind' | 'createdAt' | 'recordIds' | 'recordDigests' | 'cutoff'>
+  fields: Pick<ChainEntry, 'practiceGroupId' | 'kind' | 'createdAt' | 'recordIds' | 'recordDigests' | 'recordTimes' | 'cutoff'>
 ): ChainEntry {
   const unhashed = { ...fields, seq: (previous?.seq ?? 0) + 1, previousHash: previous?.hash ?? GENESIS }
   return { ...unhashed, hash: entryHash(unhashed) }

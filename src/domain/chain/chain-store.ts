@@ -17,15 +17,25 @@ export async function chainHead (query: Query, practiceGroupId: number): Promise
 
 export async function insertEntry (query: Query, entry: ChainEntry): Promise<void> {
   await query(
-    `insert into audit_chain (practice_group_id, seq, kind, created_at, record_ids, record_digests, cutoff, previous_hash, hash)
-     values (?, ?, ?, ?, ?::bigint[], ?, ?, ?, ?)`,
+    `insert into audit_chain (practice_group_id, seq, kind, created_at, record_ids, record_digests, record_times, cutoff, previous_hash, hash)
+     values (?, ?, ?, ?, ?::bigint[], ?, ?::bigint[], ?, ?, ?)`,
     // An array literal, not an array: bound arrays would be spread into one placeholder each.
-    [entry.practiceGroupId, entry.seq, entry.kind, entry.createdAt, `{${entry.recordIds.join(',')}}`, entry.recordDigests, entry.cutoff, entry.previousHash, entry.hash])
+    [entry.practiceGroupId, entry.seq, entry.kind, entry.createdAt, `{${entry.recordIds.join(',')}}`, entry.recordDigests,
+      entry.recordTimes && `{${entry.recordTimes.join(',')}}`, entry.cutoff, entry.previousHash, entry.hash])
 }
 
-export async function chainEntries (query: Query, practiceGroupId: number): Promise<ChainEntry[]> {
-  const rows = await query(`select ${CHAIN_ENTRY_COLUMNS} from audit_chain where practice_group_id = ? order by seq`, [practiceGroupId])
-  return rows.map(chainEntryFromRow)
+/** A practice's chain in order, read through a cursor so no single result holds every entry's digests as text at once. */
+export async function chainEntries (client: PoolClient, practiceGroupId: number): Promise<ChainEntry[]> {
+  await client.query(`declare chain_entries no scroll cursor for
+    select ${CHAIN_ENTRY_COLUMNS} from audit_chain where practice_group_id = $1 order by seq`, [practiceGroupId])
+  const entries: ChainEntry[] = []
+  for (;;) {
+    const { rows } = await client.query('fetch 20 from chain_entries')
+    if (rows.length === 0) break
+    for (const row of rows) entries.push(chainEntryFromRow(row))
+  }
+  await client.query('close chain_entries')
+  return entries
 }
 
 /** Takes the sealing lock: sealers and checkpoint writers extend chains one at a time. Returns the sealing position. */

@@ -1,4 +1,4 @@
-import { entryHash, GENESIS, recordDigest, type ChainEntry, type ChainRecord } from './chain-encoding.js'
+import { entryHash, GENESIS, instantMicros, recordDigest, type ChainEntry, type ChainRecord } from './chain-encoding.js'
 
 export interface ChainProblem {
   /** The chain entry where it shows, when there is one. */
@@ -36,16 +36,31 @@ function shortDate (stored: string): string {
   return `${stored.slice(0, 16).replace('T', ' ')} UTC`
 }
 
+function storedFromMicros (micros: number): string {
+  return new Date(Math.floor(micros / 1000)).toISOString()
+}
+
+export interface VerifyOptions {
+  /** A chain head written down earlier: it must still be in the chain, or entries were removed or rewritten since. */
+  knownHead?: Buffer | null
+  /** The first transaction id not yet handed out when the records were read: no record can come from at or after it. */
+  futureTxFrom?: bigint | null
+}
+
+const RETENTION_MIN_AGE_MICROS = 30 * 86_400_000 * 1000
+
 /**
  * Checks one practice's chain against its records: every entry follows the
- * one before it and hashes to what it says; every sealed record is present
- * and unchanged, or deleted by a checkpoint; every record of a sealed
- * transaction is in a seal. `records` must come in ascending id order.
- * Memory grows with the number of sealed ids (about 20 bytes each), never
- * with the records' size.
+ * one before it and hashes to what it says; every checkpoint keeps to the
+ * retention rules (its cutoff at least 30 days before it was written, and
+ * only sealed records older than the cutoff); every sealed record is
+ * present and unchanged, or deleted by a checkpoint; every record of a
+ * sealed transaction is in a seal. `records` must come in ascending id
+ * order. Memory grows with the number of sealed ids (about 20 bytes each
+ * here, besides the entries themselves), never with the records' size.
  */
 export async function verifyChain (
-  entries: readonly ChainEntry[], records: AsyncIterable<ChainRecord> | Iterable<ChainRecord>, sealedBelow: bigint
+  entries: readonly ChainEntry[], records: AsyncIterable<ChainRecord> | Iterable<ChainRecord>, sealedBelow: bigint, options: VerifyOptions = {}
 ): Promise<ChainVerification> {
   let problems = 0
   let first: { at: Position, problem: ChainProblem } | null = null
@@ -57,6 +72,7 @@ export async function verifyChain (
   let previousHash: Buffer = GENESIS
   let expectedSeq = 1
   let sealedCount = 0
+  let headFound = !options.knownHead
   for (const entry of entries) {
     if (entry.seq !== expectedSeq) {
       report([expectedSeq, -1], { seq: expectedSeq, recordId: null, message: `Chain entry #${expectedSeq} is missing: the chain goes on at #${entry.seq}.` })
@@ -66,62 +82,97 @@ export async function verifyChain (
     if (!entryHash(entry).equals(entry.hash)) {
       report([entry.seq, -1], { seq: entry.seq, recordId: null, message: `Chain entry #${entry.seq} (${entry.kind} of ${shortDate(entry.createdAt)}) was altered after it was written.` })
     }
+    if (entry.kind === 'checkpoint' && instantMicros(entry.cutoff!) > instantMicros(entry.createdAt) - RETENTION_MIN_AGE_MICROS) {
+      report([entry.seq, -1], { seq: entry.seq, recordId: null, message: `Checkpoint #${entry.seq} of ${shortDate(entry.createdAt)} deletes records from the last 30 days (before ${shortDate(entry.cutoff!)}), which retention never does.` })
+    }
     if (entry.kind === 'seal') sealedCount += entry.recordIds.length
+    if (options.knownHead && entry.hash.equals(options.knownHead)) headFound = true
     previousHash = entry.hash
     expectedSeq = entry.seq + 1
   }
+  if (!headFound) {
+    report([Number.MAX_SAFE_INTEGER - 1, -1], { seq: null, recordId: null, message: `The chain head noted earlier (${options.knownHead!.toString('hex').slice(0, 16)}…) is no longer in the chain: entries were removed or the chain was rewritten since.` })
+  }
 
-  // Every sealed id with the entry and position that sealed it, sorted by id for a merge with the records.
+  // Every sealed id with the entry and position that sealed it, sorted by id for lookups and a merge with the records.
   const ids = new Float64Array(sealedCount)
   const entryOf = new Int32Array(sealedCount)
   const indexIn = new Int32Array(sealedCount)
   let n = 0
-  const deletedBy = new Map<number, number>()
-  const sealedSoFar = new Set<number>()
   entries.forEach((entry, e) => {
-    if (entry.kind === 'seal') {
-      entry.recordIds.forEach((id, i) => {
-        ids[n] = id
-        entryOf[n] = e
-        indexIn[n] = i
-        n++
-        sealedSoFar.add(id)
-      })
-      return
-    }
+    if (entry.kind !== 'seal') return
     entry.recordIds.forEach((id, i) => {
-      if (!sealedSoFar.has(id)) {
-        report([entry.seq, i], { seq: entry.seq, recordId: id, message: `Checkpoint #${entry.seq} deletes record #${id}, which no earlier seal holds.` })
-      }
-      deletedBy.set(id, entry.seq)
+      ids[n] = id
+      entryOf[n] = e
+      indexIn[n] = i
+      n++
     })
   })
-  sealedSoFar.clear()
-  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => ids[a]! - ids[b]!)
-
+  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => ids[a]! - ids[b]! || entryOf[a]! - entryOf[b]!)
   const positionOf = (k: number): Position => [entries[entryOf[k]!]!.seq, indexIn[k]!]
+  /** Where in `order` a sealed id sits, or -1. */
+  const find = (id: number): number => {
+    let low = 0
+    let high = n - 1
+    while (low <= high) {
+      const mid = (low + high) >> 1
+      const value = ids[order[mid]!]!
+      if (value === id) return mid
+      if (value < id) low = mid + 1
+      else high = mid - 1
+    }
+    return -1
+  }
+  for (let p = 1; p < n; p++) {
+    if (ids[order[p]!] === ids[order[p - 1]!]) {
+      const k = order[p]!
+      report(positionOf(k), { seq: entries[entryOf[k]!]!.seq, recordId: ids[k]!, message: `Record #${ids[k]} is sealed twice, again in entry #${entries[entryOf[k]!]!.seq}.` })
+    }
+  }
+
+  // Which sealed records each checkpoint deleted (by its seq), checked against the retention rules.
+  const deletedBy = new Int32Array(n)
+  entries.forEach((entry, e) => {
+    if (entry.kind !== 'checkpoint') return
+    const cutoff = instantMicros(entry.cutoff!)
+    entry.recordIds.forEach((id, i) => {
+      const p = find(id)
+      const k = p < 0 ? -1 : order[p]!
+      if (k < 0 || entryOf[k]! > e) {
+        report([entry.seq, i], { seq: entry.seq, recordId: id, message: `Checkpoint #${entry.seq} deletes record #${id}, which no earlier seal holds.` })
+        return
+      }
+      const time = entries[entryOf[k]!]!.recordTimes?.[indexIn[k]!]
+      if (time !== undefined && time >= cutoff) {
+        report([entry.seq, i], { seq: entry.seq, recordId: id, message: `Checkpoint #${entry.seq} deletes record #${id} of ${shortDate(storedFromMicros(time))}, which was not older than its cutoff (${shortDate(entry.cutoff!)}).` })
+      }
+      deletedBy[p] = entry.seq
+    })
+  })
+
   let verified = 0
   let deleted = 0
   let awaitingSeal = 0
   let p = 0
-  const missing = (k: number): void => {
-    const id = ids[k]!
-    if (deletedBy.has(id)) {
+  const missing = (q: number): void => {
+    const k = order[q]!
+    if (deletedBy[q]! > 0) {
       deleted++
       return
     }
     const entry = entries[entryOf[k]!]!
-    report(positionOf(k), { seq: entry.seq, recordId: id, message: `Record #${id}, sealed in entry #${entry.seq} on ${shortDate(entry.createdAt)}, is missing: it was deleted without a checkpoint.` })
+    report(positionOf(k), { seq: entry.seq, recordId: ids[k]!, message: `Record #${ids[k]}, sealed in entry #${entry.seq} on ${shortDate(entry.createdAt)}, is missing: it was deleted without a checkpoint.` })
   }
 
   for await (const record of records) {
-    while (p < n && ids[order[p]!]! < record.id) missing(order[p++]!)
+    while (p < n && ids[order[p]!]! < record.id) missing(p++)
     if (p < n && ids[order[p]!]! === record.id) {
-      const k = order[p++]!
+      const q = p++
+      while (p < n && ids[order[p]!]! === record.id) p++
+      const k = order[q]!
       const entry = entries[entryOf[k]!]!
-      const deletedAt = deletedBy.get(record.id)
-      if (deletedAt !== undefined) {
-        report(positionOf(k), { seq: entry.seq, recordId: record.id, message: `Record #${record.id} is present although checkpoint #${deletedAt} deleted it.` })
+      if (deletedBy[q]! > 0) {
+        report(positionOf(k), { seq: entry.seq, recordId: record.id, message: `Record #${record.id} is present although checkpoint #${deletedBy[q]} deleted it.` })
       } else if (!recordDigest(record).equals(entry.recordDigests!.subarray(32 * indexIn[k]!, 32 * indexIn[k]! + 32))) {
         report(positionOf(k), { seq: entry.seq, recordId: record.id, message: `Record #${record.id} (${shortDate(record.occurredAt)}) differs from what entry #${entry.seq} sealed: it was changed after it was recorded.` })
       } else {
@@ -129,11 +180,13 @@ export async function verifyChain (
       }
     } else if (BigInt(record.txId) < sealedBelow) {
       report([Number.MAX_SAFE_INTEGER, record.id], { seq: null, recordId: record.id, message: `Record #${record.id} (${shortDate(record.occurredAt)}) is in no seal although everything written at its time was sealed: it was inserted afterwards.` })
+    } else if (options.futureTxFrom != null && BigInt(record.txId) >= options.futureTxFrom) {
+      report([Number.MAX_SAFE_INTEGER, record.id], { seq: null, recordId: record.id, message: `Record #${record.id} (${shortDate(record.occurredAt)}) claims a transaction that has not happened yet: it was forged.` })
     } else {
       awaitingSeal++
     }
   }
-  while (p < n) missing(order[p++]!)
+  while (p < n) missing(p++)
 
   const found = first as { problem: ChainProblem } | null
   return {

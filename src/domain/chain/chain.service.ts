@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { inPgTransaction, sqlIn } from '../../db/sql.js'
+import { UserFacingError } from '../errors.js'
 import { CHAIN_RECORD_COLUMNS, chainRecordFromRow, nextEntry, storedInstant, type ChainRecord } from './chain-encoding.js'
 import { chainEntries, chainHead, clientQuery, insertEntry, lockSealing } from './chain-store.js'
 import { verifyChain, type ChainVerification } from './chain-verifier.js'
@@ -15,21 +16,34 @@ export async function appendCheckpoint (tx: EntityManager, practiceGroupId: numb
   const query = sqlIn(tx)
   await lockSealing(query)
   const entry = nextEntry(await chainHead(query, practiceGroupId), {
-    practiceGroupId, kind: 'checkpoint', createdAt: storedInstant(now), recordIds: deletedIds, recordDigests: null, cutoff: storedInstant(cutoff)
+    practiceGroupId, kind: 'checkpoint', createdAt: storedInstant(now), recordIds: deletedIds, recordDigests: null, recordTimes: null, cutoff: storedInstant(cutoff)
   })
   await insertEntry(query, entry)
+}
+
+/** Verifications of one practice take turns: each reads the whole chain. */
+const VERIFY_LOCK_KEY = 727_002
+
+export class VerificationBusyError extends UserFacingError {
+  constructor () {
+    super(409, 'A verification of this practice is already running. Try again when it has finished.')
+  }
 }
 
 /**
  * Verifies a practice's chain against its records, all read from one
  * snapshot through a cursor: memory grows with the number of sealed ids,
- * not with the records themselves.
+ * not with the records themselves. `knownHead` is a head written down
+ * earlier, which must still be in the chain.
  */
-export async function verifyPracticeChain (em: EntityManager, practiceGroupId: number): Promise<ChainVerification> {
+export async function verifyPracticeChain (em: EntityManager, practiceGroupId: number, knownHead: Buffer | null = null): Promise<ChainVerification> {
   return inPgTransaction(em, 'begin isolation level repeatable read read only', async client => {
     const query = clientQuery(client)
-    const [state] = await query('select sealed_below::text as sealed_below from audit_seal_state', [])
-    const entries = await chainEntries(query, practiceGroupId)
+    const [lock] = await query('select pg_try_advisory_xact_lock(?, ?) as locked', [VERIFY_LOCK_KEY, practiceGroupId])
+    if (!lock!.locked) throw new VerificationBusyError()
+    const [state] = await query(`select sealed_below::text as sealed_below,
+      pg_snapshot_xmax(pg_current_snapshot())::text as next_tx from audit_seal_state`, [])
+    const entries = await chainEntries(client, practiceGroupId)
     await client.query(`declare verifying no scroll cursor for
       select ${CHAIN_RECORD_COLUMNS} from audit_records where practice_group_id = $1 order by audit_records.id`, [practiceGroupId])
     async function * records (): AsyncGenerator<ChainRecord> {
@@ -39,6 +53,6 @@ export async function verifyPracticeChain (em: EntityManager, practiceGroupId: n
         for (const row of rows) yield chainRecordFromRow(row)
       }
     }
-    return verifyChain(entries, records(), BigInt(String(state!.sealed_below)))
+    return verifyChain(entries, records(), BigInt(String(state!.sealed_below)), { knownHead, futureTxFrom: BigInt(String(state!.next_tx)) })
   })
 }

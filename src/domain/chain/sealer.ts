@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { inPgTransaction } from '../../db/sql.js'
-import { CHAIN_RECORD_COLUMNS, chainRecordFromRow, nextEntry, recordDigest, storedInstant, type ChainEntry } from './chain-encoding.js'
+import { CHAIN_RECORD_COLUMNS, chainRecordFromRow, instantMicros, nextEntry, recordDigest, storedInstant, type ChainEntry } from './chain-encoding.js'
 import { chainHead, clientQuery, insertEntry, lockSealing } from './chain-store.js'
 
 /** Keeps each seal's row small (about 200 kB) however much a practice recorded since the last run. */
@@ -33,16 +33,18 @@ export async function sealCommittedRecords (em: EntityManager, now: Date, maxPer
     let head: Pick<ChainEntry, 'seq' | 'hash'> | null = null
     let ids: number[] = []
     let digests: Buffer[] = []
+    let times: number[] = []
     const flush = async (): Promise<void> => {
       if (ids.length === 0) return
       const entry = nextEntry(head, {
-        practiceGroupId: practiceGroupId!, kind: 'seal', createdAt: storedInstant(now), recordIds: ids, recordDigests: Buffer.concat(digests), cutoff: null
+        practiceGroupId: practiceGroupId!, kind: 'seal', createdAt: storedInstant(now), recordIds: ids, recordDigests: Buffer.concat(digests), recordTimes: times, cutoff: null
       })
       await insertEntry(query, entry)
       head = entry
       report.entries++
       ids = []
       digests = []
+      times = []
     }
     for (;;) {
       const { rows } = await client.query(`fetch ${FETCH_SIZE} from sealing`)
@@ -56,6 +58,7 @@ export async function sealCommittedRecords (em: EntityManager, now: Date, maxPer
         }
         ids.push(record.id)
         digests.push(recordDigest(record))
+        times.push(instantMicros(record.occurredAt))
         report.records++
         if (ids.length >= maxPerSeal) await flush()
       }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { PassThrough, Transform, type Readable } from 'node:stream'
+import { PassThrough, pipeline, Transform, type Readable } from 'node:stream'
 import type { EntityManager } from '@mikro-orm/core'
 import { ZipFile } from 'yazl'
 import { openHistoryExport, type ExportFormat } from './history-export.js'
@@ -26,7 +26,7 @@ function before (cutoff: Date): HistoryCriteria {
 }
 
 /** Passes a file through unchanged, noting its size and SHA-256 for the manifest once it has all gone by. */
-function measured (source: Readable, file: ArchivedFile, done: () => void): Readable {
+function measured (source: Readable, file: ArchivedFile, done: () => void, failed: (err: Error) => void): Readable {
   const hash = createHash('sha256')
   const tap = new Transform({
     transform (chunk: Buffer, _encoding, next) {
@@ -40,8 +40,8 @@ function measured (source: Readable, file: ArchivedFile, done: () => void): Read
       next()
     }
   })
-  source.on('error', err => tap.destroy(err))
-  return source.pipe(tap)
+  // Either side failing ends both, so a broken export never leaves its connection or the zip waiting.
+  return pipeline(source, tap, err => { if (err) failed(err) })
 }
 
 /**
@@ -60,8 +60,21 @@ export async function openExpiryArchive (
   const zip = new ZipFile()
   const options = { mtime: request.now }
   const output = new PassThrough()
+  let current: Readable | null = null
+  let stopped = false
+  const fail = (err: Error): void => {
+    stopped = true
+    current?.destroy()
+    output.destroy(err)
+  }
   zip.outputStream.pipe(output)
-  zip.on('error', (err: Error) => output.destroy(err))
+  zip.on('error', fail)
+  // A download abandoned halfway stops the file being read, which hands its connection back.
+  output.on('close', () => {
+    if (output.readableEnded) return
+    stopped = true
+    current?.destroy()
+  })
 
   const open = async (format: ExportFormat, onCount: (count: number) => Promise<void>): Promise<{ stream: Readable, file: ArchivedFile }> => {
     const file: ArchivedFile = { name: `records.${format}`, records: 0, bytes: 0, sha256: '' }
@@ -69,18 +82,21 @@ export async function openExpiryArchive (
       file.records = count
       await onCount(count)
     })
+    current = source
     files.push(file)
     return { stream: source, file }
   }
 
   const finish = (): void => {
+    const [csv, ndjson] = files as [ArchivedFile, ArchivedFile]
     const sums = files.map(f => `${f.sha256}  ${f.name}\n`).join('')
     const manifest = {
       practice: request.practiceName,
       createdAt: request.now.toISOString(),
       subscriptionExpiresAt: request.expiresAt.toISOString(),
       recordsBefore: request.cutoff.toISOString(),
-      records: files[0]?.records ?? 0,
+      records: csv.records,
+      ...(csv.records === ndjson.records ? {} : { warning: 'The CSV and NDJSON files were read moments apart and hold different numbers of records: download the archive again.' }),
       files
     }
     zip.addBuffer(Buffer.from(sums), 'SHA256SUMS', options)
@@ -89,10 +105,14 @@ export async function openExpiryArchive (
   }
 
   const csv = await open('csv', record)
-  zip.addReadStream(measured(csv.stream, csv.file, () => {}), csv.file.name, options)
+  zip.addReadStream(measured(csv.stream, csv.file, () => {}, fail), csv.file.name, options)
   zip.addReadStreamLazy('records.ndjson', options, callback => {
+    if (stopped) {
+      callback(new Error('The archive download was abandoned'), undefined as never)
+      return
+    }
     open('ndjson', async () => {})
-      .then(({ stream, file }) => callback(null, measured(stream, file, finish)))
+      .then(({ stream, file }) => callback(null, measured(stream, file, finish, fail)))
       .catch((err: Error) => callback(err, undefined as never))
   })
   return output

@@ -68,7 +68,10 @@ export async function openHistoryExport (
       }
     }))
     cursor.on('end', () => release(true))
-    cursor.on('error', () => release(false))
+    cursor.on('error', err => {
+      release(false)
+      stream.destroy(err)
+    })
     // A download abandoned halfway stops the cursor too, so the connection goes back to the pool.
     stream.on('close', () => {
       if (!cursor.destroyed) cursor.destroy()

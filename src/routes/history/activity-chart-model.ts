@@ -38,7 +38,9 @@ export function activityChartModel (activity: ActivityPerDay) {
   const last = days.at(-1)?.day ?? ''
   const busiest = days.reduce((best, d) => (d.count > best.count ? d : best), { day: '', count: 0 })
   const range = first === last ? shortDate(first) : `${shortDate(first)} to ${shortDate(last)}`
-  const summary = total === 0
+  const summary = days.length === 0
+    ? 'Nothing to draw: the chosen dates start after today.'
+    : total === 0
     ? `No records in this view from ${range}.`
     : `${records(total)} from ${range}; the busiest day was ${shortDate(busiest.day)} with ${records(busiest.count)}.`
   return {

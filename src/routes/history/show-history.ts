@@ -93,7 +93,7 @@ export async function showHistory (request: FastifyRequest, reply: FastifyReply,
   const warning = request.isHtmx ? null : await expiryNotice(request.em, practice, request.currentUser!, now)
   return reply.pageOrFragment('pages/history', 'partials/history/panel', {
     title: spec.title, back: spec.back, history, warning,
-    integrity: spec.verifyPath && scope.onlyUserId === null ? { action: spec.verifyPath, result: null } : null
+    integrity: spec.verifyPath && scope.onlyUserId === null ? { action: spec.verifyPath, knownHead: '', error: null, result: null } : null
   })
 }
 

@@ -4,7 +4,7 @@ import { ValidationError } from '../../../domain/errors.js'
 import { describeChanges } from '../../../domain/records/fields.js'
 import { exportHistory, showActivity, showHistory, type HistoryPageSpec } from '../../history/show-history.js'
 import { exportParams, type ExportParams } from '../../history/schemas.js'
-import { verifyIntegrity } from '../../history/verify-integrity.js'
+import { verifyBody, verifyIntegrity, type VerifyBody } from '../../history/verify-integrity.js'
 import { downloadExpiryArchive } from '../../history/download-archive.js'
 import { createUser, getUser, listUsers, updateAccessSettings } from '../../../domain/users/user.service.js'
 import {
@@ -43,7 +43,7 @@ export default async function users (app: FastifyInstance): Promise<void> {
   app.get<{ Params: ExportParams }>('/history/export.:format', { config: { activity: 'view' }, schema: { params: exportParams } },
     async (request, reply) => exportHistory(request, reply, GROUP_HISTORY, request.params.format))
 
-  app.post('/history/verify', { config: { activity: 'view' }, preHandler: app.requireFullAccess },
+  app.post<{ Body: VerifyBody }>('/history/verify', { config: { activity: 'view' }, preHandler: app.requireFullAccess, schema: { body: verifyBody } },
     async (request, reply) => verifyIntegrity(request, reply, GROUP_HISTORY.verifyPath!, { href: GROUP_HISTORY.basePath, label: '‹ User Action History' }))
 
   app.get('/new', { config: { activity: 'exempt' }, preHandler: app.requireFullAccess }, async (_request, reply) =>
