@@ -18,10 +18,40 @@ function formatterFor (timeZone: string): Intl.DateTimeFormat {
   return formatter
 }
 
-function localParts (instant: Date, timeZone: string): LocalParts {
-  const parts = formatterFor(timeZone).formatToParts(instant)
+const offsets = new Map<string, number | null>()
+
+function intlOffset (instant: number, timeZone: string): number {
+  const parts = formatterFor(timeZone).formatToParts(new Date(instant))
   const get = (type: string): number => Number(parts.find(p => p.type === type)?.value)
-  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') }
+  return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - Math.floor(instant / 1000) * 1000
+}
+
+/**
+ * The zone's offset from UTC at `instant`. Asking Intl is slow and a
+ * history page formats hundreds of dates, mostly within a few hours, so
+ * each zone's offset is remembered per hour of UTC when it is the same at
+ * both ends of that hour; an hour with a change in it is asked about
+ * instant by instant.
+ */
+function offsetFor (instant: number, timeZone: string): number {
+  const hour = Math.floor(instant / 3_600_000) * 3_600_000
+  const key = `${timeZone} ${hour}`
+  let steady = offsets.get(key)
+  if (steady === undefined) {
+    const atStart = intlOffset(hour, timeZone)
+    steady = atStart === intlOffset(hour + 3_599_000, timeZone) ? atStart : null
+    if (offsets.size >= 50_000) offsets.clear()
+    offsets.set(key, steady)
+  }
+  return steady ?? intlOffset(instant, timeZone)
+}
+
+function localParts (instant: Date, timeZone: string): LocalParts {
+  const local = new Date(instant.getTime() + offsetFor(instant.getTime(), timeZone))
+  return {
+    year: local.getUTCFullYear(), month: local.getUTCMonth() + 1, day: local.getUTCDate(),
+    hour: local.getUTCHours(), minute: local.getUTCMinutes(), second: local.getUTCSeconds()
+  }
 }
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0')

@@ -3,10 +3,7 @@ import { CHART_DAYS } from '../../domain/history/activity-per-day.js'
 import { viewHelpers } from '../../views/helpers.js'
 
 const WIDTH = 720
-const HEIGHT = 140
-const LEFT = 40
-const BOTTOM = 22
-const TOP = 8
+const HEIGHT = 120
 
 const count = viewHelpers.count
 const shortDate = (isoDate: string): string => isoDate.split('-').reverse().join('/')
@@ -14,21 +11,20 @@ const records = (n: number): string => `${count(n)} record${n === 1 ? '' : 's'}`
 
 /**
  * The activity chart's drawing and words: one bar per day scaled to the
- * busiest, a title and summary for screen readers, and the same numbers as
- * a table.
+ * busiest (the drawing stretches to the width; its labels are text beside
+ * it, so they never stretch), a title and summary for screen readers, and
+ * the same numbers as a table.
  */
 export function activityChartModel (activity: ActivityPerDay) {
   const { days, total } = activity
   const max = Math.max(1, ...days.map(d => d.count))
-  const plotWidth = WIDTH - LEFT
-  const plotHeight = HEIGHT - TOP - BOTTOM
-  const step = plotWidth / Math.max(days.length, 1)
+  const step = WIDTH / Math.max(days.length, 1)
   const gap = step > 4 ? 1 : 0
   const bars = days.map((d, i) => {
-    const height = d.count === 0 ? 0 : Math.max(1, (d.count / max) * plotHeight)
+    const height = d.count === 0 ? 0 : Math.max(1, (d.count / max) * HEIGHT)
     return {
-      x: (LEFT + i * step).toFixed(2),
-      y: (TOP + plotHeight - height).toFixed(2),
+      x: (i * step).toFixed(2),
+      y: (HEIGHT - height).toFixed(2),
       width: Math.max(step - gap, 0.5).toFixed(2),
       height: height.toFixed(2),
       label: `${shortDate(d.day)}: ${records(d.count)}`
@@ -46,9 +42,6 @@ export function activityChartModel (activity: ActivityPerDay) {
   return {
     width: WIDTH,
     height: HEIGHT,
-    baseline: TOP + plotHeight,
-    left: LEFT,
-    top: TOP,
     max: count(max),
     firstLabel: shortDate(first),
     lastLabel: shortDate(last),
