@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core'
-import { FREE_RETENTION_DAYS } from '../jobs/retention.js'
-import { DAY_MS } from '../time/zoned.js'
+import { retentionCutoff } from '../jobs/retention.js'
 
 export interface ExpiryDeletion {
   /** Records from before this instant go when the period ends. */
@@ -16,7 +15,8 @@ export interface ExpiryDeletion {
  * again, so the count is exact from now until then.
  */
 export async function deletionAtExpiry (em: EntityManager, practiceGroupId: number, expiresAt: Date): Promise<ExpiryDeletion> {
-  const cutoff = new Date(expiresAt.getTime() - FREE_RETENTION_DAYS * DAY_MS)
+  // The same rule the job applies when it finds the subscription expired.
+  const cutoff = await retentionCutoff(em, practiceGroupId, expiresAt, true)
   const [row] = await em.getConnection().execute(
     'select count(*) as n, min(occurred_at) as oldest, max(occurred_at) as newest from audit_records where practice_group_id = ? and occurred_at < ?',
     [practiceGroupId, cutoff]) as Array<{ n: string, oldest: Date | null, newest: Date | null }>
