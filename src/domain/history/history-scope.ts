@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { ForbiddenError } from '../errors.js'
 import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
+import type { Subscription } from '../subscriptions/subscription.entity.js'
 import { isFullAccess, type User } from '../users/user.entity.js'
 import { activeSubscription } from '../subscriptions/subscription.service.js'
 import { DAY_MS, formatDateTime } from '../time/zoned.js'
@@ -18,8 +19,7 @@ export interface HistoryWindow {
  * subscription, everything from 30 days before it started; otherwise the
  * last 7 days. Decided here and nowhere else.
  */
-export async function visibleWindow (em: EntityManager, practice: PracticeGroup, now: Date): Promise<HistoryWindow> {
-  const subscription = await activeSubscription(em, practice.id)
+export function windowFor (practice: PracticeGroup, subscription: Subscription | null, now: Date): HistoryWindow {
   if (subscription) {
     return {
       since: subscription.windowStart,
@@ -32,6 +32,11 @@ export async function visibleWindow (em: EntityManager, practice: PracticeGroup,
     subscribed: false,
     summary: `Showing the last ${FREE_WINDOW_DAYS} days — subscribe to see more.`
   }
+}
+
+/** The window as of now, looking up the practice's active subscription. */
+export async function visibleWindow (em: EntityManager, practice: PracticeGroup, now: Date): Promise<HistoryWindow> {
+  return windowFor(practice, await activeSubscription(em, practice.id), now)
 }
 
 /** Which rows of the history one viewer may see: the single rule every history page, fragment and export uses. */
@@ -47,12 +52,13 @@ export function assertMayViewHistory (viewer: User): void {
   if (!viewer.canViewHistory) throw new ForbiddenError('You do not have the User Action History permission. A Full Access user can turn it on in Settings > Users.')
 }
 
-export async function historyScope (em: EntityManager, viewer: User, practice: PracticeGroup, now: Date): Promise<HistoryScope> {
+/** What `viewer` may see of `practice`'s history, given the practice's active subscription (or none). */
+export function historyScope (viewer: User, practice: PracticeGroup, subscription: Subscription | null, now: Date): HistoryScope {
   assertMayViewHistory(viewer)
   if (viewer.practiceGroupId !== practice.id) throw new ForbiddenError('This history belongs to another practice.')
   return {
     practiceGroupId: practice.id,
     onlyUserId: isFullAccess(viewer) ? null : viewer.id,
-    window: await visibleWindow(em, practice, now)
+    window: windowFor(practice, subscription, now)
   }
 }

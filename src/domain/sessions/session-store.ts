@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/core'
 import type { Clock } from '../clock/clock.js'
+import { signedInColumns, type SignedInRows } from '../users/signed-in.js'
 
 type Callback<T = void> = (err?: unknown, result?: T) => void
 
@@ -11,6 +12,10 @@ interface StoredSession {
 /** A session whose data is unchanged is written again only when its expiry would move by at least this much. */
 const EXPIRY_SLACK_MS = 60_000
 const REMEMBERED_SESSIONS = 50_000
+/** Signed-in rows wait here only until their request's auth hook takes them; this bounds what an aborted request leaves. */
+const WAITING_SIGNED_IN = 1_000
+
+type SessionRow = SignedInRows & { data: StoredSession, expires_at: Date, user_id: number | null, practice_group_id: number | null }
 
 /**
  * Keeps @fastify/session data in the `sessions` table so sign-ins survive a
@@ -18,10 +23,12 @@ const REMEMBERED_SESSIONS = 50_000
  * absent and removed by `pruneExpired`. The session is saved after every
  * request (it rolls); an unchanged session is rewritten at most once a
  * minute, so the idle timeout holds to within a minute and most page views
- * cost no write.
+ * cost no write. Reading a session also reads who it belongs to (see
+ * `takeSignedIn`), so a signed-in request starts with one round trip.
  */
 export class PostgresSessionStore {
   private readonly lastWritten = new Map<string, { data: string, expiresAt: number }>()
+  private readonly signedIn = new Map<string, { userId: number, practiceGroupId: number, rows: SignedInRows }>()
 
   constructor (private readonly orm: MikroORM, private readonly clock: Clock, private readonly idleMilliseconds: number) {}
 
@@ -37,8 +44,9 @@ export class PostgresSessionStore {
     return JSON.stringify(content)
   }
 
+  /** Raw statements need no unit of work, so no fork: a fork costs a page view as much as the query. */
   private get connection () {
-    return this.orm.em.fork().getConnection()
+    return this.orm.em.getConnection()
   }
 
   /** Each save pushes the expiry forward: this is the idle timeout, measured by the injected clock. */
@@ -48,13 +56,38 @@ export class PostgresSessionStore {
 
   get (sid: string, callback: (err: unknown, result?: any) => void): void {
     this.connection
-      .execute<{ data: StoredSession, expires_at: Date }[]>('select data, expires_at from sessions where sid = ? and expires_at > ?', [sid, this.clock.now()])
+      .execute<SessionRow[]>(
+        `select session.data, session.expires_at, session.user_id, session.practice_group_id, ${signedInColumns('session')}
+           from sessions session where session.sid = ? and session.expires_at > ?`,
+        [sid, this.clock.now()]
+      )
       .then(rows => {
         const row = rows[0]
-        if (row) this.remember(sid, PostgresSessionStore.content(row.data), new Date(row.expires_at).getTime())
-        else this.lastWritten.delete(sid)
+        this.signedIn.delete(sid)
+        if (row) {
+          this.remember(sid, PostgresSessionStore.content(row.data), new Date(row.expires_at).getTime())
+          if (row.user_id !== null && row.practice_group_id !== null) this.keepSignedIn(sid, row)
+        } else {
+          this.lastWritten.delete(sid)
+        }
         callback(null, row?.data ?? null)
       }, callback)
+  }
+
+  private keepSignedIn (sid: string, row: SessionRow): void {
+    if (this.signedIn.size >= WAITING_SIGNED_IN) this.signedIn.clear()
+    this.signedIn.set(sid, { userId: row.user_id!, practiceGroupId: row.practice_group_id!, rows: { user: row.user, practice: row.practice, subscription: row.subscription } })
+  }
+
+  /**
+   * The user, practice and subscription rows read with session `sid`, if
+   * they are for this user and practice; each is handed out once, to the
+   * request that read the session.
+   */
+  takeSignedIn (sid: string, userId: number, practiceGroupId: number): SignedInRows | null {
+    const waiting = this.signedIn.get(sid)
+    this.signedIn.delete(sid)
+    return waiting && waiting.userId === userId && waiting.practiceGroupId === practiceGroupId ? waiting.rows : null
   }
 
   set (sid: string, session: StoredSession, callback: Callback): void {
@@ -80,6 +113,7 @@ export class PostgresSessionStore {
 
   destroy (sid: string, callback: Callback): void {
     this.lastWritten.delete(sid)
+    this.signedIn.delete(sid)
     this.connection.execute('delete from sessions where sid = ?', [sid]).then(() => callback(), callback)
   }
 

@@ -1,8 +1,10 @@
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 
-import { PracticeGroup } from '../../domain/practice-groups/practice-group.entity.js'
-import { User, isFullAccess } from '../../domain/users/user.entity.js'
+import type { PracticeGroup } from '../../domain/practice-groups/practice-group.entity.js'
+import type { Subscription } from '../../domain/subscriptions/subscription.entity.js'
+import { isFullAccess, type User } from '../../domain/users/user.entity.js'
+import { loadSignedIn, mapSignedIn } from '../../domain/users/signed-in.js'
 import { ForbiddenError, UserFacingError } from '../../domain/errors.js'
 import { SESSION_ABSOLUTE_HOURS } from '../external/session.js'
 
@@ -10,6 +12,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     currentUser: User | null
     practice: PracticeGroup | null
+    /** The practice's active subscription when the request began, if it has one. */
+    subscription: Subscription | null
   }
   interface FastifyInstance {
     requireUser: (request: FastifyRequest) => Promise<void>
@@ -30,6 +34,7 @@ export class SignInRequiredError extends UserFacingError {
 export default fp(async (app) => {
   app.decorateRequest('currentUser', null)
   app.decorateRequest('practice', null)
+  app.decorateRequest('subscription', null)
 
   app.addHook('onRequest', async (request) => {
     const { userId, practiceGroupId, signedInAt } = request.session
@@ -39,17 +44,15 @@ export default fp(async (app) => {
       await request.session.destroy()
       return
     }
-    // Both lookups go out together: every signed-in request waits for them.
-    const [user, practice] = await Promise.all([
-      request.em.findOne(User, { id: userId, practiceGroupId, active: true, isSystem: false }),
-      request.em.findOne(PracticeGroup, { id: practiceGroupId })
-    ])
-    if (!user || !practice) {
+    const readWithSession = app.sessionStore.takeSignedIn(request.session.sessionId, userId, practiceGroupId)
+    const signedIn = readWithSession ? mapSignedIn(request.em, readWithSession) : await loadSignedIn(request.em, userId, practiceGroupId)
+    if (!signedIn) {
       await request.session.destroy()
       return
     }
-    request.currentUser = user
-    request.practice = practice
+    request.currentUser = signedIn.user
+    request.practice = signedIn.practice
+    request.subscription = signedIn.subscription
   })
 
   app.decorate('requireUser', async (request: FastifyRequest) => {
@@ -60,4 +63,4 @@ export default fp(async (app) => {
     if (!request.currentUser) throw new SignInRequiredError()
     if (!isFullAccess(request.currentUser)) throw new ForbiddenError('Only Full Access users can do this.')
   })
-}, { name: 'auth', dependencies: ['orm', 'session', 'clock'] })
+}, { name: 'auth', dependencies: ['orm', 'session', 'session-store', 'clock'] })

@@ -5,7 +5,7 @@ export default async function health (app: FastifyInstance): Promise<void> {
     config: { activity: 'exempt' },
     schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } }
   }, async () => {
-    await app.orm.em.fork().getConnection().execute('select 1')
+    await app.orm.em.getConnection().execute('select 1')
     return { status: 'ok' }
   })
 }

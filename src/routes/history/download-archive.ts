@@ -3,7 +3,6 @@ import { UserFacingError } from '../../domain/errors.js'
 import { openExpiryArchive } from '../../domain/history/expiry-archive.js'
 import { historyScope } from '../../domain/history/history-scope.js'
 import { deletionAtExpiry } from '../../domain/subscriptions/expiry-deletion.js'
-import { activeSubscription } from '../../domain/subscriptions/subscription.service.js'
 import { formatDateTime, localIsoDate } from '../../domain/time/zoned.js'
 
 /**
@@ -14,8 +13,8 @@ import { formatDateTime, localIsoDate } from '../../domain/time/zoned.js'
 export async function downloadExpiryArchive (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const now = request.server.clock.now()
   const practice = request.practice!
-  const scope = await historyScope(request.em, request.currentUser!, practice, now)
-  const subscription = await activeSubscription(request.em, practice.id)
+  const subscription = request.subscription
+  const scope = historyScope(request.currentUser!, practice, subscription, now)
   if (!subscription) throw new UserFacingError(409, 'There is no active subscription whose end would delete records, so there is nothing to archive.')
   const expiresAt = subscription.currentPeriodEnd
   const { cutoff, count } = await deletionAtExpiry(request.em, practice.id, expiresAt)

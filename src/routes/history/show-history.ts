@@ -67,7 +67,7 @@ function presetInputs (range: string, now: Date, timeZone: string): { from: stri
 async function readHistoryRequest (request: FastifyRequest) {
   const now = request.server.clock.now()
   const practice = request.practice!
-  const scope = await historyScope(request.em, request.currentUser!, practice, now)
+  const scope = historyScope(request.currentUser!, practice, request.subscription, now)
   const params = readParams(request.query as Record<string, unknown>)
   const choices = await filterChoices(request.em, scope)
   return { now, practice, scope, params, choices, ...interpret(params, choices, now, practice.timeZone) }
