@@ -29,12 +29,11 @@ interface HeaderModel {
 
 interface ChipModel { label: string, removeHref: string }
 
-export interface HistoryModelInput {
+export interface HistoryLayoutInput {
   basePath: string
   params: HistoryParams
   choices: FilterChoices
   problems: ParamProblem[]
-  results: HistoryPage | null
   timeZone: string
   windowSummary: string
   seesEveryone: boolean
@@ -87,9 +86,13 @@ function pagerModel (results: HistoryPage, href: (changes: Partial<HistoryParams
   }
 }
 
-/** Everything the history templates show, worked out here so the templates only lay it out. */
-export function historyModel (input: HistoryModelInput) {
-  const { basePath, params, choices, results, timeZone } = input
+/**
+ * Everything the history templates show apart from the rows and the pager,
+ * worked out here so the templates only lay it out. None of it depends on
+ * the query's answer, so it is worked out while the database works.
+ */
+export function historyLayout (input: HistoryLayoutInput) {
+  const { basePath, params, choices, timeZone } = input
   const href = (changes: Partial<HistoryParams> = {}): string => historyHref(basePath, params, changes)
   const hiddenExcept = (...names: ParamName[]): [string, string][] => paramPairs(params, [...names, 'page'])
 
@@ -108,7 +111,6 @@ export function historyModel (input: HistoryModelInput) {
   }))
 
   const badParams = [...new Set(input.problems.flatMap(p => p.param === 'sort' || p.param === 'dir' ? ['sort', 'dir'] as ParamName[] : [p.param]))]
-  const pager = results && pagerModel(results, href)
 
   return {
     basePath,
@@ -129,14 +131,6 @@ export function historyModel (input: HistoryModelInput) {
     hasFilters: FILTER_PARAMS.some(name => !isEmptyParam(params, name)),
     problems: input.problems,
     withoutProblemsHref: href(Object.fromEntries(badParams.map(name => [name, name === 'user' || name === 'action' ? [] : '']))),
-    pastEnd: results?.requestedPage ? `There is no page ${results.requestedPage}; showing ${results.page ? `page ${results.page}, the last` : 'the last page'}.` : null,
-    rows: (results?.rows ?? []).map(row => ({
-      ...row,
-      date: formatDateTimeSeconds(row.occurredAt, timeZone),
-      actionLabel: ACTION_LABELS[row.action] ?? row.action,
-      recordLabel: row.recordType ? RECORD_TYPE_LABELS[row.recordType] ?? row.recordType : ''
-    })),
-    pager,
     actions: ACTIONS.map(action => ({ value: action, label: ACTION_LABELS[action] ?? action, checked: params.action.includes(action) })),
     dateRanges: Object.entries(DATE_RANGES).map(([value, label]) => ({ value, label })),
     rangeIsCustom: params.range === 'custom' || (!params.range && (params.from !== '' || params.to !== '')),
@@ -146,6 +140,22 @@ export function historyModel (input: HistoryModelInput) {
       user: hiddenExcept('user'),
       size: hiddenExcept('size')
     }
+  }
+}
+
+/** The layout with the rows and the pager of one answer (none when the filters could not be applied). */
+export function historyModel (layout: ReturnType<typeof historyLayout>, results: HistoryPage | null) {
+  const { basePath, params, timeZone } = layout
+  return {
+    ...layout,
+    pastEnd: results?.requestedPage ? `There is no page ${results.requestedPage}; showing ${results.page ? `page ${results.page}, the last` : 'the last page'}.` : null,
+    rows: (results?.rows ?? []).map(row => ({
+      ...row,
+      date: formatDateTimeSeconds(row.occurredAt, timeZone),
+      actionLabel: ACTION_LABELS[row.action] ?? row.action,
+      recordLabel: row.recordType ? RECORD_TYPE_LABELS[row.recordType] ?? row.recordType : ''
+    })),
+    pager: results && pagerModel(results, changes => historyHref(basePath, params, changes))
   }
 }
 
