@@ -9,7 +9,7 @@ import { actorAt, balanceOf, ledger, subscribeAt } from '../helpers/subscription
 import { makeUser, unique } from '../../src/db/factories.js'
 import { runScheduledJobs } from '../../src/domain/jobs/scheduled-jobs.js'
 import { activeSubscription, latestSubscription, setAutoRenew } from '../../src/domain/subscriptions/subscription.service.js'
-import { visibleWindow } from '../../src/domain/history/history-scope.js'
+import { windowFor } from '../../src/domain/history/history-scope.js'
 
 const ctx = await build(t)
 const DAY = 86_400_000
@@ -80,7 +80,7 @@ t.test('with auto-renew off the subscription lapses at exactly its end, and exac
   t.equal(lapse.expiredAt?.toISOString(), end)
   t.equal(lapse.deleted, 2, 'the two records older than 30 days before the end')
   t.same(await occurredTimes(c), [new Date(start), new Date(start + 10 * DAY)].map(d => d.toISOString()), 'a record exactly 30 days old stays')
-  const window = await visibleWindow(ctx.em(), c.group, ctx.clock.now())
+  const window = windowFor(c.group, await activeSubscription(ctx.em(), c.group.id), ctx.clock.now())
   t.equal(window.subscribed, false)
   t.equal(window.since.toISOString(), new Date(Date.parse(end) - 7 * DAY).toISOString(), 'back to the last 7 days')
   const story = await auditRows(ctx.em(), c.group.id, "(record_type = 'subscription' or page = 'Retention')")

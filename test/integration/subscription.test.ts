@@ -8,7 +8,7 @@ import { actorAt, balanceOf, ledger, subscribeAt } from '../helpers/subscription
 import { makeUser, unique } from '../../src/db/factories.js'
 import { activeUserCount, monthlyPrice } from '../../src/domain/subscriptions/pricing.js'
 import { activeSubscription, purchaseSubscription, setAutoRenew } from '../../src/domain/subscriptions/subscription.service.js'
-import { visibleWindow } from '../../src/domain/history/history-scope.js'
+import { windowFor } from '../../src/domain/history/history-scope.js'
 import { systemUser } from '../../src/domain/users/system-user.js'
 
 const ctx = await build(t)
@@ -45,7 +45,7 @@ t.test('Olivia purchases: the balance is debited once, the card shows Active, th
   t.match(card.body, 'User Action History is active. 100 credits were charged; your balance is 150 credits.')
   t.match(card.body, /class="status status-active">Active</)
   t.match(card.body, 'Next renewal</dt><dd>25/12/2026 14:00')
-  const window = await visibleWindow(ctx.em(), c.group, ctx.clock.now())
+  const window = windowFor(c.group, await activeSubscription(ctx.em(), c.group.id), ctx.clock.now())
   t.equal(window.since.toISOString(), '2026-10-26T03:00:00.000Z', '30 days before the purchase')
   t.equal(window.subscribed, true)
   const [purchase] = await auditRows(ctx.em(), c.group.id, "action = 'purchase'")

@@ -1,9 +1,7 @@
-import type { EntityManager } from '@mikro-orm/core'
 import { ForbiddenError } from '../errors.js'
 import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import type { Subscription } from '../subscriptions/subscription.entity.js'
 import { isFullAccess, type User } from '../users/user.entity.js'
-import { activeSubscription } from '../subscriptions/subscription.service.js'
 import { DAY_MS, formatDateTime } from '../time/zoned.js'
 export const FREE_WINDOW_DAYS = 7
 
@@ -32,11 +30,6 @@ export function windowFor (practice: PracticeGroup, subscription: Subscription |
     subscribed: false,
     summary: `Showing the last ${FREE_WINDOW_DAYS} days — subscribe to see more.`
   }
-}
-
-/** The window as of now, looking up the practice's active subscription. */
-export async function visibleWindow (em: EntityManager, practice: PracticeGroup, now: Date): Promise<HistoryWindow> {
-  return windowFor(practice, await activeSubscription(em, practice.id), now)
 }
 
 /** Which rows of the history one viewer may see: the single rule every history page, fragment and export uses. */
