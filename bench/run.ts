@@ -395,7 +395,7 @@ ${rows.join('\n')}
 
 ## Analysis
 - App overhead at p50 is within ≤ 3× or +5 ms in **${overheadMet} of ${r.results.length}** cases${overheadMet === r.results.length ? ' (target met)' : ' (target **missed**)'}. Without the text filters (whose count and page the app runs side by side, so it can beat the SQL run one after the other) the app takes ${ms(overheads[0] ?? 0)} to ${ms(overheads[overheads.length - 1] ?? 0)} ms longer than raw SQL, median ${ms(overheads[Math.floor(overheads.length / 2)] ?? 0)} ms.
-- A round trip to PostgreSQL (\`select 1\`) takes ${ms(r.roundTrips.awake.p50)} ms back to back but ${ms(r.roundTrips.afterIdle.p50)} ms after 5 ms of idling (p50): on this machine, waking a sleeping process is a large part of a short request. The raw SQL loop never sleeps between its queries; a request sleeps while its session is read and again while its count and page run.
+- A round trip to PostgreSQL (\`select 1\`) takes ${ms(r.roundTrips.awake.p50)} ms back to back but ${ms(r.roundTrips.afterIdle.p50)} ms after 5 ms of idling (p50): on this machine, waking a sleeping process is a large part of a short request. The raw SQL loop never sleeps between its queries; a request sleeps while its count and page run, and whenever its session has to be read from the database rather than from what the server kept.
 ${misses.length === 0 ? '- Every history case met its p95 target.' : misses.map(x => `- **${x.name}** missed its target: p95 ${ms(x.app.p95)} ms, of which SQL ${ms(x.sql.p95)} ms.`).join('\n')}
 - The total under the table is counted up to 10,001 rows (\`COUNT_LIMIT\`); past that the page says "more than 10,000" and the last page is read backwards along the same index, so no request counts a whole practice.
 `

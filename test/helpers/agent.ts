@@ -1,4 +1,4 @@
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 
 const TOKEN_PATTERNS = [/name="_csrf" value="([^"]+)"/, /"x-csrf-token": "([^"]+)"/]
 
@@ -32,19 +32,29 @@ export class Agent {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ')
   }
 
+  /**
+   * Tests change the database straight before a request, faster than any
+   * person clicks; a request waits, as a person would, until those changes
+   * have reached the app's kept sessions (see SignedInChangeListener).
+   */
+  private async inject (options: InjectOptions): Promise<LightMyRequestResponse> {
+    await this.app.signedInChanges.caughtUp()
+    return this.remember(await this.app.inject(options))
+  }
+
   async get (url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-    return this.remember(await this.app.inject({ method: 'GET', url, remoteAddress: this.ip, headers: { cookie: this.cookieHeader, ...headers } }))
+    return this.inject({ method: 'GET', url, remoteAddress: this.ip, headers: { cookie: this.cookieHeader, ...headers } })
   }
 
   async post (url: string, form: Record<string, string> = {}, { csrf = true, headers = {} as Record<string, string> } = {}): Promise<LightMyRequestResponse> {
     const body = new URLSearchParams(csrf ? { _csrf: this.csrfToken, ...form } : form).toString()
-    return this.remember(await this.app.inject({
+    return this.inject({
       method: 'POST',
       url,
       remoteAddress: this.ip,
       payload: body,
       headers: { cookie: this.cookieHeader, 'content-type': 'application/x-www-form-urlencoded', ...headers }
-    }))
+    })
   }
 
   async signIn (email: string, password: string): Promise<LightMyRequestResponse> {

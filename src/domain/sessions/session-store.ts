@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/core'
 import type { Clock } from '../clock/clock.js'
 import { signedInColumns, type SignedInRows } from '../users/signed-in.js'
+import type { SessionCache, SessionRead } from './session-cache.js'
 
 type Callback<T = void> = (err?: unknown, result?: T) => void
 
@@ -24,13 +25,19 @@ type SessionRow = SignedInRows & { data: StoredSession, expires_at: Date, user_i
  * request (it rolls); an unchanged session is rewritten at most once a
  * minute, so the idle timeout holds to within a minute and most page views
  * cost no write. Reading a session also reads who it belongs to (see
- * `takeSignedIn`), so a signed-in request starts with one round trip.
+ * `takeSignedIn`), and the read is kept in a SessionCache while change
+ * notices arrive, so a signed-in request usually starts with no round trip.
  */
 export class PostgresSessionStore {
   private readonly lastWritten = new Map<string, { data: string, expiresAt: number }>()
   private readonly signedIn = new Map<string, { userId: number, practiceGroupId: number, rows: SignedInRows }>()
 
-  constructor (private readonly orm: MikroORM, private readonly clock: Clock, private readonly idleMilliseconds: number) {}
+  constructor (
+    private readonly orm: MikroORM,
+    private readonly clock: Clock,
+    private readonly idleMilliseconds: number,
+    private readonly cache: SessionCache
+  ) {}
 
   private remember (sid: string, data: string, expiresAt: number): void {
     this.lastWritten.delete(sid)
@@ -55,6 +62,12 @@ export class PostgresSessionStore {
   }
 
   get (sid: string, callback: (err: unknown, result?: any) => void): void {
+    const kept = this.cache.lookup(sid, this.clock.now().getTime())
+    if (kept) {
+      callback(null, this.handOut(sid, kept))
+      return
+    }
+    const startedAt = this.cache.beginRead()
     this.connection
       .execute<SessionRow[]>(
         `select session.data, session.expires_at, session.user_id, session.practice_group_id, ${signedInColumns('session')}
@@ -63,20 +76,33 @@ export class PostgresSessionStore {
       )
       .then(rows => {
         const row = rows[0]
-        this.signedIn.delete(sid)
-        if (row) {
-          this.remember(sid, PostgresSessionStore.content(row.data), new Date(row.expires_at).getTime())
-          if (row.user_id !== null && row.practice_group_id !== null) this.keepSignedIn(sid, row)
-        } else {
+        if (!row) {
+          this.signedIn.delete(sid)
           this.lastWritten.delete(sid)
+          callback(null, null)
+          return
         }
-        callback(null, row?.data ?? null)
+        const read: SessionRead = {
+          json: JSON.stringify({ data: row.data, rows: { user: row.user, practice: row.practice, subscription: row.subscription } }),
+          expiresAt: new Date(row.expires_at).getTime(),
+          userId: row.user_id,
+          practiceGroupId: row.practice_group_id
+        }
+        this.remember(sid, PostgresSessionStore.content(row.data), read.expiresAt)
+        this.cache.keep(sid, startedAt, read)
+        callback(null, this.handOut(sid, read))
       }, callback)
   }
 
-  private keepSignedIn (sid: string, row: SessionRow): void {
-    if (this.signedIn.size >= WAITING_SIGNED_IN) this.signedIn.clear()
-    this.signedIn.set(sid, { userId: row.user_id!, practiceGroupId: row.practice_group_id!, rows: { user: row.user, practice: row.practice, subscription: row.subscription } })
+  /** The session's data for @fastify/session; its signed-in rows wait for the auth hook. Each call makes fresh copies. */
+  private handOut (sid: string, read: SessionRead): StoredSession {
+    const { data, rows } = JSON.parse(read.json) as { data: StoredSession, rows: SignedInRows }
+    this.signedIn.delete(sid)
+    if (read.userId !== null && read.practiceGroupId !== null) {
+      if (this.signedIn.size >= WAITING_SIGNED_IN) this.signedIn.clear()
+      this.signedIn.set(sid, { userId: read.userId, practiceGroupId: read.practiceGroupId, rows })
+    }
+    return data
   }
 
   /**
@@ -98,6 +124,7 @@ export class PostgresSessionStore {
       callback()
       return
     }
+    this.cache.forgetSession(sid)
     this.connection
       .execute(
         `insert into sessions (sid, practice_group_id, user_id, data, expires_at) values (?, ?, ?, ?, ?)
@@ -106,15 +133,20 @@ export class PostgresSessionStore {
         [sid, session.practiceGroupId ?? null, session.userId ?? null, JSON.stringify(session), expiresAt]
       )
       .then(() => {
+        this.cache.forgetSession(sid)
         this.remember(sid, content, expiresAt.getTime())
         callback()
       }, callback)
   }
 
   destroy (sid: string, callback: Callback): void {
+    this.cache.forgetSession(sid)
     this.lastWritten.delete(sid)
     this.signedIn.delete(sid)
-    this.connection.execute('delete from sessions where sid = ?', [sid]).then(() => callback(), callback)
+    this.connection.execute('delete from sessions where sid = ?', [sid]).then(() => {
+      this.cache.forgetSession(sid)
+      callback()
+    }, callback)
   }
 
   async pruneExpired (): Promise<number> {
@@ -123,6 +155,8 @@ export class PostgresSessionStore {
   }
 
   async endSessionsOf (userId: number): Promise<void> {
+    this.cache.forgetUser(userId)
     await this.connection.execute('delete from sessions where user_id = ?', [userId], 'run')
+    this.cache.forgetUser(userId)
   }
 }
