@@ -13,7 +13,8 @@ interface Kept extends SessionRead {
   readAt: number
 }
 
-const KEPT_SESSIONS = 50_000
+/** About 1.5 kB each: enough for every session active within a minute on one server. */
+const KEPT_SESSIONS = 10_000
 /** However reliable the change notices, nothing kept is used for longer than this. */
 const KEPT_MILLISECONDS = 60_000
 
@@ -54,9 +55,14 @@ export class SessionCache {
 
   keep (sid: string, startedAt: number, read: SessionRead): void {
     if (!this.trusted || startedAt !== this.generation) return
+    const now = this.monotonicNow()
     this.kept.delete(sid)
-    this.kept.set(sid, { ...read, readAt: this.monotonicNow() })
-    if (this.kept.size > KEPT_SESSIONS) this.kept.delete(this.kept.keys().next().value!)
+    this.kept.set(sid, { ...read, readAt: now })
+    // Oldest first: drop what can no longer be used, and the oldest beyond the limit.
+    for (const [oldSid, kept] of this.kept) {
+      if (this.kept.size <= KEPT_SESSIONS && now - kept.readAt <= KEPT_MILLISECONDS) break
+      this.kept.delete(oldSid)
+    }
   }
 
   forgetSession (sid: string): void {

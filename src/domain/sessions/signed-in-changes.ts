@@ -75,7 +75,13 @@ export class SignedInChangeListener {
     if (!client) return
     const token = `sync:${randomUUID()}`
     const arrived = new Promise<void>(resolve => this.waiting.set(token, resolve))
-    await client.query('select pg_notify($1, $2)', [SIGNED_IN_CHANNEL, token])
+    try {
+      await client.query('select pg_notify($1, $2)', [SIGNED_IN_CHANNEL, token])
+    } catch {
+      this.waiting.delete(token)
+      this.cache.forgetAll()
+      return
+    }
     await arrived
   }
 
