@@ -32,10 +32,6 @@ export class SessionCache {
 
   constructor (private readonly monotonicNow: () => number = () => performance.now()) {}
 
-  get isTrusted (): boolean {
-    return this.trusted
-  }
-
   /** The kept read of `sid`, if it is still good at `now` (the session's own clock). */
   lookup (sid: string, now: number): SessionRead | null {
     if (!this.trusted) return null

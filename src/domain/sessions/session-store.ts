@@ -124,7 +124,6 @@ export class PostgresSessionStore {
       callback()
       return
     }
-    this.cache.forgetSession(sid)
     this.connection
       .execute(
         `insert into sessions (sid, practice_group_id, user_id, data, expires_at) values (?, ?, ?, ?, ?)
@@ -140,7 +139,6 @@ export class PostgresSessionStore {
   }
 
   destroy (sid: string, callback: Callback): void {
-    this.cache.forgetSession(sid)
     this.lastWritten.delete(sid)
     this.signedIn.delete(sid)
     this.connection.execute('delete from sessions where sid = ?', [sid]).then(() => {
@@ -155,7 +153,6 @@ export class PostgresSessionStore {
   }
 
   async endSessionsOf (userId: number): Promise<void> {
-    this.cache.forgetUser(userId)
     await this.connection.execute('delete from sessions where user_id = ?', [userId], 'run')
     this.cache.forgetUser(userId)
   }

@@ -3,7 +3,7 @@ import pg from 'pg'
 import type { SessionCache } from './session-cache.js'
 
 /** The channel the change triggers notify (see the signed-in changes migration). */
-export const SIGNED_IN_CHANNEL = 'signed_in_changes'
+const SIGNED_IN_CHANNEL = 'signed_in_changes'
 /** How the listening connection shows in pg_stat_activity. */
 export const LISTENER_APPLICATION_NAME = 'practice-audit session notices'
 const RECONNECT_MILLISECONDS = 1_000
@@ -61,7 +61,7 @@ export class SignedInChangeListener {
       this.gone.add(client)
       await client.end().catch(() => undefined)
     }
-    for (const resolve of this.waiting.values()) resolve()
+    this.releaseWaiting()
   }
 
   /**
@@ -100,13 +100,18 @@ export class SignedInChangeListener {
     resolve?.()
   }
 
+  /** Without a listening connection nothing is kept, so whoever waits for notices need not. */
+  private releaseWaiting (): void {
+    for (const resolve of this.waiting.values()) resolve()
+    this.waiting.clear()
+  }
+
   private lost (client: pg.Client, err: unknown): void {
     if (this.gone.has(client)) return
     this.gone.add(client)
     if (this.client === client) this.client = null
     this.cache.distrust()
-    for (const resolve of this.waiting.values()) resolve()
-    this.waiting.clear()
+    this.releaseWaiting()
     client.end().catch(() => undefined)
     if (this.stopped) return
     this.log.warn({ err }, 'session change notices lost: every session is read from the database until they are back')
