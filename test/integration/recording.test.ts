@@ -192,3 +192,20 @@ t.test('when patients are listed and searched, then the list is paginated and th
   t.equal((await owner.get('/patients?page=0')).statusCode, 400)
   t.equal((await owner.get('/patients?page=9999')).statusCode, 200, 'a page past the end shows the last page')
 })
+
+t.test('when many profiles are opened at the same moment, then every view is recorded once and they are committed together', async t => {
+  const owner = await signedIn(clinic.owner.email)
+  const reception = await signedIn(clinic.reception.email)
+  const id = await newPatient(owner, 'Rush Hour-Patient')
+  const views = Array.from({ length: 40 }, (_, i) => ({ agent: i % 2 ? owner : reception, url: `/patients/${id}?rush=${i}` }))
+  const pages = await Promise.all(views.map(v => v.agent.get(v.url)))
+  t.same(pages.map(p => p.statusCode), views.map(() => 200), 'every profile was shown')
+  const rows = await ctx.em().getConnection().execute<{ url: string, user_id: number, tx_id: string }[]>(
+    "select url, user_id, tx_id::text from audit_records where practice_group_id = ? and url like ?", [clinic.group.id, `/patients/${id}?rush=%`])
+  t.same(rows.map(r => r.url).sort(), views.map(v => v.url).sort(), 'one record per view, none lost, none twice')
+  for (const row of rows) {
+    const view = views.find(v => v.url === row.url)!
+    t.equal(row.user_id, view.agent === owner ? clinic.owner.id : clinic.reception.id, `${row.url} is recorded for the person who opened it`)
+  }
+  t.ok(new Set(rows.map(r => r.tx_id)).size < views.length, `${views.length} views took ${new Set(rows.map(r => r.tx_id)).size} commits`)
+})

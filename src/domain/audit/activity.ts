@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { UserFacingError } from '../errors.js'
+import { GroupCommit } from './group-commit.js'
 
 export const ACTIONS = ['view', 'create', 'update', 'delete', 'login', 'logout', 'login_failed', 'export', 'purchase'] as const
 export type Action = typeof ACTIONS[number]
@@ -47,26 +48,53 @@ function clip (text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text
 }
 
+const COLUMNS = '(practice_group_id, occurred_at, user_id, user_name, action, page, record_type, record_id, description, url, ip, changes)'
+const VALUES = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::inet, ?::jsonb)'
+/** Rows per statement when records are written together: 1,200 parameters, well under PostgreSQL's limit of 65,535. */
+const MAX_ROWS_TOGETHER = 100
+
+type RecordRow = unknown[]
+
+function rowOf (actor: Actor, activity: Activity): RecordRow {
+  return [
+    actor.practiceGroupId, actor.occurredAt, actor.userId, clip(actor.userName, 200), activity.action, activity.page,
+    activity.recordType ?? null, activity.recordId == null ? null : String(activity.recordId),
+    clip(activity.description, MAX_DESCRIPTION), clip(actor.url, MAX_URL), actor.ip,
+    activity.changes ? JSON.stringify(activity.changes) : null
+  ]
+}
+
+type Connection = ReturnType<EntityManager['getConnection']>
+
+async function insertRows (connection: Connection, rows: RecordRow[], transaction?: unknown): Promise<void> {
+  const values = rows.map(() => VALUES).join(', ')
+  await connection.execute(`insert into audit_records ${COLUMNS} values ${values}`, rows.flat(), 'run', transaction as never)
+}
+
+const groupCommits = new WeakMap<Connection, GroupCommit<RecordRow>>()
+
+function groupCommitFor (connection: Connection): GroupCommit<RecordRow> {
+  let group = groupCommits.get(connection)
+  if (!group) {
+    group = new GroupCommit(rows => insertRows(connection, rows), MAX_ROWS_TOGETHER)
+    groupCommits.set(connection, group)
+  }
+  return group
+}
+
 /**
- * Appends one record to the User Action History. Called with the same
- * EntityManager (and so the same transaction) as the change it describes:
- * if either fails, neither is kept.
+ * Appends one record to the User Action History. Inside a transaction it is
+ * written with the change it describes, so if either fails, neither is kept.
+ * Outside one (a page view, a sign-in) it is committed together with the
+ * records other requests are writing at the same moment; either way the
+ * promise resolves only once this record is committed.
  */
 export async function recordActivity (em: EntityManager, actor: Actor, activity: Activity): Promise<void> {
+  const row = rowOf(actor, activity)
+  const transaction = em.getTransactionContext()
   try {
-    await em.getConnection().execute(
-      `insert into audit_records
-        (practice_group_id, occurred_at, user_id, user_name, action, page, record_type, record_id, description, url, ip, changes)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::inet, ?::jsonb)`,
-      [
-        actor.practiceGroupId, actor.occurredAt, actor.userId, clip(actor.userName, 200), activity.action, activity.page,
-        activity.recordType ?? null, activity.recordId == null ? null : String(activity.recordId),
-        clip(activity.description, MAX_DESCRIPTION), clip(actor.url, MAX_URL), actor.ip,
-        activity.changes ? JSON.stringify(activity.changes) : null
-      ],
-      'run',
-      em.getTransactionContext()
-    )
+    if (transaction) await insertRows(em.getConnection(), [row], transaction)
+    else await groupCommitFor(em.getConnection()).add(row)
   } catch (err) {
     throw new ActivityNotRecordedError(err)
   }
