@@ -18,6 +18,7 @@ import auth, { SignInRequiredError } from './plugins/app/auth.js'
 import render from './plugins/app/render.js'
 import scheduledJobs from './plugins/app/scheduled-jobs.js'
 import sealer from './plugins/app/sealer.js'
+import storableText from './plugins/app/storable-text.js'
 import { TestPaymentProvider, type PaymentProvider } from './domain/credits/payment-provider.js'
 import routes from './routes/index.js'
 
@@ -93,6 +94,7 @@ export function buildApp ({ config, orm, clock, paymentProvider }: AppOptions): 
   // Pages live in their own scope: fetching a stylesheet or htmx never reads or rewrites a session.
   app.register(async function pages (scope) {
     scope.register(formbody)
+    scope.register(storableText)
     scope.register(session)
     scope.register(csrf)
     scope.register(auth)

@@ -44,3 +44,21 @@ t.test('when text is far too long, then the form says so and keeps nothing', asy
   t.equal(notes.statusCode, 422)
   t.equal(await ctx.em().count(Patient, { practiceGroupId: clinic.group.id }), before)
 })
+
+t.test('when a search, filter or form carries a NUL character, then it is refused with a clear 400 and nothing is kept', async t => {
+  const patients = await ctx.em().count(Patient, { practiceGroupId: clinic.group.id })
+  const refusedMessage = 'contains a NUL character'
+  for (const url of ['/patients?q=Ann%00e', '/settings/users/history?description=a%00b', '/settings/users/history?url=%00', '/patients/1%00']) {
+    const page = await agent.get(url)
+    t.equal(page.statusCode, 400, url)
+    t.match(page.body, refusedMessage, `${url} says why`)
+  }
+  const fragment = await agent.get('/settings/users/history?user=%00', { 'hx-request': 'true' })
+  t.equal(fragment.statusCode, 400, 'an htmx filter request')
+  t.match(fragment.body, refusedMessage)
+  const saved = await agent.post('/patients', { name: 'Nul\u0000Name' })
+  t.equal(saved.statusCode, 400)
+  t.match(saved.body, refusedMessage)
+  t.equal(await ctx.em().count(Patient, { practiceGroupId: clinic.group.id }), patients, 'no patient was saved')
+  t.equal((await agent.get('/patients?q=Anne')).statusCode, 200, 'the same search without it works')
+})
