@@ -51,16 +51,18 @@ t.test('when a session is read, then its user, practice and active subscription 
   t.equal(store.takeSignedIn(sid, c.owner.id, c.group.id), null, 'handed out once')
 })
 
-t.test('when the signed-in rows become entities, then they are managed: a change made through them is saved', async t => {
+t.test('when the signed-in rows are mapped, then they read like entities and a change made through them throws instead of being lost', async t => {
   const c = await makeClinic(ctx.em(), { creditBalance: 70 })
   const em = ctx.em()
   const signedIn = await loadSignedIn(em, c.owner.id, c.group.id)
   t.equal(signedIn?.user.name, c.owner.name)
+  t.equal(signedIn?.user.accessLevel, 'Full Access', 'property names, not column names')
+  t.equal(signedIn?.practice.creditBalance, 70)
   t.equal(signedIn?.subscription, null, 'no subscription yet')
   t.ok(signedIn?.user.createdAt instanceof Date, 'dates come back as dates')
-  signedIn!.practice.creditBalance = 71
+  t.throws(() => { signedIn!.practice.creditBalance = 71 }, TypeError)
   await em.flush()
-  t.equal((await ctx.em().findOneOrFail(PracticeGroup, c.group.id)).creditBalance, 71)
+  t.equal((await ctx.em().findOneOrFail(PracticeGroup, c.group.id)).creditBalance, 70, 'nothing was saved')
 })
 
 t.test('when the claimed user is deactivated, a System user, or of another practice, then nobody is signed in', async t => {

@@ -32,13 +32,31 @@ export function signedInColumns (source: string): string {
           (select row_to_json(s.*) from subscriptions s where s.practice_group_id = ${source}.practice_group_id and s.status = 'active') as subscription`
 }
 
-/** The rows as managed entities of `em`, as if each had been found on its own; null without the user or their practice. */
+/**
+ * A row as `row_to_json` gives it, as a frozen plain object with the
+ * entity's property names and types. Making managed entities of the three
+ * rows cost a page view more than its own query, and a request only reads
+ * who is signed in: code that changes a user, practice or subscription
+ * loads it into its own unit of work, and a change made through one of
+ * these by mistake throws rather than being silently dropped.
+ */
+function readOnly<T> (em: EntityManager, entityName: string, row: object): T {
+  const columns = row as Record<string, unknown>
+  const values: Record<string, unknown> = {}
+  for (const prop of em.getMetadata().get(entityName).props) {
+    const value = columns[prop.fieldNames[0]!]
+    values[prop.name] = value == null ? null : prop.runtimeType === 'Date' ? new Date(value as string) : value
+  }
+  return Object.freeze(values) as T
+}
+
+/** The rows as read-only entities; null without the user or their practice. */
 export function mapSignedIn (em: EntityManager, rows: SignedInRows): SignedIn | null {
   if (!rows.user || !rows.practice) return null
   return {
-    user: em.map(User, rows.user),
-    practice: em.map(PracticeGroup, rows.practice),
-    subscription: rows.subscription ? em.map(Subscription, rows.subscription) : null
+    user: readOnly<User>(em, User.meta.className, rows.user),
+    practice: readOnly<PracticeGroup>(em, PracticeGroup.meta.className, rows.practice),
+    subscription: rows.subscription ? readOnly<Subscription>(em, Subscription.meta.className, rows.subscription) : null
   }
 }
 
