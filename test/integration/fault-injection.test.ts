@@ -100,3 +100,23 @@ t.test('when the history insert fails at random during 200 profile views, then n
   })
   t.match(refused.body, 'could not be recorded in the User Action History', 'the user is told why')
 })
+
+t.test('when one view of a burst cannot be recorded, then only that page is refused and the others are shown and recorded', async t => {
+  await planFault(false)
+  await owner.query(`create function refuse_marked_view() returns trigger language plpgsql as $$
+    begin
+      if new.url like '%refuse-me%' then raise exception 'injected fault for one record'; end if;
+      return new;
+    end $$`)
+  await owner.query('create trigger refuse_marked_view before insert on audit_records for each row execute function refuse_marked_view()')
+  t.teardown(() => owner.query('drop trigger refuse_marked_view on audit_records'))
+  const patient = await anyPatientId()
+  const urls = Array.from({ length: 24 }, (_, i) => `/patients/${patient}?burst=${i}${i === 13 ? '&refuse-me' : ''}`)
+  const before = await history()
+  const pages = await Promise.all(urls.map(url => agent.get(url)))
+  t.same(pages.map(p => p.statusCode), urls.map(url => url.includes('refuse-me') ? 503 : 200))
+  const rows = await ctx.em().getConnection().execute<{ url: string }[]>(
+    'select url from audit_records where practice_group_id = ? and url like ?', [clinic.group.id, `/patients/${patient}?burst=%`])
+  t.same(rows.map(r => r.url).sort(), urls.filter(url => !url.includes('refuse-me')).sort(), 'every other view is recorded, once')
+  t.equal(await history(), before + urls.length - 1)
+})

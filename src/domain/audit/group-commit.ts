@@ -5,9 +5,14 @@ interface Waiting<Row> {
   settle: Settle
 }
 
-/** A statement error reported by PostgreSQL (it has a SQLSTATE), after which nothing of the statement was kept. */
+/**
+ * An error PostgreSQL reported for the statement (severity ERROR, with a
+ * SQLSTATE), after which nothing of it was kept. A lost connection or a
+ * FATAL leaves that unknown.
+ */
 function rolledBack (err: unknown): boolean {
-  return typeof (err as { code?: unknown } | null)?.code === 'string' && /^[0-9A-Z]{5}$/.test((err as { code: string }).code)
+  const reported = err as { severity?: unknown, code?: unknown } | null
+  return reported?.severity === 'ERROR' && typeof reported.code === 'string'
 }
 
 /**
