@@ -5,7 +5,7 @@ import { hasHistory } from '../../domain/history/history.service.js'
 import { formatField, inputValue } from '../../domain/records/fields.js'
 import type { RecordKind } from '../../domain/records/record-kind.js'
 import {
-  createRecord, deleteRecord, getRecord, listRecords, loadLookups, recordView, updateRecord
+  createRecord, deleteRecord, findRecord, getRecord, listRecords, loadLookups, recordView, updateRecord
 } from '../../domain/records/records.service.js'
 import { exportHistory, showActivity, showHistory, type HistoryPageSpec } from '../history/show-history.js'
 import { exportParams, type ExportParams } from '../history/schemas.js'
@@ -24,7 +24,7 @@ export function recordRoutes (kind: RecordKind) {
   /** How the history names the record; a deleted record is still named by its history, so auditors can see who deleted it. */
   async function historyHeading (request: FastifyRequest, id: number): Promise<string> {
     const practiceGroupId = request.practice!.id
-    const record = await request.em.findOne(kind.entity, { id, practiceGroupId } as never)
+    const record = await findRecord(request.em, kind, practiceGroupId, id)
     if (record) return `${noun} ${kind.describe(record, await loadLookups(request.em, practiceGroupId, [record]), request.practice!.timeZone)}`
     if (await hasHistory(request.em, practiceGroupId, { recordType: kind.type, recordId: String(id) })) return `${noun} #${id} (deleted)`
     throw new NotFoundError(noun)
