@@ -1,8 +1,7 @@
-type Settle = (err?: unknown) => void
-
 interface Waiting<Row> {
   row: Row
-  settle: Settle
+  resolve: () => void
+  reject: (err: unknown) => void
 }
 
 /**
@@ -16,7 +15,7 @@ function rolledBack (err: unknown): boolean {
 }
 
 /**
- * Group commit for rows that need no transaction of their own caller: while
+ * Group commit for rows whose callers are in no transaction of their own: while
  * one insert is on its way, rows that arrive wait and then go together, one
  * statement and one commit for all of them. A row that arrives when nothing
  * is in flight goes at once, so a quiet server adds no delay; a busy one
@@ -39,7 +38,7 @@ export class GroupCommit<Row> {
 
   add (row: Row): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ row, settle: err => { if (err === undefined) resolve(); else reject(err) } })
+      this.waiting.push({ row, resolve, reject })
       if (!this.flushing) void this.flush()
     })
   }
@@ -56,10 +55,10 @@ export class GroupCommit<Row> {
   private async write (batch: Waiting<Row>[]): Promise<void> {
     try {
       await this.insert(batch.map(w => w.row))
-      for (const w of batch) w.settle()
+      for (const w of batch) w.resolve()
     } catch (err) {
       if (batch.length === 1 || !rolledBack(err)) {
-        for (const w of batch) w.settle(err)
+        for (const w of batch) w.reject(err)
         return
       }
       for (const w of batch) await this.write([w])
