@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core'
+import type { EntityManager, Transaction } from '@mikro-orm/core'
 import { UserFacingError } from '../errors.js'
 import { GroupCommit } from './group-commit.js'
 
@@ -66,9 +66,9 @@ function rowOf (actor: Actor, activity: Activity): RecordRow {
 
 type Connection = ReturnType<EntityManager['getConnection']>
 
-async function insertRows (connection: Connection, rows: RecordRow[], transaction?: unknown): Promise<void> {
+async function insertRows (connection: Connection, rows: RecordRow[], transaction?: Transaction): Promise<void> {
   const values = rows.map(() => VALUES).join(', ')
-  await connection.execute(`insert into audit_records ${COLUMNS} values ${values}`, rows.flat(), 'run', transaction as never)
+  await connection.execute(`insert into audit_records ${COLUMNS} values ${values}`, rows.flat(), 'run', transaction)
 }
 
 const groupCommits = new WeakMap<Connection, GroupCommit<RecordRow>>()

@@ -40,10 +40,10 @@ export function signedInColumns (source: string): string {
  * loads it into its own unit of work, and a change made through one of
  * these by mistake throws rather than being silently dropped.
  */
-function readOnly<T> (em: EntityManager, entityName: string, row: object): T {
+function readOnly<T> (em: EntityManager, entity: { meta: { className: string } }, row: object): T {
   const columns = row as Record<string, unknown>
   const values: Record<string, unknown> = {}
-  for (const prop of em.getMetadata().get(entityName).props) {
+  for (const prop of em.getMetadata().get(entity.meta.className).props) {
     const value = columns[prop.fieldNames[0]!]
     values[prop.name] = value == null ? null : prop.runtimeType === 'Date' ? new Date(value as string) : value
   }
@@ -54,9 +54,9 @@ function readOnly<T> (em: EntityManager, entityName: string, row: object): T {
 export function mapSignedIn (em: EntityManager, rows: SignedInRows): SignedIn | null {
   if (!rows.user || !rows.practice) return null
   return {
-    user: readOnly<User>(em, User.meta.className, rows.user),
-    practice: readOnly<PracticeGroup>(em, PracticeGroup.meta.className, rows.practice),
-    subscription: rows.subscription ? readOnly<Subscription>(em, Subscription.meta.className, rows.subscription) : null
+    user: readOnly<User>(em, User, rows.user),
+    practice: readOnly<PracticeGroup>(em, PracticeGroup, rows.practice),
+    subscription: rows.subscription ? readOnly<Subscription>(em, Subscription, rows.subscription) : null
   }
 }
 
