@@ -13,7 +13,9 @@ import autocannon from 'autocannon'
 import { to as copyTo } from 'pg-copy-streams'
 import { dropDatabase, ensureDatabase } from '../src/db/databases.js'
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js'
-import { migrate, openOrm } from '../src/db/orm.js'
+import { migrate, openOrm, openUnscopedOrm } from '../src/db/orm.js'
+import { loginRoles } from '../src/db/roles.js'
+import { inPracticeScope } from '../src/db/practice-scope.js'
 import { toPg } from '../src/db/sql.js'
 import { hashPassword } from '../src/domain/users/passwords.js'
 import { DAY_MS } from '../src/domain/time/zoned.js'
@@ -97,7 +99,9 @@ async function main (): Promise<void> {
   const { rows: [{ ip: someIp }] } = await db.query<{ ip: string }>('select host(ip) as ip from audit_records where practice_group_id = $1 limit 1', [largest.id])
   const { rows: [{ version }] } = await db.query<{ version: string }>("select current_setting('server_version') as version")
 
-  const orm = await openOrm(url, 4)
+  const roles = await loginRoles(url, join(process.cwd(), '.data'))
+  const orm = await openUnscopedOrm(roles.keeper, 4)
+  const appOrm = await openOrm(roles.app, 4)
   log('sealing every record into its practice\'s hash chain')
   const sealingMs = await timed(async () => { await sealCommittedRecords(orm.em.fork(), now) })
   log(`sealed in ${(sealingMs / 1000).toFixed(0)} s`)
@@ -180,10 +184,12 @@ async function main (): Promise<void> {
 
   log('recording overhead (A/B, interleaved)')
   const practice = await orm.em.fork().findOneOrFail(PracticeGroup, { id: largest.id })
+  // As a request does it: the app's role, scoped to the practice.
+  const viewWork = (record: boolean): Promise<void> => inPracticeScope(practice.id, () => scopedViewWork(record))
   const withRecording: number[] = []
   const withoutRecording: number[] = []
-  const viewWork = async (record: boolean): Promise<void> => {
-    const em = orm.em.fork()
+  async function scopedViewWork (record: boolean): Promise<void> {
+    const em = appOrm.em.fork()
     const patient = await getRecord(em, patientKind, practice.id, focalPatientId)
     await loadLookups(em, practice.id, [patient])
     if (record) {
@@ -227,6 +233,7 @@ async function main (): Promise<void> {
   browser.close()
   server.kill('SIGTERM')
   await orm.close()
+  await appOrm.close()
   await db.end()
   await cluster.stop()
 
@@ -278,7 +285,7 @@ async function measureExport (db: pg.Client, baseUrl: string, cookie: string, pi
 }
 
 /** Verifies one practice's whole chain in this process, timing it and watching this process's memory. */
-async function measureVerification (orm: Awaited<ReturnType<typeof openOrm>>, practiceGroupId: number) {
+async function measureVerification (orm: Awaited<ReturnType<typeof openUnscopedOrm>>, practiceGroupId: number) {
   const rssBefore = process.memoryUsage().rss / 2 ** 20
   let rssPeak = rssBefore
   const timer = setInterval(() => { rssPeak = Math.max(rssPeak, process.memoryUsage().rss / 2 ** 20) }, 100)
@@ -288,7 +295,7 @@ async function measureVerification (orm: Awaited<ReturnType<typeof openOrm>>, pr
   return { seconds: duration / 1000, verified: result.verified, awaitingSeal: result.awaitingSeal, intact: result.intact, rssBefore, rssPeak }
 }
 
-async function measureRetention (db: pg.Client, orm: Awaited<ReturnType<typeof openOrm>>, baseUrl: string, now: Date) {
+async function measureRetention (db: pg.Client, orm: Awaited<ReturnType<typeof openUnscopedOrm>>, baseUrl: string, now: Date) {
   const { rows: [group] } = await db.query<{ id: number }>("insert into practice_groups (name, time_zone, credit_balance) values ('Retention Clinic', 'Australia/Sydney', 0) returning id")
   const { rows: [user] } = await db.query<{ id: number }>(
     `insert into users (practice_group_id, name, email, password_hash, access_level, can_view_history, created_at, updated_at)

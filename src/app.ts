@@ -32,7 +32,10 @@ declare module 'fastify' {
 
 export interface AppOptions {
   config: Config
+  /** The app role's connections, for requests. */
   orm: MikroORM<PostgreSqlDriver>
+  /** The keeper role's connections, for the sealer and the scheduled job. */
+  keeperOrm: MikroORM<PostgreSqlDriver>
   clock?: Clock
   /** Where top-ups are paid; without one, PAYMENT_PROVIDER decides (the test provider, or none). */
   paymentProvider?: PaymentProvider
@@ -72,7 +75,7 @@ async function handleError (this: unknown, err: FastifyError, request: FastifyRe
 }
 
 /** Builds the application; the caller owns the ORM and decides when to listen. */
-export function buildApp ({ config, orm, clock, paymentProvider }: AppOptions): FastifyInstance {
+export function buildApp ({ config, orm, keeperOrm, clock, paymentProvider }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: { level: config.LOG_LEVEL },
     trustProxy: trustedProxies(config),
@@ -81,7 +84,7 @@ export function buildApp ({ config, orm, clock, paymentProvider }: AppOptions): 
   app.decorate('config', config)
 
   app.register(clockPlugin, { clock })
-  app.register(ormPlugin, { orm })
+  app.register(ormPlugin, { orm, keeperOrm })
   app.decorate('paymentProvider', paymentProvider ?? (config.PAYMENT_PROVIDER === 'test' ? new TestPaymentProvider() : null))
   app.register(scheduledJobs)
   app.register(sealer)

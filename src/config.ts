@@ -6,6 +6,8 @@ export interface Config {
   HOST: string
   PORT: number
   DATABASE_URL?: string
+  APP_DATABASE_URL?: string
+  KEEPER_DATABASE_URL?: string
   EMBEDDED_PG_PORT: number
   DATA_DIR: string
   SESSION_SECRET: string
@@ -29,6 +31,8 @@ const schema = {
     HOST: { type: 'string', default: '127.0.0.1', minLength: 1 },
     PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
     DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
+    APP_DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
+    KEEPER_DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
     EMBEDDED_PG_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 54329 },
     DATA_DIR: { type: 'string', default: '.data', minLength: 1 },
     SESSION_SECRET: { type: 'string', default: DEVELOPMENT_SESSION_SECRET, minLength: 32 },
@@ -62,6 +66,9 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     } catch (err) {
       throw new ConfigError(`Invalid configuration: ${name} "${config[name]}" is not a cron pattern (${(err as Error).message})`)
     }
+  }
+  if (Boolean(config.APP_DATABASE_URL) !== Boolean(config.KEEPER_DATABASE_URL)) {
+    throw new ConfigError('Invalid configuration: set both APP_DATABASE_URL and KEEPER_DATABASE_URL, or neither (the app then manages its roles with the owner\'s DATABASE_URL)')
   }
   if (config.NODE_ENV === 'production' && config.SESSION_SECRET === DEVELOPMENT_SESSION_SECRET) {
     throw new ConfigError('Invalid configuration: SESSION_SECRET must be set to a private value of at least 32 characters in production')

@@ -1,10 +1,21 @@
 import { join } from 'node:path'
 import { loadConfig, ConfigError } from './config.js'
 import { buildApp } from './app.js'
-import { migrate, openOrm } from './db/orm.js'
+import { migrate, openOrm, openUnscopedOrm } from './db/orm.js'
+import { loginRoles } from './db/roles.js'
 import { ensureDatabase } from './db/databases.js'
 import { startEmbeddedPostgres, PortBusyError, type EmbeddedDatabase } from './db/embedded-postgres.js'
 import { seedDemoIfEmpty, DEMO_SIGN_INS, DEMO_PASSWORD } from './db/seed/demo.js'
+
+/** Demo data includes past activity, which only the owner may date. */
+async function seedAsOwner (ownerUrl: string): Promise<boolean> {
+  const owner = await openUnscopedOrm(ownerUrl)
+  try {
+    return await seedDemoIfEmpty(owner)
+  } finally {
+    await owner.close()
+  }
+}
 
 async function main (): Promise<void> {
   const config = loadConfig()
@@ -15,10 +26,12 @@ async function main (): Promise<void> {
     databaseUrl = await ensureDatabase(embedded.url, 'practice_audit')
   }
   await migrate(databaseUrl)
-  const orm = await openOrm(databaseUrl)
-  const seeded = embedded ? await seedDemoIfEmpty(orm) : false
+  const seeded = embedded ? await seedAsOwner(databaseUrl) : false
+  const roles = await loginRoles(databaseUrl, config.DATA_DIR, { app: config.APP_DATABASE_URL, keeper: config.KEEPER_DATABASE_URL })
+  const orm = await openOrm(roles.app)
+  const keeperOrm = await openUnscopedOrm(roles.keeper, 3)
 
-  const app = buildApp({ config, orm })
+  const app = buildApp({ config, orm, keeperOrm })
   let closing = false
   const close = async (signal: string): Promise<void> => {
     if (closing) return
@@ -26,6 +39,7 @@ async function main (): Promise<void> {
     app.log.info(`${signal} received, shutting down`)
     await app.close()
     await orm.close()
+    await keeperOrm.close()
     await embedded?.stop()
     process.exit(0)
   }

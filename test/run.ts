@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Parser } from 'tap-parser'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded-postgres.js'
+import { enableRoleLogins, rolePasswords } from '../src/db/roles.js'
 
 interface Counts { passed: number, failed: number, skipped: number }
 interface AssertResult { ok: boolean, skip?: unknown, todo?: unknown }
@@ -56,6 +57,9 @@ async function run (): Promise<number> {
     embedded = await startEmbeddedPostgres(join(dataDir, 'data'), port)
     env.DATABASE_URL = embedded.url
   }
+
+  // Roles belong to the whole server: let them log in once, before the test files run in parallel.
+  await enableRoleLogins(env.DATABASE_URL, rolePasswords(env.DATA_DIR ?? '.data'))
 
   const counts = { passed: 0, failed: 0, skipped: 0 }
   const parser = new Parser()

@@ -1,26 +1,27 @@
 import { MikroORM, type Options } from '@mikro-orm/core'
 import { PostgreSqlDriver } from '@mikro-orm/postgresql'
 import { Migrator } from '@mikro-orm/migrations'
-import { APP_ROLE } from './app-role.js'
+import { scopeEveryStatement } from './practice-scope.js'
 import { entities } from './entities.js'
 import { migrationsList } from './migrations-list.js'
 
-type RawConnection = { query: (sql: string, callback: (err: Error | null) => void) => void }
+type RawConnection = { query: (...args: any[]) => any }
 
 /**
- * Every connection acts as the restricted application role and plans
- * queries without parallel workers, which on two cores made history
- * queries slower and noisier.
+ * Every connection plans queries without parallel workers, which on two
+ * cores made history queries slower and noisier. The app's connections
+ * also follow the practice scope of whoever sends a statement.
  */
-function prepareConnection (actAsAppRole: boolean) {
-  const statements = ["set time zone 'UTC'", 'set max_parallel_workers_per_gather = 0']
-  if (actAsAppRole) statements.push(`set role ${APP_ROLE}`)
+function prepareConnection (scoped: boolean) {
   return (connection: RawConnection, done: (err: Error | null, connection: RawConnection) => void): void => {
-    connection.query(statements.join('; '), (err) => done(err, connection))
+    connection.query("set time zone 'UTC'; set max_parallel_workers_per_gather = 0", (err: Error | null) => {
+      if (!err && scoped) scopeEveryStatement(connection)
+      done(err, connection)
+    })
   }
 }
 
-export function ormOptions (databaseUrl: string, { actAsAppRole = true, poolMax = 10 } = {}): Options<PostgreSqlDriver> {
+export function ormOptions (databaseUrl: string, { scoped = false, poolMax = 10 } = {}): Options<PostgreSqlDriver> {
   return {
     driver: PostgreSqlDriver,
     clientUrl: databaseUrl,
@@ -35,7 +36,7 @@ export function ormOptions (databaseUrl: string, { actAsAppRole = true, poolMax 
       snapshot: false,
       silent: true
     },
-    pool: { min: 0, max: poolMax, afterCreate: prepareConnection(actAsAppRole) },
+    pool: { min: 0, max: poolMax, afterCreate: prepareConnection(scoped) },
     allowGlobalContext: false,
     forceUtcTimezone: true,
     debug: false,
@@ -43,9 +44,9 @@ export function ormOptions (databaseUrl: string, { actAsAppRole = true, poolMax 
   }
 }
 
-/** Applies pending migrations with the owner's rights (the app role may not change the schema). */
-export async function migrate (databaseUrl: string): Promise<void> {
-  const orm = await MikroORM.init(ormOptions(databaseUrl, { actAsAppRole: false, poolMax: 1 }))
+/** Applies pending migrations with the owner's rights (the app's roles may not change the schema). */
+export async function migrate (ownerUrl: string): Promise<void> {
+  const orm = await MikroORM.init(ormOptions(ownerUrl, { poolMax: 1 }))
   try {
     await orm.getMigrator().up()
   } finally {
@@ -53,6 +54,12 @@ export async function migrate (databaseUrl: string): Promise<void> {
   }
 }
 
-export async function openOrm (databaseUrl: string, poolMax = 10): Promise<MikroORM<PostgreSqlDriver>> {
-  return MikroORM.init(ormOptions(databaseUrl, { poolMax }))
+/** The app's connections, as the app role: each statement sees the practice of the request that sends it. */
+export async function openOrm (appUrl: string, poolMax = 10): Promise<MikroORM<PostgreSqlDriver>> {
+  return MikroORM.init(ormOptions(appUrl, { scoped: true, poolMax }))
+}
+
+/** The keeper's connections (sealer, scheduled job), or the owner's for demo data and tools. */
+export async function openUnscopedOrm (url: string, poolMax = 2): Promise<MikroORM<PostgreSqlDriver>> {
+  return MikroORM.init(ormOptions(url, { poolMax }))
 }

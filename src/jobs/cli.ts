@@ -1,5 +1,6 @@
 import { loadConfig } from '../config.js'
-import { migrate, openOrm } from '../db/orm.js'
+import { migrate, openUnscopedOrm } from '../db/orm.js'
+import { loginRoles } from '../db/roles.js'
 import { cliDatabase } from './cli-database.js'
 import { systemClock } from '../domain/clock/clock.js'
 import { runScheduledJobs, type JobReport } from '../domain/jobs/scheduled-jobs.js'
@@ -26,7 +27,8 @@ function print (report: JobReport): void {
 
 const { url, embedded } = await cliDatabase(config)
 await migrate(url)
-const orm = await openOrm(url, 2)
+const roles = await loginRoles(url, config.DATA_DIR, { app: config.APP_DATABASE_URL, keeper: config.KEEPER_DATABASE_URL })
+const orm = await openUnscopedOrm(roles.keeper)
 try {
   const report = await runScheduledJobs(orm, systemClock, { dryRun })
   print(report)

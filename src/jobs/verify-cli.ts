@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
-import { migrate, openOrm } from '../db/orm.js'
+import { migrate, openUnscopedOrm } from '../db/orm.js'
+import { loginRoles } from '../db/roles.js'
 import { verifyPracticeChain } from '../domain/chain/chain.service.js'
 import { PracticeGroup } from '../domain/practice-groups/practice-group.entity.js'
 import { describeVerification } from '../domain/chain/describe-verification.js'
@@ -30,7 +31,8 @@ try {
 const config = loadConfig()
 const { url, embedded } = await cliDatabase(config)
 await migrate(url)
-const orm = await openOrm(url, 2)
+const roles = await loginRoles(url, config.DATA_DIR, { app: config.APP_DATABASE_URL, keeper: config.KEEPER_DATABASE_URL })
+const orm = await openUnscopedOrm(roles.keeper)
 try {
   const where = practiceIds.length ? { id: { $in: practiceIds } } : {}
   const practices = await orm.em.fork().find(PracticeGroup, where, { orderBy: { id: 'asc' } })

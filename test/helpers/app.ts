@@ -6,16 +6,23 @@ import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { ManualClock } from '../../src/domain/clock/clock.js'
-import { migrate, openOrm } from '../../src/db/orm.js'
+import { migrate, openOrm, openUnscopedOrm } from '../../src/db/orm.js'
 import { dropDatabase, ensureDatabase } from '../../src/db/databases.js'
+import { rolePasswords, roleUrls, type RoleUrls } from '../../src/db/roles.js'
 
 export interface TestContext {
   app: FastifyInstance
+  /** The app's own connections, as the app role (row-level security applies). */
   orm: MikroORM<PostgreSqlDriver>
+  /** The sealer's and the scheduled job's connections, as the keeper role. */
+  keeper: MikroORM<PostgreSqlDriver>
+  /** The owner's connections, for setting up and inspecting a test's data. */
+  owner: MikroORM<PostgreSqlDriver>
   em: () => EntityManager
   clock: ManualClock
   config: Config
   databaseUrl: string
+  roles: RoleUrls
 }
 
 function serverUrl (): string {
@@ -45,17 +52,27 @@ async function trustTestClock (url: string): Promise<void> {
   }
 }
 
+/** The app's and the keeper's logins on a test database; the test run let them log in (test/run.ts). */
+export function testRoles (databaseUrl: string): RoleUrls {
+  return roleUrls(databaseUrl, rolePasswords(process.env.DATA_DIR ?? '.data'))
+}
+
 /** Builds the app against its own database with a clock the test controls. */
 export async function build (t: Test, env: Record<string, string> = {}): Promise<TestContext> {
   const databaseUrl = await testDatabase(t)
-  const orm = await openOrm(databaseUrl, 5)
+  const roles = testRoles(databaseUrl)
+  const orm = await openOrm(roles.app, 5)
+  const keeper = await openUnscopedOrm(roles.keeper, 3)
+  const owner = await openUnscopedOrm(databaseUrl, 3)
   const clock = new ManualClock(new Date())
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, JOBS_SCHEDULE: 'off', SEAL_SCHEDULE: 'off', ...env })
-  const app = buildApp({ config, orm, clock })
+  const app = buildApp({ config, orm, keeperOrm: keeper, clock })
   await app.ready()
   t.teardown(async () => {
     await app.close()
     await orm.close(true)
+    await keeper.close(true)
+    await owner.close(true)
   })
-  return { app, orm, em: () => orm.em.fork() as EntityManager, clock, config, databaseUrl }
+  return { app, orm, keeper, owner, em: () => owner.em.fork() as EntityManager, clock, config, databaseUrl, roles }
 }

@@ -5,6 +5,7 @@ import { makeClinic } from '../helpers/clinic.js'
 import { auditCount } from '../helpers/audit.js'
 import { recordActivity } from '../../src/domain/audit/activity.js'
 import { sealPracticeBefore } from '../../src/domain/chain/sealer.js'
+import { inPracticeScope } from '../../src/db/practice-scope.js'
 
 const ctx = await build(t)
 const clinic = await makeClinic(ctx.em())
@@ -20,7 +21,8 @@ await addRecord(new Date())
 await addRecord(new Date(Date.now() - 40 * 86_400_000))
 await addRecord(new Date(Date.now() - 45 * 86_400_000))
 
-const asApp = (sql: string) => ctx.em().getConnection().execute(sql, [], 'run')
+const asApp = (sql: string) => inPracticeScope(clinic.group.id, () => ctx.orm.em.getConnection().execute(sql, [], 'run'))
+const asKeeper = () => ctx.keeper.em.getConnection()
 
 t.test('when the application role tries to rewrite history, then UPDATE, DELETE and TRUNCATE all fail', async t => {
   await t.rejects(asApp(`update audit_records set description = 'nothing to see' where practice_group_id = ${clinic.group.id}`), /permission denied/)
@@ -41,13 +43,13 @@ t.test('when even the schema owner tries, then the triggers refuse UPDATE, DELET
 
 t.test('when the retention function is asked to delete recent records, then it refuses', async t => {
   const purge = (olderThan: string, asOf: string) =>
-    ctx.em().getConnection().execute(`select purge_expired_audit_records(?, ${olderThan}, ${asOf}, 1000)`, [clinic.group.id])
+    asKeeper().execute(`select purge_expired_audit_records(?, ${olderThan}, ${asOf}, 1000)`, [clinic.group.id])
   await t.rejects(purge("now() - interval '10 days'", 'now()'), /never deleted/)
 })
 
 t.test('when the retention function deletes expired records, then only older, sealed ones of that practice go, in batches', async t => {
   const other = await makeClinic(ctx.em())
-  const purge = async (batch: number): Promise<number> => (await ctx.em().getConnection().execute<{ n: number }[]>(
+  const purge = async (batch: number): Promise<number> => (await asKeeper().execute<{ n: number }[]>(
     "select cardinality(purge_expired_audit_records(?, now() - interval '30 days', now(), ?)) as n", [clinic.group.id, batch]))[0]!.n
   t.equal(await purge(1000), 0, 'nothing is deleted before it is sealed into the chain')
   t.ok(await sealPracticeBefore(ctx.em(), clinic.group.id, new Date(), new Date()))
@@ -66,6 +68,6 @@ t.test("when a caller claims a later time, then the database's own clock still p
     await owner.end()
   })
   await owner.query('update retention_settings set trust_caller_clock = false')
-  await t.rejects(ctx.em().getConnection().execute("select purge_expired_audit_records(?, now() - interval '10 days', now() + interval '20 days', 1000)", [clinic.group.id]), /never deleted/)
+  await t.rejects(asKeeper().execute("select purge_expired_audit_records(?, now() - interval '10 days', now() + interval '20 days', 1000)", [clinic.group.id]), /never deleted/)
   await t.rejects(asApp('update retention_settings set trust_caller_clock = true'), /permission denied/, 'the app cannot change who is trusted')
 })

@@ -11,6 +11,7 @@ import { chainHead, clientQuery, insertEntry } from '../../src/domain/chain/chai
 import { nextEntry, storedInstant } from '../../src/domain/chain/chain-encoding.js'
 import type { PoolClient } from 'pg'
 import { purgeExpired } from '../../src/domain/jobs/retention.js'
+import { inPracticeScope } from '../../src/db/practice-scope.js'
 
 const DAY = 86_400_000
 const ctx = await build(t)
@@ -145,12 +146,14 @@ t.test('when retention deletes expired records, then checkpoints account for the
 t.test('when the application role tries to get round the chain, then the database refuses', async t => {
   const clinic = await clinicWithRecords(1)
   await sealAll(clinic)
-  const asApp = (sql: string, params: unknown[] = []) => ctx.em().getConnection().execute(sql, params, 'run')
+  const asApp = (sql: string, params: unknown[] = []) => inPracticeScope(clinic.group.id, () => ctx.orm.em.getConnection().execute(sql, params, 'run'))
+  const asKeeper = (sql: string, params: unknown[] = []) => ctx.keeper.em.getConnection().execute(sql, params, 'run')
   await t.rejects(asApp(`insert into audit_records (practice_group_id, occurred_at, user_name, action, page, description, url, tx_id)
     values (?, now(), 'x', 'view', 'x', 'x', 'x', '5')`, [clinic.group.id]), /permission denied/, 'it cannot choose the transaction id')
   await t.rejects(asApp('update audit_chain set hash = previous_hash where practice_group_id = ?', [clinic.group.id]), /append-only|permission denied/)
   await t.rejects(asApp('delete from audit_chain where practice_group_id = ?', [clinic.group.id]), /append-only|permission denied/)
-  await t.rejects(asApp("update audit_seal_state set sealed_below = '3'"), /only moves forward/)
+  await t.rejects(asApp("update audit_seal_state set sealed_below = '3'"), /permission denied/, 'only the sealer moves the sealing position')
+  await t.rejects(asKeeper("update audit_seal_state set sealed_below = '3'"), /only moves forward/, 'and only forward')
 })
 
 t.test('when many writers record while sealers run, then every record ends up sealed once and the chain verifies', async t => {

@@ -57,7 +57,7 @@ t.test('when every page that shows practice data is opened, then each records ex
 })
 
 t.test('when a view route answers without recording its view, then the page is withheld with 503', async t => {
-  const probe = buildApp({ config: ctx.config, orm: ctx.orm, clock: ctx.clock })
+  const probe = buildApp({ config: ctx.config, orm: ctx.orm, keeperOrm: ctx.keeper, clock: ctx.clock })
   probe.get('/probe', { config: { activity: 'view' } }, async (_request, reply) => reply.type('text/html').send('patient data'))
   await probe.ready()
   t.teardown(() => probe.close())
@@ -67,7 +67,7 @@ t.test('when a view route answers without recording its view, then the page is w
 })
 
 t.test('when a route forgets to declare how it is recorded, then the app refuses to start', async t => {
-  const careless = buildApp({ config: ctx.config, orm: ctx.orm, clock: ctx.clock })
+  const careless = buildApp({ config: ctx.config, orm: ctx.orm, keeperOrm: ctx.keeper, clock: ctx.clock })
   careless.register(async app => { app.get('/undeclared', async () => 'x') })
   await t.rejects(async () => { await careless.ready() }, /must declare config.activity/)
 })

@@ -7,7 +7,7 @@ import { sealPracticeBefore } from '../../src/domain/chain/sealer.js'
 import { PracticeGroup } from '../../src/domain/practice-groups/practice-group.entity.js'
 
 const ctx = await build(t)
-await seedDemo(ctx.orm, ctx.clock.now())
+await seedDemo(ctx.owner, ctx.clock.now())
 const harbour = await ctx.em().findOneOrFail(PracticeGroup, { name: 'Harbour Health Clinic' })
 // The app's sealer catches up within a minute of start-up; here it is run at once.
 const sealed = await sealPracticeBefore(ctx.em(), harbour.id, new Date('9999-01-01T00:00:00Z'), ctx.clock.now())

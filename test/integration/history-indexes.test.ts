@@ -5,13 +5,15 @@ import { interpret } from '../../src/domain/history/history-criteria.js'
 import { readParams } from '../../src/domain/history/history-params.js'
 import { pageQuery, perDayQuery } from '../../src/domain/history/history.service.js'
 import type { HistoryScope } from '../../src/domain/history/history-scope.js'
+import { APP_ROLE } from '../../src/db/app-role.js'
 
 const url = await testDatabase(t)
 const client = new pg.Client({ connectionString: url })
 await client.connect()
 t.teardown(() => client.end())
-// Ask whether an index can serve each query at all, whatever the table's size today.
-await client.query('set enable_seqscan = off; set enable_sort = off')
+// Ask whether an index can serve each query at all, whatever the table's size today,
+// as the app asks it: its own role, with row-level security scoped to practice 1.
+await client.query(`set enable_seqscan = off; set enable_sort = off; set role ${APP_ROLE}; set app.practice_id = '1'`)
 
 async function plan (sql: string): Promise<string> {
   const result = await client.query(`explain ${sql}`)

@@ -9,12 +9,13 @@ import { LISTENER_APPLICATION_NAME } from '../../src/domain/sessions/signed-in-c
 import { SessionCache } from '../../src/domain/sessions/session-cache.js'
 import { PostgresSessionStore } from '../../src/domain/sessions/session-store.js'
 import { unique } from '../../src/db/factories.js'
+import { inPracticeScope } from '../../src/db/practice-scope.js'
 
 const ctx = await build(t)
 ctx.clock.set('2026-11-25T03:00:00Z')
 
 /** A second app server on the same database, as behind a load balancer. */
-const other = buildApp({ config: ctx.config, orm: ctx.orm, clock: ctx.clock })
+const other = buildApp({ config: ctx.config, orm: ctx.orm, keeperOrm: ctx.keeper, clock: ctx.clock })
 await other.ready()
 t.teardown(() => other.close())
 
@@ -78,10 +79,12 @@ t.test('when this server changes or ends a session, then what it kept is dropped
   const cache = new SessionCache()
   cache.trust()
   const store = new PostgresSessionStore(ctx.orm, ctx.clock, 30 * 60_000, cache)
-  const read = async (sid: string): Promise<Record<string, unknown> | null> =>
-    new Promise((resolve, reject) => store.get(sid, (err, data) => err ? reject(err) : resolve(data)))
-  const write = async (sid: string, data: Record<string, unknown>): Promise<void> =>
-    new Promise((resolve, reject) => store.set(sid, { userId: c.owner.id, practiceGroupId: c.group.id, ...data }, err => err ? reject(err) : resolve()))
+  // Each call as one request of this practice would make it: the app's connections see only its rows.
+  const asRequest = <T>(work: () => Promise<T>): Promise<T> => inPracticeScope(c.group.id, work)
+  const read = async (sid: string): Promise<Record<string, unknown> | null> => asRequest(() =>
+    new Promise((resolve, reject) => store.get(sid, (err, data) => err ? reject(err) : resolve(data))))
+  const write = async (sid: string, data: Record<string, unknown>): Promise<void> => asRequest(() =>
+    new Promise((resolve, reject) => store.set(sid, { userId: c.owner.id, practiceGroupId: c.group.id, ...data }, err => err ? reject(err) : resolve())))
   const sid = unique('sid')
 
   await write(sid, { flash: 'first' })
@@ -90,13 +93,13 @@ t.test('when this server changes or ends a session, then what it kept is dropped
   t.match(await read(sid), { flash: 'first' }, 'kept: with nobody listening, a change elsewhere goes unseen')
   await write(sid, { flash: 'second' })
   t.match(await read(sid), { flash: 'second' }, 'changed here')
-  await new Promise<void>((resolve, reject) => store.destroy(sid, err => err ? reject(err) : resolve()))
+  await asRequest(() => new Promise<void>((resolve, reject) => store.destroy(sid, err => err ? reject(err) : resolve())))
   t.equal(await read(sid), null, 'ended here')
 
   const another = unique('sid')
   await write(another, {})
   t.ok(await read(another))
-  await store.endSessionsOf(c.owner.id)
+  await asRequest(() => store.endSessionsOf(c.owner.id))
   t.equal(await read(another), null, 'all of the user\'s sessions ended here')
 })
 

@@ -7,15 +7,18 @@ import { makePracticeGroup, unique } from '../../src/db/factories.js'
 import { loadSignedIn, mapSignedIn } from '../../src/domain/users/signed-in.js'
 import { systemUser } from '../../src/domain/users/system-user.js'
 import { PracticeGroup } from '../../src/domain/practice-groups/practice-group.entity.js'
+import { inPracticeScope } from '../../src/db/practice-scope.js'
 
 const ctx = await build(t)
 ctx.clock.set('2026-11-25T03:00:00Z')
 const store = ctx.app.sessionStore
 
-const readSession = async (sid: string): Promise<unknown> =>
-  new Promise((resolve, reject) => store.get(sid, (err, data) => err ? reject(err) : resolve(data)))
-const writeSession = async (sid: string, data: { userId: number, practiceGroupId: number }): Promise<void> =>
-  new Promise((resolve, reject) => store.set(sid, data, err => err ? reject(err) : resolve()))
+/** As a request that presents the session: it starts knowing no practice, and learns it from the session. */
+const readSession = async (sid: string): Promise<unknown> => inPracticeScope(null, () =>
+  new Promise((resolve, reject) => store.get(sid, (err, data) => err ? reject(err) : resolve(data))))
+/** As the request that signed in: by then it works for the user's practice. */
+const writeSession = async (sid: string, data: { userId: number, practiceGroupId: number }): Promise<void> => inPracticeScope(data.practiceGroupId, () =>
+  new Promise((resolve, reject) => store.set(sid, data, err => err ? reject(err) : resolve())))
 
 t.test('when someone is deactivated by another app server, straight in the database, then their next request finds them signed out', async t => {
   const c = await makeClinic(ctx.em())

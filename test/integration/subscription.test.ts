@@ -92,7 +92,7 @@ t.test('a balance that does not cover the price charges nothing and says so', as
 t.test('100 concurrent purchases against a balance that covers one charge exactly once', async t => {
   const c = await makeClinic(ctx.em(), { creditBalance: 100 })
   const attempts = await Promise.allSettled(Array.from({ length: 100 }, (_, i) =>
-    purchaseSubscription(ctx.orm.em.fork(), actorAt(c.owner, ctx.clock.now()), `concurrent-${c.group.id}-${i}`)))
+    purchaseSubscription(ctx.owner.em.fork(), actorAt(c.owner, ctx.clock.now()), `concurrent-${c.group.id}-${i}`)))
   t.equal(attempts.filter(a => a.status === 'fulfilled').length, 1, 'one purchase succeeds')
   t.ok(attempts.filter(a => a.status === 'rejected').every(a => /already has an active/.test(String((a as PromiseRejectedResult).reason))), 'the others are told why')
   t.equal(await balanceOf(ctx.em(), c.group.id), 0)
@@ -103,7 +103,7 @@ t.test('100 concurrent purchases against a balance that covers one charge exactl
 t.test('the same idempotency key sent concurrently charges once and answers the same', async t => {
   const c = await makeClinic(ctx.em(), { creditBalance: 1000 })
   const results = await Promise.all(Array.from({ length: 10 }, () =>
-    purchaseSubscription(ctx.orm.em.fork(), actorAt(c.owner, ctx.clock.now()), `same-${c.group.id}`)))
+    purchaseSubscription(ctx.owner.em.fork(), actorAt(c.owner, ctx.clock.now()), `same-${c.group.id}`)))
   t.equal(new Set(results.map(r => r.subscriptionId)).size, 1)
   t.ok(results.every(r => r.balanceAfter === 900))
   t.equal(await balanceOf(ctx.em(), c.group.id), 900)

@@ -1,5 +1,5 @@
 import { loadConfig } from '../../config.js'
-import { migrate, openOrm } from '../orm.js'
+import { migrate, openUnscopedOrm } from '../orm.js'
 import { seedDemoIfEmpty } from './demo.js'
 
 const config = loadConfig()
@@ -8,7 +8,7 @@ if (!config.DATABASE_URL) {
   process.exit(1)
 }
 await migrate(config.DATABASE_URL)
-const orm = await openOrm(config.DATABASE_URL)
+const orm = await openUnscopedOrm(config.DATABASE_URL)
 const loaded = await seedDemoIfEmpty(orm)
 await orm.close()
 console.log(loaded ? 'Demo data loaded.' : 'The database already has practices; nothing was loaded.')

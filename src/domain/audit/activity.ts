@@ -1,6 +1,7 @@
 import type { EntityManager, Transaction } from '@mikro-orm/core'
 import { UserFacingError } from '../errors.js'
 import { GroupCommit } from './group-commit.js'
+import { currentPractice, hasPracticeScope } from '../../db/practice-scope.js'
 
 export const ACTIONS = ['view', 'create', 'update', 'delete', 'login', 'logout', 'login_failed', 'export', 'purchase'] as const
 export type Action = typeof ACTIONS[number]
@@ -71,12 +72,30 @@ async function insertRows (connection: Connection, rows: RecordRow[], transactio
   await connection.execute(`insert into audit_records ${COLUMNS} values ${values}`, rows.flat(), 'run', transaction)
 }
 
+/**
+ * Rows of several practices in one statement string, each practice's
+ * inserted under its own practice scope (row-level security admits a row
+ * only for the practice its statement is scoped to). PostgreSQL runs the
+ * string as one transaction: every row is kept, or none.
+ */
+async function insertRowsOfPractices (connection: Connection, rows: RecordRow[]): Promise<void> {
+  const byPractice = new Map<unknown, RecordRow[]>()
+  for (const row of rows) byPractice.set(row[0], [...(byPractice.get(row[0]) ?? []), row])
+  const statements: string[] = []
+  const params: unknown[] = []
+  for (const [practiceGroupId, ofPractice] of byPractice) {
+    statements.push("select set_config('app.practice_id', ?, true)", `insert into audit_records ${COLUMNS} values ${ofPractice.map(() => VALUES).join(', ')}`)
+    params.push(String(practiceGroupId), ...ofPractice.flat())
+  }
+  await connection.execute(statements.join('; '), params, 'run')
+}
+
 const groupCommits = new WeakMap<Connection, GroupCommit<RecordRow>>()
 
 function groupCommitFor (connection: Connection): GroupCommit<RecordRow> {
   let group = groupCommits.get(connection)
   if (!group) {
-    group = new GroupCommit(rows => insertRows(connection, rows), MAX_ROWS_TOGETHER)
+    group = new GroupCommit(rows => insertRowsOfPractices(connection, rows), MAX_ROWS_TOGETHER)
     groupCommits.set(connection, group)
   }
   return group
@@ -93,6 +112,8 @@ export async function recordActivity (em: EntityManager, actor: Actor, activity:
   const row = rowOf(actor, activity)
   const transaction = em.getTransactionContext()
   try {
+    // Group commit writes each practice's rows in that practice's scope, so it must only take rows of the caller's own.
+    if (hasPracticeScope() && currentPractice() !== actor.practiceGroupId) throw new Error(`a record for practice ${actor.practiceGroupId} from work scoped to another`)
     if (transaction) await insertRows(em.getConnection(), [row], transaction)
     else await groupCommitFor(em.getConnection()).add(row)
   } catch (err) {

@@ -3,6 +3,7 @@ import type { Clock } from '../clock/clock.js'
 import type { User } from '../users/user.entity.js'
 import { findUserByEmail } from '../users/user.service.js'
 import { verifyAgainstDecoy, verifyPassword } from '../users/passwords.js'
+import { scopeToPractice } from '../../db/practice-scope.js'
 
 export interface SignInLimits {
   maxFailuresPerAccount: number
@@ -24,6 +25,19 @@ async function recentFailures (em: EntityManager, email: string, ip: string, sin
 }
 
 /**
+ * The account an email signs in to. Until it is known the request sees no
+ * practice's rows, so the one narrow question "which practice has this
+ * address?" is answered by a database function; the account itself is
+ * then read within that practice.
+ */
+async function findAccount (em: EntityManager, email: string): Promise<User | null> {
+  const [row] = await em.getConnection().execute<{ practice: number | null }[]>('select practice_of_email(?) as practice', [email])
+  if (row?.practice == null) return null
+  scopeToPractice(row.practice)
+  return findUserByEmail(em, email)
+}
+
+/**
  * Checks a sign-in attempt. Repeated failures lock the account's sign-in,
  * and, at a higher threshold, the address's, for `lockMinutes`; the lock
  * is checked before the password so a locked account cannot be probed.
@@ -35,7 +49,7 @@ export async function attemptSignIn (
   const email = attempt.email.trim().toLowerCase()
   const now = clock.now()
   const since = new Date(now.getTime() - limits.lockMinutes * 60_000)
-  const user = email ? await findUserByEmail(em, email) : null
+  const user = email ? await findAccount(em, email) : null
   const knownUser = user && !user.isSystem ? user : null
 
   const failures = await recentFailures(em, email, attempt.ip, since)

@@ -2,6 +2,17 @@ import type { MikroORM } from '@mikro-orm/core'
 import type { Clock } from '../clock/clock.js'
 import { signedInColumns, type SignedInRows } from '../users/signed-in.js'
 import type { SessionCache, SessionRead } from './session-cache.js'
+import { hasPracticeScope, scopeToPractice } from '../../db/practice-scope.js'
+
+/**
+ * A session names the practice of the request that presents it; it is
+ * learnt through a database function that answers only that, since until
+ * then the request sees no practice's rows. Outside a request (tools,
+ * tests) there is no scope to set.
+ */
+function scopeRequestToPractice (practiceGroupId: number | null): void {
+  if (hasPracticeScope()) scopeToPractice(practiceGroupId)
+}
 
 type Callback<T = void> = (err?: unknown, result?: T) => void
 
@@ -64,19 +75,25 @@ export class PostgresSessionStore {
   get (sid: string, callback: (err: unknown, result?: any) => void): void {
     const kept = this.cache.lookup(sid, this.clock.now().getTime())
     if (kept) {
+      scopeRequestToPractice(kept.practiceGroupId)
       callback(null, this.handOut(sid, kept))
       return
     }
     const startedAt = this.cache.beginRead()
     this.connection
-      .execute<SessionRow[]>(
-        `select session.data, session.expires_at, session.user_id, session.practice_group_id, ${signedInColumns('session')}
-           from sessions session where session.sid = ? and session.expires_at > ?`,
-        [sid, this.clock.now()]
-      )
+      .execute<Array<{ practice: number | null }>>('select practice_of_session(?) as practice', [sid])
+      .then(([found]) => {
+        scopeRequestToPractice(found?.practice ?? null)
+        return this.connection.execute<SessionRow[]>(
+          `select session.data, session.expires_at, session.user_id, session.practice_group_id, ${signedInColumns('session')}
+             from sessions session where session.sid = ? and session.expires_at > ?`,
+          [sid, this.clock.now()]
+        )
+      })
       .then(rows => {
         const row = rows[0]
         if (!row) {
+          scopeRequestToPractice(null)
           this.signedIn.delete(sid)
           this.lastWritten.delete(sid)
           callback(null, null)

@@ -34,6 +34,12 @@ export function findUserByEmail (em: EntityManager, email: string): Promise<User
   return em.findOne(User, { email: email.trim().toLowerCase() })
 }
 
+/** In any practice: an email signs in to one account only. */
+async function emailTaken (em: EntityManager, email: string): Promise<boolean> {
+  const [row] = await em.getConnection().execute<{ practice: number | null }[]>('select practice_of_email(?) as practice', [email], 'all', em.getTransactionContext())
+  return row?.practice != null
+}
+
 /** A new user never starts with the User Action History permission; a Full Access user grants it later. */
 export async function createUser (em: EntityManager, practiceGroupId: number, input: NewUserInput): Promise<User> {
   const errors: FieldErrors = {}
@@ -42,7 +48,7 @@ export async function createUser (em: EntityManager, practiceGroupId: number, in
   checkEmail(email, errors)
   checkPassword(input.password, errors)
   const accessLevelValid = checkAccessLevel(input.accessLevel, errors)
-  if (!errors.email && await findUserByEmail(em, email)) errors.email = 'A user with this email already exists.'
+  if (!errors.email && await emailTaken(em, email)) errors.email = 'A user with this email already exists.'
   if (Object.keys(errors).length > 0 || !accessLevelValid) throw new ValidationError(errors)
 
   const user = em.create(User, {

@@ -7,6 +7,7 @@ import { isFullAccess, type User } from '../../domain/users/user.entity.js'
 import { loadSignedIn, mapSignedIn } from '../../domain/users/signed-in.js'
 import { ForbiddenError, UserFacingError } from '../../domain/errors.js'
 import { SESSION_ABSOLUTE_HOURS } from '../external/session.js'
+import { scopeToPractice } from '../../db/practice-scope.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,8 +49,10 @@ export default fp(async (app) => {
     const signedIn = readWithSession ? mapSignedIn(request.em, readWithSession) : await loadSignedIn(request.em, userId, practiceGroupId)
     if (!signedIn) {
       await request.session.destroy()
+      scopeToPractice(null)
       return
     }
+    scopeToPractice(signedIn.user.practiceGroupId)
     request.currentUser = signedIn.user
     request.practice = signedIn.practice
     request.subscription = signedIn.subscription

@@ -11,7 +11,7 @@ export default fp(async (app) => {
   if (app.config.JOBS_SCHEDULE === 'off') return
   const job = new Cron(app.config.JOBS_SCHEDULE, { protect: true, paused: true }, async () => {
     try {
-      const report = await runScheduledJobs(app.orm, app.clock)
+      const report = await runScheduledJobs(app.keeperOrm, app.clock)
       if (!report.ran) return
       for (const practice of report.practices) {
         if (practice.error) app.log.error({ practiceGroupId: practice.practiceGroupId, err: practice.error }, 'scheduled job failed for a practice')

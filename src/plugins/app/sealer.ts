@@ -12,7 +12,7 @@ export default fp(async (app) => {
   if (app.config.SEAL_SCHEDULE === 'off') return
   const job = new Cron(app.config.SEAL_SCHEDULE, { protect: true, paused: true }, async () => {
     try {
-      const report = await sealCommittedRecords(app.orm.em.fork(), app.clock.now())
+      const report = await sealCommittedRecords(app.keeperOrm.em.fork(), app.clock.now())
       if (report.records > 0) app.log.debug({ report }, 'history records sealed')
     } catch (err) {
       app.log.error({ err }, 'sealing the history failed')
