@@ -77,7 +77,7 @@ t.test('when this server changes or ends a session, then what it kept is dropped
   const c = await makeClinic(ctx.em())
   const cache = new SessionCache()
   cache.trust()
-  const store = new PostgresSessionStore(ctx.orm, ctx.clock, 30 * 60_000, cache)
+  const store = new PostgresSessionStore(ctx.orm, ctx.clock, 30 * 60_000, cache, ctx.app.log)
   const read = async (sid: string): Promise<Record<string, unknown> | null> =>
     new Promise((resolve, reject) => store.get(sid, (err, data) => err ? reject(err) : resolve(data)))
   const write = async (sid: string, data: Record<string, unknown>): Promise<void> =>
