@@ -2,6 +2,8 @@ import t from 'tap'
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, testDatabase } from '../helpers/app.js'
+import { signedInAgent, PASSWORD, type Agent } from '../helpers/agent.js'
+import { makeClinic } from '../helpers/clinic.js'
 import { watchForCrash } from '../helpers/crash-watch.js'
 import { unique } from '../../src/db/factories.js'
 import { buildApp } from '../../src/app.js'
@@ -12,11 +14,58 @@ import { SessionCache } from '../../src/domain/sessions/session-cache.js'
 import { PostgresSessionStore } from '../../src/domain/sessions/session-store.js'
 
 const ctx = await build(t)
+const clinic = await makeClinic(ctx.em())
+
+async function signInAgainWithNext (agent: Agent, next: string) {
+  return agent.post('/login', { email: clinic.owner.email, password: PASSWORD, next })
+}
 
 async function stillServing (t: Test, app: FastifyInstance): Promise<void> {
   const health = await app.inject({ method: 'GET', url: '/login' })
   t.equal(health.statusCode, 200, 'the server still answers the next request')
 }
+
+t.test('when a signed-in user signs in again with a line break in next, then they land on the home page and the server keeps serving', async t => {
+  const { survives } = watchForCrash(t)
+  const agent = await signedInAgent(ctx.app, clinic.owner.email)
+  const response = await survives(signInAgainWithNext(agent, '/\n'))
+  t.equal(response.statusCode, 303)
+  t.equal(response.headers.location, '/')
+  await stillServing(t, ctx.app)
+})
+
+t.test('when a signed-in user follows a sign-in link with a line break a minute after their last page, then they land on the home page', async t => {
+  const { survives } = watchForCrash(t)
+  const agent = await signedInAgent(ctx.app, clinic.owner.email)
+  ctx.clock.advance(61_000)
+  const response = await survives(agent.get('/login?next=%2F%0A'))
+  t.equal(response.statusCode, 302)
+  t.equal(response.headers.location, '/')
+  await stillServing(t, ctx.app)
+})
+
+t.test('when next would lead off this site (a slash behind a tab, a backslash, a dot segment, a full address), then sign-in leads to the home page', async t => {
+  for (const next of ['/\t/evil.example', '/\\\t\\evil.example', '/.//evil.example', '/\\evil.example', 'https://evil.example/']) {
+    const agent = await signedInAgent(ctx.app, clinic.owner.email)
+    const response = await signInAgainWithNext(agent, next)
+    t.equal(response.headers.location, '/', JSON.stringify(next))
+  }
+})
+
+t.test('when next is a page of this site, then sign-in leads there, written as the URL parser writes it', async t => {
+  const cases = [
+    ['/patients?page=2#top', '/patients?page=2#top'],
+    ['/patients/\u0100', '/patients/%C4%80'],
+    ['/patients/\u{1f600}', '/patients/%F0%9F%98%80'],
+    ['patients', '/patients']
+  ]
+  const { survives } = watchForCrash(t)
+  for (const [next, expected] of cases) {
+    const agent = await signedInAgent(ctx.app, clinic.owner.email)
+    const response = await survives(signInAgainWithNext(agent, next!))
+    t.equal(response.headers.location, expected, JSON.stringify(next))
+  }
+})
 
 t.test('when a response holds a header that cannot be sent, then the person sees the error page and the server keeps serving', async t => {
   const databaseUrl = await testDatabase(t)
