@@ -1,10 +1,20 @@
+import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { migrate, openOrm } from '../db/orm.js'
-import { cliDatabase } from './cli-database.js'
+import { cliDatabase, endProcess } from './cli-database.js'
 import { systemClock } from '../domain/clock/clock.js'
 import { runScheduledJobs, type JobReport } from '../domain/jobs/scheduled-jobs.js'
 
-const dryRun = process.argv.includes('--dry-run')
+const EXIT = { done: 0, practiceFailed: 1, badArgument: 2 } as const
+const USAGE = 'Usage: npm run jobs [-- --dry-run]'
+
+let dryRun = false
+try {
+  dryRun = parseArgs({ options: { 'dry-run': { type: 'boolean' } } }).values['dry-run'] ?? false
+} catch (err) {
+  console.error(`${(err as Error).message}\n${USAGE}`)
+  endProcess(EXIT.badArgument)
+}
 const config = loadConfig()
 
 function print (report: JobReport): void {
@@ -27,11 +37,13 @@ function print (report: JobReport): void {
 const { url, embedded } = await cliDatabase(config)
 await migrate(url)
 const orm = await openOrm(url, 2)
+let exitCode: number
 try {
   const report = await runScheduledJobs(orm, systemClock, { dryRun })
   print(report)
-  process.exitCode = report.practices.some(p => p.error) ? 1 : 0
+  exitCode = report.practices.some(p => p.error) ? EXIT.practiceFailed : EXIT.done
 } finally {
   await orm.close()
   await embedded?.stop()
 }
+endProcess(exitCode)
