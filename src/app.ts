@@ -66,7 +66,7 @@ async function renderError (request: FastifyRequest, reply: FastifyReply, status
 async function handleError (this: unknown, err: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   if (err instanceof SignInRequiredError) {
     if (request.isHtmx) return reply.header('HX-Redirect', '/login').status(401).send()
-    if (request.method === 'GET') return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`)
+    if (request.method === 'GET') return reply.redirect(`/login?${new URLSearchParams({ next: request.url })}`)
   }
   const { status, message } = publicMessage(err)
   if (status >= 500) request.log.error({ err }, 'request failed')

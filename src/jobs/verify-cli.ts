@@ -5,7 +5,9 @@ import { loginRoles } from '../db/roles.js'
 import { verifyPracticeChain } from '../domain/chain/chain.service.js'
 import { PracticeGroup } from '../domain/practice-groups/practice-group.entity.js'
 import { describeVerification } from '../domain/chain/describe-verification.js'
-import { cliDatabase } from './cli-database.js'
+import { cliDatabase, endProcess } from './cli-database.js'
+
+const EXIT = { intact: 0, broken: 1, badArgument: 2 } as const
 
 const USAGE = `Usage: npm run verify [-- --practice ID ...]        every practice when none is named
        npm run verify -- --practice ID --head HEAD   also check that a chain head noted earlier is still there`
@@ -25,7 +27,7 @@ try {
   }
 } catch (err) {
   console.error(`${(err as Error).message}\n${USAGE}`)
-  process.exit(2)
+  endProcess(EXIT.badArgument)
 }
 
 const config = loadConfig()
@@ -33,23 +35,29 @@ const { url, embedded } = await cliDatabase(config)
 await migrate(url)
 const roles = await loginRoles(url, config.DATA_DIR, { app: config.APP_DATABASE_URL, keeper: config.KEEPER_DATABASE_URL })
 const orm = await openUnscopedOrm(roles.keeper)
+let exitCode: number
 try {
   const where = practiceIds.length ? { id: { $in: practiceIds } } : {}
   const practices = await orm.em.fork().find(PracticeGroup, where, { orderBy: { id: 'asc' } })
   const unknown = practiceIds.filter(id => !practices.some(p => p.id === id))
-  if (unknown.length) console.error(`No practice with id ${unknown.join(', ')}.`)
-  let broken = 0
-  for (const practice of practices) {
-    const result = await verifyPracticeChain(orm.em.fork(), practice.id, knownHead)
-    const words = describeVerification(result, practice.timeZone)
-    if (!result.intact) broken++
-    console.log(`${result.intact ? 'INTACT' : 'BROKEN'}  ${practice.name} (#${practice.id}): ${words.headline}`)
-    for (const line of words.details) console.log(`        ${line}`)
-    console.log(`        Chain head ${words.head}`)
+  if (unknown.length) {
+    console.error(`No practice with id ${unknown.join(', ')}.\n${USAGE}`)
+    exitCode = EXIT.badArgument
+  } else {
+    let broken = 0
+    for (const practice of practices) {
+      const result = await verifyPracticeChain(orm.em.fork(), practice.id, knownHead)
+      const words = describeVerification(result, practice.timeZone)
+      if (!result.intact) broken++
+      console.log(`${result.intact ? 'INTACT' : 'BROKEN'}  ${practice.name} (#${practice.id}): ${words.headline}`)
+      for (const line of words.details) console.log(`        ${line}`)
+      console.log(`        Chain head ${words.head}`)
+    }
+    console.log(`Practices verified: ${practices.length}; broken: ${broken}.`)
+    exitCode = broken > 0 ? EXIT.broken : EXIT.intact
   }
-  console.log(`Practices verified: ${practices.length}; broken: ${broken}.`)
-  process.exitCode = broken > 0 || unknown.length > 0 ? 1 : 0
 } finally {
   await orm.close()
   await embedded?.stop()
 }
+endProcess(exitCode)

@@ -78,7 +78,7 @@ t.test('when this server changes or ends a session, then what it kept is dropped
   const c = await makeClinic(ctx.em())
   const cache = new SessionCache()
   cache.trust()
-  const store = new PostgresSessionStore(ctx.orm, ctx.clock, 30 * 60_000, cache)
+  const store = new PostgresSessionStore(ctx.orm, ctx.clock, 30 * 60_000, cache, ctx.app.log)
   // Each call as one request of this practice would make it: the app's connections see only its rows.
   const asRequest = <T>(work: () => Promise<T>): Promise<T> => inPracticeScope(c.group.id, work)
   const read = async (sid: string): Promise<Record<string, unknown> | null> => asRequest(() =>

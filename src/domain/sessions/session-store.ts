@@ -16,6 +16,10 @@ function scopeRequestToPractice (practiceGroupId: number | null): void {
 
 type Callback<T = void> = (err?: unknown, result?: T) => void
 
+interface Log {
+  error: (details: object, message: string) => void
+}
+
 interface StoredSession {
   userId?: number
   practiceGroupId?: number
@@ -47,8 +51,26 @@ export class PostgresSessionStore {
     private readonly orm: MikroORM,
     private readonly clock: Clock,
     private readonly idleMilliseconds: number,
-    private readonly cache: SessionCache
+    private readonly cache: SessionCache,
+    private readonly log: Log
   ) {}
+
+  /**
+   * Hands the outcome of `work` to @fastify/session exactly once. The
+   * callback goes on to run the rest of the request, so a throw from it is
+   * not the store's failure: it is logged, never passed back to the callback
+   * a second time nor left as a rejection that would end the process.
+   */
+  private answer<T> (work: Promise<T>, callback: Callback<T>): void {
+    const deliver = (err: unknown, result?: T): void => {
+      try {
+        callback(err, result)
+      } catch (thrown) {
+        this.log.error({ err: thrown }, 'the request went on to fail after the session store answered')
+      }
+    }
+    work.then(result => deliver(null, result), deliver)
+  }
 
   private remember (sid: string, data: string, expiresAt: number): void {
     this.lastWritten.delete(sid)
@@ -79,36 +101,33 @@ export class PostgresSessionStore {
       callback(null, this.handOut(sid, kept))
       return
     }
+    this.answer(this.read(sid), callback)
+  }
+
+  private async read (sid: string): Promise<StoredSession | null> {
     const startedAt = this.cache.beginRead()
-    this.connection
-      .execute<Array<{ practice: number | null }>>('select practice_of_session(?) as practice', [sid])
-      .then(([found]) => {
-        scopeRequestToPractice(found?.practice ?? null)
-        return this.connection.execute<SessionRow[]>(
-          `select session.data, session.expires_at, session.user_id, session.practice_group_id, ${signedInColumns('session')}
-             from sessions session where session.sid = ? and session.expires_at > ?`,
-          [sid, this.clock.now()]
-        )
-      })
-      .then(rows => {
-        const row = rows[0]
-        if (!row) {
-          scopeRequestToPractice(null)
-          this.signedIn.delete(sid)
-          this.lastWritten.delete(sid)
-          callback(null, null)
-          return
-        }
-        const read: SessionRead = {
-          json: JSON.stringify({ data: row.data, rows: { user: row.user, practice: row.practice, subscription: row.subscription } }),
-          expiresAt: new Date(row.expires_at).getTime(),
-          userId: row.user_id,
-          practiceGroupId: row.practice_group_id
-        }
-        this.remember(sid, PostgresSessionStore.content(row.data), read.expiresAt)
-        this.cache.keep(sid, startedAt, read)
-        callback(null, this.handOut(sid, read))
-      }, callback)
+    const [found] = await this.connection.execute<Array<{ practice: number | null }>>('select practice_of_session(?) as practice', [sid])
+    scopeRequestToPractice(found?.practice ?? null)
+    const [row] = await this.connection.execute<SessionRow[]>(
+      `select session.data, session.expires_at, session.user_id, session.practice_group_id, ${signedInColumns('session')}
+         from sessions session where session.sid = ? and session.expires_at > ?`,
+      [sid, this.clock.now()]
+    )
+    if (!row) {
+      scopeRequestToPractice(null)
+      this.signedIn.delete(sid)
+      this.lastWritten.delete(sid)
+      return null
+    }
+    const read: SessionRead = {
+      json: JSON.stringify({ data: row.data, rows: { user: row.user, practice: row.practice, subscription: row.subscription } }),
+      expiresAt: new Date(row.expires_at).getTime(),
+      userId: row.user_id,
+      practiceGroupId: row.practice_group_id
+    }
+    this.remember(sid, PostgresSessionStore.content(row.data), read.expiresAt)
+    this.cache.keep(sid, startedAt, read)
+    return this.handOut(sid, read)
   }
 
   /** The session's data for @fastify/session; its signed-in rows wait for the auth hook. Each call makes fresh copies. */
@@ -141,27 +160,29 @@ export class PostgresSessionStore {
       callback()
       return
     }
-    this.connection
-      .execute(
-        `insert into sessions (sid, practice_group_id, user_id, data, expires_at) values (?, ?, ?, ?, ?)
-         on conflict (sid) do update set practice_group_id = excluded.practice_group_id, user_id = excluded.user_id,
-           data = excluded.data, expires_at = excluded.expires_at`,
-        [sid, session.practiceGroupId ?? null, session.userId ?? null, JSON.stringify(session), expiresAt]
-      )
-      .then(() => {
-        this.cache.forgetSession(sid)
-        this.remember(sid, content, expiresAt.getTime())
-        callback()
-      }, callback)
+    this.answer(this.write(sid, session, content, expiresAt), callback)
+  }
+
+  private async write (sid: string, session: StoredSession, content: string, expiresAt: Date): Promise<void> {
+    await this.connection.execute(
+      `insert into sessions (sid, practice_group_id, user_id, data, expires_at) values (?, ?, ?, ?, ?)
+       on conflict (sid) do update set practice_group_id = excluded.practice_group_id, user_id = excluded.user_id,
+         data = excluded.data, expires_at = excluded.expires_at`,
+      [sid, session.practiceGroupId ?? null, session.userId ?? null, JSON.stringify(session), expiresAt]
+    )
+    this.cache.forgetSession(sid)
+    this.remember(sid, content, expiresAt.getTime())
   }
 
   destroy (sid: string, callback: Callback): void {
     this.lastWritten.delete(sid)
     this.signedIn.delete(sid)
-    this.connection.execute('delete from sessions where sid = ?', [sid]).then(() => {
-      this.cache.forgetSession(sid)
-      callback()
-    }, callback)
+    this.answer(this.remove(sid), callback)
+  }
+
+  private async remove (sid: string): Promise<void> {
+    await this.connection.execute('delete from sessions where sid = ?', [sid])
+    this.cache.forgetSession(sid)
   }
 
   async pruneExpired (): Promise<number> {

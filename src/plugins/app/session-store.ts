@@ -20,7 +20,7 @@ declare module 'fastify' {
 export default fp(async (app) => {
   const cache = new SessionCache()
   const listener = new SignedInChangeListener(app.orm.config.get('clientUrl')!, cache, app.log)
-  app.decorate('sessionStore', new PostgresSessionStore(app.orm, app.clock, SESSION_IDLE_MINUTES * 60_000, cache))
+  app.decorate('sessionStore', new PostgresSessionStore(app.orm, app.clock, SESSION_IDLE_MINUTES * 60_000, cache, app.log))
   app.decorate('signedInChanges', listener)
   await listener.start()
   app.addHook('onClose', async () => listener.stop())

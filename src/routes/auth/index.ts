@@ -1,11 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { attemptSignIn } from '../../domain/auth/sign-in.service.js'
 import { loginBody, loginQuery, type LoginBody } from './schemas.js'
-
-/** Only a path on this site may follow sign-in, never another host. */
-function safeNext (next: string | undefined): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/'
-}
+import { safeNext } from './next-address.js'
 
 /** For each way a sign-in fails: the status, the reason kept in the history, and what the person is told. */
 const FAILURES = {
