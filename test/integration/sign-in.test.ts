@@ -50,6 +50,18 @@ t.test('when an account fails ten times, then its sign-in is locked even with th
   t.equal(later.statusCode, 303, 'the lock lifts after 15 minutes')
 })
 
+t.test('when 50 wrong passwords for one account arrive at once from 50 addresses, then at most the allowed number are checked', async t => {
+  const victim = await makeUser(ctx.em(), clinic.group, { accessLevel: 'Reception' })
+  const attackers = Array.from({ length: 50 }, (_, i) => new Agent(ctx.app, `198.18.0.${i + 1}`))
+  await Promise.all(attackers.map(attacker => attacker.get('/login')))
+  const answers = await Promise.all(attackers.map((attacker, i) => attacker.post('/login', { email: victim.email, password: `concurrent guess ${i}` })))
+  const statuses = answers.map(answer => answer.statusCode)
+  t.equal(statuses.filter(status => status === 401).length, ctx.config.SIGN_IN_MAX_FAILURES, 'only the allowed guesses were checked')
+  t.equal(statuses.filter(status => status === 429).length, 50 - ctx.config.SIGN_IN_MAX_FAILURES, 'every other guess was refused unchecked')
+  const [failures] = await ctx.em().getConnection().execute<{ count: string }[]>('select count(*) from sign_in_failures where email = ?', [victim.email])
+  t.equal(Number(failures!.count), ctx.config.SIGN_IN_MAX_FAILURES)
+})
+
 t.test('when one address fails many times across accounts, then that address is locked', async t => {
   const agent = new Agent(ctx.app, '192.0.2.200')
   for (let i = 0; i < ctx.config.SIGN_IN_MAX_FAILURES_PER_IP; i++) await agent.signIn(`someone-${i}@example.test`, 'guess')
