@@ -9,6 +9,7 @@ import staticFiles from './plugins/external/static.js'
 import formbody from './plugins/external/formbody.js'
 import session from './plugins/external/session.js'
 import csrf from './plugins/external/csrf.js'
+import rateLimit from './plugins/external/rate-limit.js'
 import view from './plugins/external/view.js'
 import clockPlugin from './plugins/app/clock.js'
 import activity from './plugins/app/activity.js'
@@ -97,6 +98,7 @@ export function buildApp ({ config, orm, clock, paymentProvider }: AppOptions): 
     scope.register(storableText)
     scope.register(session)
     scope.register(csrf)
+    scope.register(rateLimit)
     scope.register(auth)
     scope.register(render)
     scope.register(routes)

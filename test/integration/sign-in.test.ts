@@ -173,3 +173,22 @@ t.test('when a signed-in browser fetches the stylesheet and htmx, then its sessi
     t.equal(response.headers['set-cookie'], undefined, `${asset} sets no cookie`)
   }
 })
+
+t.test('when one address posts the sign-in form more often than allowed in a minute, then it is told to wait, and other addresses are not', async t => {
+  const limited = await build(t, { SIGN_IN_ATTEMPTS_PER_MINUTE: '3', TRUST_PROXY: '203.0.113.10' })
+  const { owner } = await makeClinic(limited.em())
+  const agent = new Agent(limited.app, '203.0.113.10')
+  const fromClient = (client: string) => ({ headers: { 'x-forwarded-for': client } })
+  await agent.get('/login')
+  for (let i = 0; i < 3; i++) {
+    t.equal((await agent.post('/login', { email: owner.email, password: `guess ${i}` }, fromClient('192.0.2.41'))).statusCode, 401)
+  }
+  const refused = await agent.post('/login', { email: owner.email, password: PASSWORD }, fromClient('192.0.2.41'))
+  t.equal(refused.statusCode, 429)
+  t.match(refused.headers['content-type'], 'text/html')
+  t.match(refused.body, /Too many sign-in attempts from your network address\. Wait \d+ seconds and try again\./)
+  t.ok(Number(refused.headers['retry-after']) > 0, 'says when to come back')
+
+  const colleague = await agent.post('/login', { email: owner.email, password: PASSWORD }, fromClient('192.0.2.42'))
+  t.equal(colleague.statusCode, 303, 'another client behind the trusted proxy is counted apart')
+})
