@@ -18,9 +18,10 @@ import sessionStore from './plugins/app/session-store.js'
 import auth, { SignInRequiredError } from './plugins/app/auth.js'
 import render from './plugins/app/render.js'
 import scheduledJobs from './plugins/app/scheduled-jobs.js'
+import topUpSettler from './plugins/app/top-up-settler.js'
 import sealer from './plugins/app/sealer.js'
 import storableText from './plugins/app/storable-text.js'
-import { TestPaymentProvider, type PaymentProvider } from './domain/credits/payment-provider.js'
+import { configuredPaymentProvider, type PaymentProvider } from './domain/credits/payment-provider.js'
 import routes from './routes/index.js'
 
 declare module 'fastify' {
@@ -83,8 +84,9 @@ export function buildApp ({ config, orm, clock, paymentProvider }: AppOptions): 
 
   app.register(clockPlugin, { clock })
   app.register(ormPlugin, { orm })
-  app.decorate('paymentProvider', paymentProvider ?? (config.PAYMENT_PROVIDER === 'test' ? new TestPaymentProvider() : null))
+  app.decorate('paymentProvider', paymentProvider ?? configuredPaymentProvider(config.PAYMENT_PROVIDER))
   app.register(scheduledJobs)
+  app.register(topUpSettler)
   app.register(sealer)
   app.register(sessionStore)
   app.register(activity)

@@ -10,6 +10,7 @@ import { Migration20261125000800HistoryTextSortIndexes } from '../../migrations/
 import { Migration20261125000900HistoryChain } from '../../migrations/Migration20261125000900_history_chain.js'
 import { Migration20261125001000ChainRecordTimes } from '../../migrations/Migration20261125001000_chain_record_times.js'
 import { Migration20261126000100SignedInChanges } from '../../migrations/Migration20261126000100_signed_in_changes.js'
+import { Migration20261202000500TopUps } from '../../migrations/Migration20261202000500_top_ups.js'
 
 /** Listed explicitly so the same build runs migrations from source (tsx) and from dist. */
 export const migrationsList = [
@@ -24,5 +25,6 @@ export const migrationsList = [
   { name: 'Migration20261125000800_history_text_sort_indexes', class: Migration20261125000800HistoryTextSortIndexes },
   { name: 'Migration20261125000900_history_chain', class: Migration20261125000900HistoryChain },
   { name: 'Migration20261125001000_chain_record_times', class: Migration20261125001000ChainRecordTimes },
-  { name: 'Migration20261126000100_signed_in_changes', class: Migration20261126000100SignedInChanges }
+  { name: 'Migration20261126000100_signed_in_changes', class: Migration20261126000100SignedInChanges },
+  { name: 'Migration20261202000500_top_ups', class: Migration20261202000500TopUps }
 ]

@@ -3,6 +3,7 @@ import { migrate, openOrm } from '../db/orm.js'
 import { cliDatabase } from './cli-database.js'
 import { systemClock } from '../domain/clock/clock.js'
 import { runScheduledJobs, type JobReport } from '../domain/jobs/scheduled-jobs.js'
+import { configuredPaymentProvider } from '../domain/credits/payment-provider.js'
 
 const dryRun = process.argv.includes('--dry-run')
 const config = loadConfig()
@@ -15,6 +16,9 @@ function print (report: JobReport): void {
   console.log(`${report.dryRun ? 'Dry run (nothing changed)' : 'Run'} as of ${report.now.toISOString()}`)
   for (const p of report.practices) {
     const parts = [
+      ...(p.topUps.settled ? [`${p.topUps.settled} pending top-ups settled`] : []),
+      ...(p.topUps.declined ? [`${p.topUps.declined} pending top-ups declined`] : []),
+      ...(p.topUps.pending ? [`${p.topUps.pending} top-ups still pending${p.topUps.problems.length ? ` (${p.topUps.problems.join('; ')})` : ''}`] : []),
       ...p.renewed.map(r => `${report.dryRun ? 'would renew' : 'renewed'} at ${r.price} credits (${r.activeUsers} active users) until ${r.periodEnd.toISOString()}`),
       ...(p.expiredAt ? [`${report.dryRun ? 'would expire' : 'expired'} (period ended ${p.expiredAt.toISOString()})`] : []),
       `${p.deleted} records older than ${p.cutoff.toISOString()} ${report.dryRun ? 'would be deleted' : 'deleted'}`,
@@ -28,7 +32,7 @@ const { url, embedded } = await cliDatabase(config)
 await migrate(url)
 const orm = await openOrm(url, 2)
 try {
-  const report = await runScheduledJobs(orm, systemClock, { dryRun })
+  const report = await runScheduledJobs(orm, systemClock, { dryRun, paymentProvider: configuredPaymentProvider(config.PAYMENT_PROVIDER) })
   print(report)
   process.exitCode = report.practices.some(p => p.error) ? 1 : 0
 } finally {
