@@ -161,10 +161,16 @@ export async function settlePendingTopUps (
   return settlement
 }
 
+/** The practices with a top-up waiting for the provider. */
+export async function practicesWithPendingTopUps (em: EntityManager): Promise<Set<number>> {
+  const rows = await sqlIn(em)<{ practice_group_id: number }>("select distinct practice_group_id from top_ups where status = 'pending'")
+  return new Set(rows.map(row => row.practice_group_id))
+}
+
 /** Settles what every practice has pending: at start-up, so a top-up interrupted by a stop is completed without waiting for the job. */
 export async function settleAllPendingTopUps (em: EntityManager, provider: PaymentProvider | null, now: Date): Promise<(TopUpSettlement & { practiceGroupId: number })[]> {
-  const waiting = await sqlIn(em)<{ practice_group_id: number }>("select distinct practice_group_id from top_ups where status = 'pending'")
-  const practices = await em.fork().find(PracticeGroup, { id: { $in: waiting.map(row => row.practice_group_id) } }, { orderBy: { id: 'asc' } })
+  const waiting = await practicesWithPendingTopUps(em)
+  const practices = await em.fork().find(PracticeGroup, { id: { $in: [...waiting] } }, { orderBy: { id: 'asc' } })
   const settlements = []
   for (const practice of practices) {
     settlements.push({ practiceGroupId: practice.id, ...await settlePendingTopUps(em.fork(), provider, practice, now) })
