@@ -9,6 +9,7 @@ import staticFiles from './plugins/external/static.js'
 import formbody from './plugins/external/formbody.js'
 import session from './plugins/external/session.js'
 import csrf from './plugins/external/csrf.js'
+import rateLimit from './plugins/external/rate-limit.js'
 import view from './plugins/external/view.js'
 import clockPlugin from './plugins/app/clock.js'
 import activity from './plugins/app/activity.js'
@@ -17,9 +18,10 @@ import sessionStore from './plugins/app/session-store.js'
 import auth, { SignInRequiredError } from './plugins/app/auth.js'
 import render from './plugins/app/render.js'
 import scheduledJobs from './plugins/app/scheduled-jobs.js'
+import topUpSettler from './plugins/app/top-up-settler.js'
 import sealer from './plugins/app/sealer.js'
 import storableText from './plugins/app/storable-text.js'
-import { TestPaymentProvider, type PaymentProvider } from './domain/credits/payment-provider.js'
+import { configuredPaymentProvider, type PaymentProvider } from './domain/credits/payment-provider.js'
 import routes from './routes/index.js'
 
 declare module 'fastify' {
@@ -85,8 +87,9 @@ export function buildApp ({ config, orm, keeperOrm, clock, paymentProvider }: Ap
 
   app.register(clockPlugin, { clock })
   app.register(ormPlugin, { orm, keeperOrm })
-  app.decorate('paymentProvider', paymentProvider ?? (config.PAYMENT_PROVIDER === 'test' ? new TestPaymentProvider() : null))
+  app.decorate('paymentProvider', paymentProvider ?? configuredPaymentProvider(config.PAYMENT_PROVIDER))
   app.register(scheduledJobs)
+  app.register(topUpSettler)
   app.register(sealer)
   app.register(sessionStore)
   app.register(activity)
@@ -100,6 +103,7 @@ export function buildApp ({ config, orm, keeperOrm, clock, paymentProvider }: Ap
     scope.register(storableText)
     scope.register(session)
     scope.register(csrf)
+    scope.register(rateLimit)
     scope.register(auth)
     scope.register(render)
     scope.register(routes)

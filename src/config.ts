@@ -16,6 +16,7 @@ export interface Config {
   SIGN_IN_MAX_FAILURES: number
   SIGN_IN_LOCK_MINUTES: number
   SIGN_IN_MAX_FAILURES_PER_IP: number
+  SIGN_IN_ATTEMPTS_PER_MINUTE: number
   JOBS_SCHEDULE: string
   SEAL_SCHEDULE: string
   PAYMENT_PROVIDER: 'test' | 'none'
@@ -41,6 +42,7 @@ const schema = {
     SIGN_IN_MAX_FAILURES: { type: 'integer', minimum: 1, default: 10 },
     SIGN_IN_LOCK_MINUTES: { type: 'integer', minimum: 1, default: 15 },
     SIGN_IN_MAX_FAILURES_PER_IP: { type: 'integer', minimum: 1, default: 50 },
+    SIGN_IN_ATTEMPTS_PER_MINUTE: { type: 'integer', minimum: 1, default: 30 },
     JOBS_SCHEDULE: { type: 'string', default: '*/15 * * * *', minLength: 1 },
     SEAL_SCHEDULE: { type: 'string', default: '*/30 * * * * *', minLength: 1 },
     PAYMENT_PROVIDER: { type: 'string', enum: ['test', 'none'] }

@@ -11,6 +11,8 @@ import { Migration20261125000900HistoryChain } from '../../migrations/Migration2
 import { Migration20261125001000ChainRecordTimes } from '../../migrations/Migration20261125001000_chain_record_times.js'
 import { Migration20261126000100SignedInChanges } from '../../migrations/Migration20261126000100_signed_in_changes.js'
 import { Migration20261202000100LeastPrivilege } from '../../migrations/Migration20261202000100_least_privilege.js'
+import { Migration20261202000500TopUps } from '../../migrations/Migration20261202000500_top_ups.js'
+import { Migration20261202000600TopUpScope } from '../../migrations/Migration20261202000600_top_up_scope.js'
 
 /** Listed explicitly so the same build runs migrations from source (tsx) and from dist. */
 export const migrationsList = [
@@ -26,5 +28,7 @@ export const migrationsList = [
   { name: 'Migration20261125000900_history_chain', class: Migration20261125000900HistoryChain },
   { name: 'Migration20261125001000_chain_record_times', class: Migration20261125001000ChainRecordTimes },
   { name: 'Migration20261126000100_signed_in_changes', class: Migration20261126000100SignedInChanges },
-  { name: 'Migration20261202000100_least_privilege', class: Migration20261202000100LeastPrivilege }
+  { name: 'Migration20261202000100_least_privilege', class: Migration20261202000100LeastPrivilege },
+  { name: 'Migration20261202000500_top_ups', class: Migration20261202000500TopUps },
+  { name: 'Migration20261202000600_top_up_scope', class: Migration20261202000600TopUpScope }
 ]

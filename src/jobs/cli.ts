@@ -5,6 +5,7 @@ import { loginRoles } from '../db/roles.js'
 import { cliDatabase, endProcess } from './cli-database.js'
 import { systemClock } from '../domain/clock/clock.js'
 import { runScheduledJobs, type JobReport } from '../domain/jobs/scheduled-jobs.js'
+import { configuredPaymentProvider } from '../domain/credits/payment-provider.js'
 
 const EXIT = { done: 0, practiceFailed: 1, badArgument: 2 } as const
 const USAGE = 'Usage: npm run jobs [-- --dry-run]'
@@ -26,6 +27,9 @@ function print (report: JobReport): void {
   console.log(`${report.dryRun ? 'Dry run (nothing changed)' : 'Run'} as of ${report.now.toISOString()}`)
   for (const p of report.practices) {
     const parts = [
+      ...(p.topUps.settled ? [`${p.topUps.settled} pending top-ups settled`] : []),
+      ...(p.topUps.declined ? [`${p.topUps.declined} pending top-ups declined`] : []),
+      ...(p.topUps.pending ? [`${p.topUps.pending} top-ups still pending${p.topUps.problems.length ? ` (${p.topUps.problems.join('; ')})` : ''}`] : []),
       ...p.renewed.map(r => `${report.dryRun ? 'would renew' : 'renewed'} at ${r.price} credits (${r.activeUsers} active users) until ${r.periodEnd.toISOString()}`),
       ...(p.expiredAt ? [`${report.dryRun ? 'would expire' : 'expired'} (period ended ${p.expiredAt.toISOString()})`] : []),
       `${p.deleted} records older than ${p.cutoff.toISOString()} ${report.dryRun ? 'would be deleted' : 'deleted'}`,
@@ -41,7 +45,7 @@ const roles = await loginRoles(url, config.DATA_DIR, { app: config.APP_DATABASE_
 const orm = await openUnscopedOrm(roles.keeper)
 let exitCode: number
 try {
-  const report = await runScheduledJobs(orm, systemClock, { dryRun })
+  const report = await runScheduledJobs(orm, systemClock, { dryRun, paymentProvider: configuredPaymentProvider(config.PAYMENT_PROVIDER) })
   print(report)
   exitCode = report.practices.some(p => p.error) ? EXIT.practiceFailed : EXIT.done
 } finally {

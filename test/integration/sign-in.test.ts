@@ -1,5 +1,6 @@
 import t from 'tap'
 import { build } from '../helpers/app.js'
+import { buildApp } from '../../src/app.js'
 import { Agent, PASSWORD } from '../helpers/agent.js'
 import { makeClinic } from '../helpers/clinic.js'
 import { makeUser } from '../../src/db/factories.js'
@@ -48,6 +49,18 @@ t.test('when an account fails ten times, then its sign-in is locked even with th
   ctx.clock.advance(16 * 60_000)
   const later = await owner.signIn(victim.email, PASSWORD)
   t.equal(later.statusCode, 303, 'the lock lifts after 15 minutes')
+})
+
+t.test('when 50 wrong passwords for one account arrive at once, then at most the allowed number are checked', async t => {
+  const victim = await makeUser(ctx.em(), clinic.group, { accessLevel: 'Reception' })
+  const attacker = new Agent(ctx.app, '198.18.0.1')
+  await attacker.get('/login')
+  const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => attacker.post('/login', { email: victim.email, password: `concurrent guess ${i}` })))
+  const statuses = answers.map(answer => answer.statusCode)
+  t.equal(statuses.filter(status => status === 401).length, ctx.config.SIGN_IN_MAX_FAILURES, 'only the allowed guesses were checked')
+  t.equal(statuses.filter(status => status === 429).length, 50 - ctx.config.SIGN_IN_MAX_FAILURES, 'every other guess was refused unchecked')
+  const [failures] = await ctx.em().getConnection().execute<{ count: string }[]>('select count(*) from sign_in_failures where email = ?', [victim.email])
+  t.equal(Number(failures!.count), ctx.config.SIGN_IN_MAX_FAILURES)
 })
 
 t.test('when one address fails many times across accounts, then that address is locked', async t => {
@@ -160,4 +173,25 @@ t.test('when a signed-in browser fetches the stylesheet and htmx, then its sessi
     t.equal(response.statusCode, 200, asset)
     t.equal(response.headers['set-cookie'], undefined, `${asset} sets no cookie`)
   }
+})
+
+t.test('when one address posts the sign-in form more often than allowed in a minute, then it is told to wait, and other addresses are not', async t => {
+  const limited = buildApp({ config: { ...ctx.config, SIGN_IN_ATTEMPTS_PER_MINUTE: 3, TRUST_PROXY: '203.0.113.10' }, orm: ctx.orm, keeperOrm: ctx.keeper, clock: ctx.clock })
+  await limited.ready()
+  t.teardown(() => limited.close())
+  const { owner } = await makeClinic(ctx.em())
+  const agent = new Agent(limited, '203.0.113.10')
+  const fromClient = (client: string) => ({ headers: { 'x-forwarded-for': client } })
+  await agent.get('/login')
+  for (let i = 0; i < 3; i++) {
+    t.equal((await agent.post('/login', { email: owner.email, password: `guess ${i}` }, fromClient('192.0.2.41'))).statusCode, 401)
+  }
+  const refused = await agent.post('/login', { email: owner.email, password: PASSWORD }, fromClient('192.0.2.41'))
+  t.equal(refused.statusCode, 429)
+  t.match(refused.headers['content-type'], 'text/html')
+  t.match(refused.body, /Too many sign-in attempts from your network address\. Wait (\d+ seconds|1 minute) and try again\./)
+  t.ok(Number(refused.headers['retry-after']) > 0, 'says when to come back')
+
+  const colleague = await agent.post('/login', { email: owner.email, password: PASSWORD }, fromClient('192.0.2.42'))
+  t.equal(colleague.statusCode, 303, 'another client behind the trusted proxy is counted apart')
 })

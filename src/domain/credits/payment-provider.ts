@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto'
-
 export interface PaymentRequest {
   practiceGroupId: number
   credits: number
-  /** The same key must never be charged twice; real providers take it as their idempotency key. */
+  /** Names the payment: every request with this key is the same payment (see PaymentProvider). */
   idempotencyKey: string
 }
 
@@ -13,8 +11,17 @@ export type PaymentOutcome =
 
 /**
  * Where top-ups are paid. A real provider charges the practice's card for
- * `credits` and answers with its own reference; it must treat a repeated
- * idempotency key as the same payment.
+ * `credits` and answers with its own reference.
+ *
+ * The contract that keeps money and credits together: a top-up is recorded
+ * as pending before `charge` is called, and whenever its answer is lost (the
+ * provider threw, the app stopped, the database failed before the credits
+ * were written) the same request is sent again, with the same idempotency
+ * key, at start-up and by the scheduled job. So the provider must treat a
+ * repeated key as the same payment: charge it at most once, and answer every
+ * repetition with the first outcome (the same reference, or the same
+ * decline). `charge` throws only when the outcome is unknown (unreachable,
+ * timed out, busy with the same key); a decline is an answer, not a throw.
  */
 export interface PaymentProvider {
   readonly name: string
@@ -28,7 +35,12 @@ export class TestPaymentProvider implements PaymentProvider {
   readonly name = 'test'
   readonly label = 'Test payment provider: top-ups are approved at once and no money moves.'
 
-  async charge (_request: PaymentRequest): Promise<PaymentOutcome> {
-    return { approved: true, reference: `test-${randomUUID()}` }
+  async charge (request: PaymentRequest): Promise<PaymentOutcome> {
+    return { approved: true, reference: `test-${request.practiceGroupId}-${request.idempotencyKey}` }
   }
+}
+
+/** The provider PAYMENT_PROVIDER names: the test provider, or none. A real provider is handed to `buildApp` instead. */
+export function configuredPaymentProvider (choice: 'test' | 'none'): PaymentProvider | null {
+  return choice === 'test' ? new TestPaymentProvider() : null
 }

@@ -2,6 +2,8 @@ import pg from 'pg'
 import type { MikroORM } from '@mikro-orm/core'
 import type { Clock } from '../clock/clock.js'
 import { PracticeGroup } from '../practice-groups/practice-group.entity.js'
+import type { PaymentProvider } from '../credits/payment-provider.js'
+import { practicesWithPendingTopUps, settlePendingTopUps, type TopUpSettlement } from '../credits/top-up.service.js'
 import { renewOrExpire, type RenewalOutcome } from './renewals.js'
 import { purgeExpired, type RetentionOptions } from './retention.js'
 
@@ -15,6 +17,7 @@ export interface PracticeReport extends RenewalOutcome {
   name: string
   cutoff: Date
   deleted: number
+  topUps: TopUpSettlement
   error?: string
 }
 
@@ -30,10 +33,13 @@ export interface JobOptions {
   dryRun?: boolean
   batchSize?: number
   afterBatch?: RetentionOptions['afterBatch']
+  /** Asked again about pending top-ups; without it they are only counted. */
+  paymentProvider?: PaymentProvider | null
 }
 
 /**
- * Renewals, expiries and retention for every practice, as of the clock's
+ * Pending top-ups (settled first, so their credits count toward a renewal),
+ * renewals, expiries and retention for every practice, as of the clock's
  * now. A session-level advisory lock on a connection of its own makes the
  * run exclusive across instances; a practice that fails is reported and the
  * others still run.
@@ -50,11 +56,15 @@ export async function runScheduledJobs (orm: MikroORM, clock: Clock, options: Jo
     const { rows: [acquired] } = await lock.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [JOBS_LOCK_KEY])
     if (!acquired?.locked) return { ran: false, now, dryRun, practices: [] }
     const practices = await orm.em.fork().find(PracticeGroup, {}, { orderBy: { id: 'asc' } })
+    const awaitingPayment = await practicesWithPendingTopUps(orm.em.fork())
     const reports: PracticeReport[] = []
     for (const practice of practices) {
       if (lockLost) throw new Error(`The job lock was lost (${(lockLost as Error).message}); stopping so another runner can take over`)
-      const report: PracticeReport = { practiceGroupId: practice.id, name: practice.name, renewed: [], expiredAt: null, cutoff: now, deleted: 0 }
+      const report: PracticeReport = {
+        practiceGroupId: practice.id, name: practice.name, renewed: [], expiredAt: null, cutoff: now, deleted: 0, topUps: { settled: 0, declined: 0, pending: 0, problems: [] }
+      }
       try {
+        if (awaitingPayment.has(practice.id)) report.topUps = await settlePendingTopUps(orm.em.fork(), options.paymentProvider ?? null, practice, now, dryRun)
         Object.assign(report, await renewOrExpire(orm.em.fork(), practice, now, dryRun))
         Object.assign(report, await purgeExpired(orm.em.fork(), practice, now, {
           batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE, dryRun, asIfExpired: dryRun && report.expiredAt !== null, afterBatch: options.afterBatch

@@ -3,19 +3,21 @@ import { Cron } from 'croner'
 import { runScheduledJobs } from '../../domain/jobs/scheduled-jobs.js'
 
 /**
- * Runs renewals, expiries and retention on JOBS_SCHEDULE (every 15 minutes
- * by default; "off" disables it). Every instance schedules it; the job's
- * advisory lock lets only one of them work at a time.
+ * Settles pending top-ups and runs renewals, expiries and retention on
+ * JOBS_SCHEDULE (every 15 minutes by default; "off" disables it). Every
+ * instance schedules it; the job's advisory lock lets only one of them work
+ * at a time.
  */
 export default fp(async (app) => {
   if (app.config.JOBS_SCHEDULE === 'off') return
   const job = new Cron(app.config.JOBS_SCHEDULE, { protect: true, paused: true }, async () => {
     try {
-      const report = await runScheduledJobs(app.keeperOrm, app.clock)
+      const report = await runScheduledJobs(app.keeperOrm, app.clock, { paymentProvider: app.paymentProvider })
       if (!report.ran) return
       for (const practice of report.practices) {
         if (practice.error) app.log.error({ practiceGroupId: practice.practiceGroupId, err: practice.error }, 'scheduled job failed for a practice')
-        else if (practice.renewed.length || practice.expiredAt || practice.deleted) app.log.info({ practice }, 'scheduled job acted')
+        else if (practice.renewed.length || practice.expiredAt || practice.deleted || practice.topUps.settled || practice.topUps.declined) app.log.info({ practice }, 'scheduled job acted')
+        if (practice.topUps.problems.length) app.log.warn({ practiceGroupId: practice.practiceGroupId, problems: practice.topUps.problems }, 'top-ups are still pending')
       }
     } catch (err) {
       app.log.error({ err }, 'scheduled job failed')

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { attemptSignIn } from '../../domain/auth/sign-in.service.js'
+import { UserFacingError } from '../../domain/errors.js'
 import { loginBody, loginQuery, type LoginBody } from './schemas.js'
 import { safeNext } from './next-address.js'
 
@@ -29,7 +30,15 @@ export default async function auth (app: FastifyInstance): Promise<void> {
     return reply.page('pages/auth/login', { title: 'Sign in', next: safeNext(request.query.next), email: '' })
   })
 
-  app.post<{ Body: LoginBody }>('/login', { config: { activity: 'sign-in' }, schema: { body: loginBody } }, async (request, reply) => {
+  // Before any password is checked, so a flood from one address costs no hashing.
+  const attemptsPerAddress = {
+    max: app.config.SIGN_IN_ATTEMPTS_PER_MINUTE,
+    timeWindow: 60_000,
+    errorResponseBuilder: (_request: unknown, context: { after: string }) =>
+      new UserFacingError(429, `Too many sign-in attempts from your network address. Wait ${context.after} and try again.`)
+  }
+
+  app.post<{ Body: LoginBody }>('/login', { config: { activity: 'sign-in', rateLimit: attemptsPerAddress }, schema: { body: loginBody } }, async (request, reply) => {
     const { email, password } = request.body
     const next = safeNext(request.body.next)
     const result = await attemptSignIn(request.em, app.clock, limits, { email, password, ip: request.ip })

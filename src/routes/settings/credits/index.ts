@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { CREDITS_PAGE, PaymentDeclinedError, TOP_UP_AMOUNTS, creditLedger, topUp } from '../../../domain/credits/credits.service.js'
+import { CREDITS_PAGE, PaymentDeclinedError, TOP_UP_AMOUNTS, creditLedger } from '../../../domain/credits/credits.service.js'
+import { pendingTopUps, topUp, type TopUpResult } from '../../../domain/credits/top-up.service.js'
 import { UserFacingError } from '../../../domain/errors.js'
 import { formatDateTime } from '../../../domain/time/zoned.js'
 import { topUpBody, type TopUpBody } from './schemas.js'
@@ -15,9 +16,16 @@ async function showCredits (request: FastifyRequest, reply: FastifyReply, proble
     kindLabel: KIND_LABELS[entry.kind],
     period: entry.periodStart && entry.periodEnd ? `${formatDateTime(entry.periodStart, tz)} – ${formatDateTime(entry.periodEnd, tz)}` : ''
   }))
+  const pending = (await pendingTopUps(request.em, request.practice!.id)).map(topUp => ({ credits: topUp.credits, since: formatDateTime(topUp.since, tz) }))
   return reply.page('pages/settings/credits', {
-    title: 'Settings › Credits', entries, amounts: TOP_UP_AMOUNTS, idempotencyKey: randomUUID(), provider: request.server.paymentProvider, problem
+    title: 'Settings › Credits', entries, pending, amounts: TOP_UP_AMOUNTS, idempotencyKey: randomUUID(), provider: request.server.paymentProvider, problem
   })
+}
+
+function topUpNotice (result: TopUpResult): string {
+  return result.status === 'settled'
+    ? `${result.credits} credits were added. Your balance is ${result.balanceAfter} credits.`
+    : `The payment of ${result.credits} credits is not confirmed yet. It is listed as pending and will be credited once the payment provider confirms it.`
 }
 
 export default async function credits (app: FastifyInstance): Promise<void> {
@@ -34,7 +42,8 @@ export default async function credits (app: FastifyInstance): Promise<void> {
     if (!app.paymentProvider) throw new UserFacingError(503, 'Top-ups are not available: no payment provider is configured.')
     try {
       const result = await topUp(request.em, app.paymentProvider, request.actor(), Number(request.body.credits), request.body.idempotencyKey)
-      request.session.flash = `${result.credits} credits were added. Your balance is ${result.balanceAfter} credits.`
+      if (result.status === 'pending' && result.problem) request.log.warn({ err: result.problem }, 'the payment provider gave no answer; the top-up stays pending')
+      request.session.flash = topUpNotice(result)
       return reply.redirect('/settings/credits', 303)
     } catch (err) {
       if (!(err instanceof PaymentDeclinedError)) throw err
