@@ -1,6 +1,6 @@
-import ipaddr from 'ipaddr.js'
 import { ACTIONS, type Action } from '../audit/activity.js'
 import { boundary, isDateRange, presetInterval } from './date-ranges.js'
+import { readsAsInet } from './inet-text.js'
 import { COLUMNS, DEFAULT_PAGE_SIZE, PAGE_SIZES, type Column, type HistoryParams, type ParamName } from './history-params.js'
 
 /** What a history list asks the database for, once every parameter has been understood. */
@@ -34,16 +34,9 @@ export interface FilterChoices {
 const MAX_TEXT = 200
 const MAX_ID = 100
 
-/** An address or CIDR range as PostgreSQL's inet reads it; IPv6 zone ids (fe80::1%eth0) are not stored, so not accepted. */
+/** An address, or a range when it has a prefix length, exactly as PostgreSQL's inet reads it; zone ids (fe80::1%eth0) are not. */
 function parseIp (value: string): { ip: string, range: boolean } | null {
-  const [address = '', prefix, extra] = value.split('/')
-  const v4 = ipaddr.IPv4.isValidFourPartDecimal(address)
-  if (address.includes('%') || (!v4 && !ipaddr.IPv6.isValid(address))) return null
-  if (extra !== undefined) return null
-  if (prefix === undefined) return { ip: address, range: false }
-  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1
-  if (bits < 0 || bits > (v4 ? 32 : 128)) return null
-  return { ip: `${address}/${bits}`, range: true }
+  return readsAsInet(value) ? { ip: value, range: value.includes('/') } : null
 }
 
 /**
