@@ -3,6 +3,8 @@ import { build } from '../helpers/app.js'
 import { signedInAgent } from '../helpers/agent.js'
 import { makeClinic } from '../helpers/clinic.js'
 import { addRecord, shownRows } from '../helpers/history.js'
+import { Patient } from '../../src/domain/patients/patient.entity.js'
+import { Appointment } from '../../src/domain/appointments/appointment.entity.js'
 
 const ctx = await build(t)
 ctx.clock.set('2026-11-25T03:00:00Z')
@@ -47,4 +49,59 @@ t.test('when the IP filter is written in any form PostgreSQL reads, then it filt
   t.same(await shownDescriptions(`ip=${encodeURIComponent('10.1/16')}`), ['Seen from ten one two three'], 'a shortened network')
   t.same(await shownDescriptions(`ip=${encodeURIComponent('::FFFF:10.1.2.3')}`), ['Seen from a mapped address'], 'an IPv4-mapped IPv6 address')
   t.same(await shownDescriptions(`ip=${encodeURIComponent('::ffff:10.1.2.0/120')}`), ['Seen from a mapped address'], 'an IPv4-mapped range')
+})
+
+t.test('when an ID in the address is not written as plain digits, then it is a 404 for no such record', async t => {
+  const hex = `0x${patientId.toString(16)}`
+  for (const id of [hex, `${patientId}%20`, `%20${patientId}`, `0${patientId}`, `${patientId}e0`, `${patientId}.0`, `%2B${patientId}`, '2147483648', '99999999999', '-1', '0']) {
+    for (const path of [`/patients/${id}`, `/patients/${id}/edit`, `/patients/${id}/history`, `/patients/${id}/history/activity`, `/patients/${id}/history/export.csv`]) {
+      const response = await owner.get(path)
+      t.equal(response.statusCode, 404, path)
+      t.match(response.body, 'That patient does not exist', `${path} says so`)
+      t.notMatch(response.body, 'Strict Input Patient', `${path} shows no patient`)
+    }
+  }
+  for (const id of [`0x${clinic.reception.id.toString(16)}`, `0${clinic.reception.id}`, `${clinic.reception.id}%20`]) {
+    const response = await owner.get(`/settings/users/${id}/edit`)
+    t.equal(response.statusCode, 404, `user ${id}`)
+    t.match(response.body, 'That user does not exist')
+  }
+  const update = await owner.post(`/patients/0x${patientId.toString(16)}`, { name: 'Renamed by hex' })
+  t.equal(update.statusCode, 404, 'an update by a hex id is refused')
+  const stored = await ctx.em().findOneOrFail(Patient, { id: patientId })
+  t.equal(stored.name, 'Strict Input Patient', 'and changes nothing')
+})
+
+t.test('when a page number is not plain digits, then the list says so with a 400', async t => {
+  for (const page of ['1e0', '0x1', '%201', '01', '1.0', '%2B1']) {
+    const response = await owner.get(`/patients?page=${page}`)
+    t.equal(response.statusCode, 400, `page=${page}`)
+    t.match(response.body, 'page must be a whole number', `page=${page} says why`)
+  }
+  t.equal((await owner.get('/patients?page=1')).statusCode, 200)
+})
+
+t.test('when a number in a form is not plain digits, then the form shows the problem beside the field and nothing is saved', async t => {
+  const appointment = {
+    patientId: String(patientId), practitionerId: String(clinic.practitioner.id), startsAt: '2026-11-26T09:00', durationMinutes: '30', status: 'Booked'
+  }
+  const before = await ctx.em().count(Appointment, { practiceGroupId: clinic.group.id })
+  for (const minutes of ['1e2', '0x3c', '60.0', '060', '+60', '６０']) {
+    const response = await owner.post('/appointments', { ...appointment, durationMinutes: minutes })
+    t.equal(response.statusCode, 422, `durationMinutes=${minutes}`)
+    t.match(response.body, 'Duration must be a whole number of minutes from 5 to 720', `durationMinutes=${minutes} says why`)
+  }
+  for (const id of [`0x${patientId.toString(16)}`, `0${patientId}`, '2147483648', '99999999999']) {
+    const response = await owner.post('/appointments', { ...appointment, patientId: id })
+    t.equal(response.statusCode, 422, `patientId=${id}`)
+    t.match(response.body, 'Choose a patient', `patientId=${id} says why`)
+  }
+  t.equal(await ctx.em().count(Appointment, { practiceGroupId: clinic.group.id }), before, 'no appointment was saved')
+  t.equal((await owner.post('/appointments', appointment)).statusCode, 303, 'the same form with plain numbers is saved')
+})
+
+t.test('when a user filter is not plain digits, then the history says so', async t => {
+  const response = await owner.get(`/settings/users/history?user=0${clinic.reception.id}`)
+  t.equal(response.statusCode, 400)
+  t.match(response.body, `There is no user &quot;0${clinic.reception.id}&quot;`)
 })

@@ -1,6 +1,7 @@
 import { ACTIONS, type Action } from '../audit/activity.js'
 import { boundary, isDateRange, presetInterval } from './date-ranges.js'
 import { readsAsInet } from './inet-text.js'
+import { parseId, parseWholeNumber } from '../plain-numbers.js'
 import { COLUMNS, DEFAULT_PAGE_SIZE, PAGE_SIZES, type Column, type HistoryParams, type ParamName } from './history-params.js'
 
 /** What a history list asks the database for, once every parameter has been understood. */
@@ -33,6 +34,7 @@ export interface FilterChoices {
 
 const MAX_TEXT = 200
 const MAX_ID = 100
+const MAX_PAGE = 999_999_999
 
 /** An address, or a range when it has a prefix length, exactly as PostgreSQL's inet reads it; zone ids (fe80::1%eth0) are not. */
 function parseIp (value: string): { ip: string, range: boolean } | null {
@@ -80,7 +82,8 @@ export function interpret (params: HistoryParams, choices: FilterChoices, now: D
 
   const userIds: number[] = []
   for (const value of params.user) {
-    const user = /^\d{1,10}$/.test(value) ? choices.users.find(u => u.id === Number(value)) : undefined
+    const id = parseId(value)
+    const user = id === null ? undefined : choices.users.find(u => u.id === id)
     if (user) userIds.push(user.id)
     else problem('user', `There is no user "${value}" whose history you can see.`)
   }
@@ -110,7 +113,8 @@ export function interpret (params: HistoryParams, choices: FilterChoices, now: D
   let page = 1
   const lastPage = params.page === 'last'
   if (params.page && !lastPage) {
-    if (/^\d{1,9}$/.test(params.page) && Number(params.page) >= 1) page = Number(params.page)
+    const number = parseWholeNumber(params.page, 1, MAX_PAGE)
+    if (number !== null) page = number
     else problem('page', `"${params.page}" is not a page number.`)
   }
 
