@@ -105,3 +105,30 @@ t.test('when a user filter is not plain digits, then the history says so', async
   t.equal(response.statusCode, 400)
   t.match(response.body, `There is no user &quot;0${clinic.reception.id}&quot;`)
 })
+
+t.test('when a form names a character set other than UTF-8, then it is refused with a 415 and nothing is saved', async t => {
+  const before = await ctx.em().count(Patient, { practiceGroupId: clinic.group.id })
+  for (const charset of ['utf-16', 'UTF-16LE', 'iso-8859-1', '"windows-1252"']) {
+    const response = await owner.post('/patients', { name: 'Charset Patient' }, { headers: { 'content-type': `application/x-www-form-urlencoded; charset=${charset}` } })
+    t.equal(response.statusCode, 415, charset)
+    t.match(response.body, 'Forms must be sent as UTF-8', `${charset}: says why`)
+  }
+  t.equal(await ctx.em().count(Patient, { practiceGroupId: clinic.group.id }), before, 'no patient was saved')
+  for (const charset of ['utf-8', 'UTF-8', '"utf-8"']) {
+    const response = await owner.post('/patients', { name: 'Charset Patient' }, { headers: { 'content-type': `application/x-www-form-urlencoded; charset=${charset}` } })
+    t.equal(response.statusCode, 303, `${charset} is accepted`)
+    await owner.get('/patients')
+  }
+})
+
+t.test('when a form is sent as JSON or plain text, then it is refused with a 415', async t => {
+  const before = await ctx.em().count(Patient, { practiceGroupId: clinic.group.id })
+  for (const [type, payload] of [['application/json', '{"name":"Json Patient"}'], ['text/plain', 'name=Text Patient']] as const) {
+    const response = await ctx.app.inject({
+      method: 'POST', url: '/patients', payload, headers: { cookie: owner.cookieHeader, 'content-type': type, 'x-csrf-token': owner.csrfToken }
+    })
+    t.equal(response.statusCode, 415, type)
+    t.match(response.body, 'Forms must be sent as', `${type}: says why`)
+  }
+  t.equal(await ctx.em().count(Patient, { practiceGroupId: clinic.group.id }), before, 'no patient was saved')
+})
