@@ -99,9 +99,9 @@ export function buildApp ({ config, orm, clock, paymentProvider }: AppOptions): 
   // Pages live in their own scope: fetching a stylesheet or htmx never reads or rewrites a session.
   app.register(async function pages (scope) {
     scope.register(formbody)
-    scope.register(storableText)
     scope.register(session)
     scope.register(csrf)
+    scope.register(storableText)
     scope.register(auth)
     scope.register(render)
     scope.register(routes)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { build } from '../helpers/app.js'
-import { signedInAgent } from '../helpers/agent.js'
+import { Agent, signedInAgent } from '../helpers/agent.js'
 import { makeClinic } from '../helpers/clinic.js'
 import { addRecord, shownRows } from '../helpers/history.js'
 import { Patient } from '../../src/domain/patients/patient.entity.js'
@@ -131,4 +131,20 @@ t.test('when a form is sent as JSON or plain text, then it is refused with a 415
     t.match(response.body, 'Forms must be sent as', `${type}: says why`)
   }
   t.equal(await ctx.em().count(Patient, { practiceGroupId: clinic.group.id }), before, 'no patient was saved')
+})
+
+t.test('when a POST without the CSRF token also has a bad body or address, then it is refused as a forgery (403), not as bad input', async t => {
+  const refusedAsForgery = async (url: string, form: Record<string, string>): Promise<void> => {
+    const response = await owner.post(url, form, { csrf: false })
+    t.equal(response.statusCode, 403, `${url} ${JSON.stringify(form)}`)
+    t.match(response.body, 'did not come from this site')
+  }
+  await refusedAsForgery('/settings/add-ons/subscribe', { unexpected: '1' })
+  await refusedAsForgery('/settings/credits/top-up', { credits: 'lots' })
+  await refusedAsForgery('/settings/users/abc', { accessLevel: 'Reception' })
+  await refusedAsForgery(`/patients/${patientId}`, { name: 'Nul\u0000Name' })
+  await refusedAsForgery('/login', {})
+  const stranger = new Agent(ctx.app, '203.0.113.99')
+  const response = await stranger.post('/login', { email: 'x'.repeat(5000) }, { csrf: false })
+  t.equal(response.statusCode, 403, 'a stranger without a session')
 })
