@@ -45,13 +45,14 @@ async function trustTestClock (url: string): Promise<void> {
   }
 }
 
-/** Builds the app against its own database with a clock the test controls. */
-export async function build (t: Test, env: Record<string, string> = {}): Promise<TestContext> {
+/** Builds the app against its own database with a clock the test controls; `beforeReady` may add hooks that must see every route. */
+export async function build (t: Test, env: Record<string, string> = {}, beforeReady?: (app: FastifyInstance) => void): Promise<TestContext> {
   const databaseUrl = await testDatabase(t)
   const orm = await openOrm(databaseUrl, 5)
   const clock = new ManualClock(new Date())
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, JOBS_SCHEDULE: 'off', SEAL_SCHEDULE: 'off', ...env })
   const app = buildApp({ config, orm, clock })
+  beforeReady?.(app)
   await app.ready()
   t.teardown(async () => {
     await app.close()
