@@ -100,10 +100,16 @@ t.test('when a number in a form is not plain digits, then the form shows the pro
   t.equal((await owner.post('/appointments', appointment)).statusCode, 303, 'the same form with plain numbers is saved')
 })
 
-t.test('when a user filter is not plain digits, then the history says so', async t => {
-  const response = await owner.get(`/settings/users/history?user=0${clinic.reception.id}`)
-  t.equal(response.statusCode, 400)
-  t.match(response.body, `There is no user &quot;0${clinic.reception.id}&quot;`)
+t.test('when a user or record ID filter is not plain digits, then the history says so', async t => {
+  const user = await owner.get(`/settings/users/history?user=0${clinic.reception.id}`)
+  t.equal(user.statusCode, 400)
+  t.match(user.body, `There is no user &quot;0${clinic.reception.id}&quot;`)
+  for (const id of [`0${patientId}`, `${patientId}.0`, `0x${patientId.toString(16)}`, 'abc']) {
+    const response = await owner.get(`/settings/users/history?id=${id}`)
+    t.equal(response.statusCode, 400, `id=${id}`)
+    t.match(response.body, `&quot;${id}&quot; is not a record ID`, `id=${id} says why`)
+  }
+  t.equal((await owner.get(`/settings/users/history?id=${patientId}`)).statusCode, 200, 'a plain ID is understood')
 })
 
 t.test('when a form names a character set other than UTF-8, then it is refused with a 415 and nothing is saved', async t => {

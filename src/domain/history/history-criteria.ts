@@ -33,7 +33,6 @@ export interface FilterChoices {
 }
 
 const MAX_TEXT = 200
-const MAX_ID = 100
 const MAX_PAGE = 999_999_999
 
 /** An address, or a range when it has a prefix length, exactly as PostgreSQL's inet reads it; zone ids (fe80::1%eth0) are not. */
@@ -95,7 +94,7 @@ export function interpret (params: HistoryParams, choices: FilterChoices, now: D
   }
 
   if (params.pageName && !choices.pages.includes(params.pageName)) problem('pageName', `"${params.pageName}" is not a page in this practice's history.`)
-  if (params.id.length > MAX_ID) problem('id', `An ID is at most ${MAX_ID} characters.`)
+  if (params.id && parseId(params.id) === null) problem('id', `"${params.id}" is not a record ID. IDs are whole numbers such as 42.`)
   if (params.description.length > MAX_TEXT) problem('description', `Search at most ${MAX_TEXT} characters of description.`)
   if (params.url.length > MAX_TEXT) problem('url', `Search at most ${MAX_TEXT} characters of URL.`)
 
