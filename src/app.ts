@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/core'
 import type { PostgreSqlDriver } from '@mikro-orm/postgresql'
 import { trustedProxies, type Config } from './config.js'
 import type { Clock } from './domain/clock/clock.js'
-import { UserFacingError, ValidationError } from './domain/errors.js'
+import { NotFoundError, UserFacingError, ValidationError } from './domain/errors.js'
 import helmet from './plugins/external/helmet.js'
 import staticFiles from './plugins/external/static.js'
 import formbody from './plugins/external/formbody.js'
@@ -23,6 +23,7 @@ import sealer from './plugins/app/sealer.js'
 import storableText from './plugins/app/storable-text.js'
 import { configuredPaymentProvider, type PaymentProvider } from './domain/credits/payment-provider.js'
 import routes from './routes/index.js'
+import { RECORD_ID_KEYWORD, plainNumberKeywords } from './routes/plain-numbers.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -48,6 +49,8 @@ const CSRF_MESSAGE = 'This form has expired or did not come from this site. Relo
 function publicMessage (err: FastifyError): { status: number, message: string } {
   if (err instanceof UserFacingError) return { status: err.statusCode, message: err.message }
   if (err.code?.startsWith('FST_CSRF')) return { status: 403, message: CSRF_MESSAGE }
+  const missing = err.validationContext === 'params' ? err.validation?.find(problem => problem.keyword === RECORD_ID_KEYWORD) : undefined
+  if (missing) return { status: 404, message: new NotFoundError(String(missing.params.noun)).message }
   if (err.validation) return { status: 400, message: `The request was not understood: ${err.message}.` }
   const status = err.statusCode ?? 500
   if (status >= 400 && status < 500) return { status, message: err.message }
@@ -81,7 +84,9 @@ export function buildApp ({ config, orm, keeperOrm, clock, paymentProvider }: Ap
   const app = Fastify({
     logger: { level: config.LOG_LEVEL },
     trustProxy: trustedProxies(config),
-    bodyLimit: 1024 * 1024
+    bodyLimit: 1024 * 1024,
+    // What the client sent is what the schema judges: no "1e2" read as 100, no array read as its one element.
+    ajv: { customOptions: { coerceTypes: false }, plugins: [plainNumberKeywords] }
   })
   app.decorate('config', config)
 
@@ -100,9 +105,9 @@ export function buildApp ({ config, orm, keeperOrm, clock, paymentProvider }: Ap
   // Pages live in their own scope: fetching a stylesheet or htmx never reads or rewrites a session.
   app.register(async function pages (scope) {
     scope.register(formbody)
-    scope.register(storableText)
     scope.register(session)
     scope.register(csrf)
+    scope.register(storableText)
     scope.register(rateLimit)
     scope.register(auth)
     scope.register(render)

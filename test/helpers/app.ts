@@ -57,8 +57,8 @@ export function testRoles (databaseUrl: string): RoleUrls {
   return roleUrls(databaseUrl, rolePasswords(process.env.DATA_DIR ?? '.data'))
 }
 
-/** Builds the app against its own database with a clock the test controls. */
-export async function build (t: Test, env: Record<string, string> = {}): Promise<TestContext> {
+/** Builds the app against its own database with a clock the test controls; `beforeReady` may add hooks that must see every route. */
+export async function build (t: Test, env: Record<string, string> = {}, beforeReady?: (app: FastifyInstance) => void): Promise<TestContext> {
   const databaseUrl = await testDatabase(t)
   const roles = testRoles(databaseUrl)
   const orm = await openOrm(roles.app, 5)
@@ -70,6 +70,7 @@ export async function build (t: Test, env: Record<string, string> = {}): Promise
     NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, JOBS_SCHEDULE: 'off', SEAL_SCHEDULE: 'off', SIGN_IN_ATTEMPTS_PER_MINUTE: '100000', ...env
   })
   const app = buildApp({ config, orm, keeperOrm: keeper, clock })
+  beforeReady?.(app)
   await app.ready()
   t.teardown(async () => {
     await app.close()

@@ -1,6 +1,7 @@
-import ipaddr from 'ipaddr.js'
 import { ACTIONS, type Action } from '../audit/activity.js'
 import { boundary, isDateRange, presetInterval } from './date-ranges.js'
+import { readsAsInet } from './inet-text.js'
+import { parseId, parseWholeNumber } from '../plain-numbers.js'
 import { COLUMNS, DEFAULT_PAGE_SIZE, PAGE_SIZES, type Column, type HistoryParams, type ParamName } from './history-params.js'
 
 /** What a history list asks the database for, once every parameter has been understood. */
@@ -32,18 +33,11 @@ export interface FilterChoices {
 }
 
 const MAX_TEXT = 200
-const MAX_ID = 100
+const MAX_PAGE = 999_999_999
 
-/** An address or CIDR range as PostgreSQL's inet reads it; IPv6 zone ids (fe80::1%eth0) are not stored, so not accepted. */
+/** An address, or a range when it has a prefix length, exactly as PostgreSQL's inet reads it; zone ids (fe80::1%eth0) are not. */
 function parseIp (value: string): { ip: string, range: boolean } | null {
-  const [address = '', prefix, extra] = value.split('/')
-  const v4 = ipaddr.IPv4.isValidFourPartDecimal(address)
-  if (address.includes('%') || (!v4 && !ipaddr.IPv6.isValid(address))) return null
-  if (extra !== undefined) return null
-  if (prefix === undefined) return { ip: address, range: false }
-  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1
-  if (bits < 0 || bits > (v4 ? 32 : 128)) return null
-  return { ip: `${address}/${bits}`, range: true }
+  return readsAsInet(value) ? { ip: value, range: value.includes('/') } : null
 }
 
 /**
@@ -87,7 +81,8 @@ export function interpret (params: HistoryParams, choices: FilterChoices, now: D
 
   const userIds: number[] = []
   for (const value of params.user) {
-    const user = /^\d{1,10}$/.test(value) ? choices.users.find(u => u.id === Number(value)) : undefined
+    const id = parseId(value)
+    const user = id === null ? undefined : choices.users.find(u => u.id === id)
     if (user) userIds.push(user.id)
     else problem('user', `There is no user "${value}" whose history you can see.`)
   }
@@ -99,7 +94,7 @@ export function interpret (params: HistoryParams, choices: FilterChoices, now: D
   }
 
   if (params.pageName && !choices.pages.includes(params.pageName)) problem('pageName', `"${params.pageName}" is not a page in this practice's history.`)
-  if (params.id.length > MAX_ID) problem('id', `An ID is at most ${MAX_ID} characters.`)
+  if (params.id && parseId(params.id) === null) problem('id', `"${params.id}" is not a record ID. IDs are whole numbers such as 42.`)
   if (params.description.length > MAX_TEXT) problem('description', `Search at most ${MAX_TEXT} characters of description.`)
   if (params.url.length > MAX_TEXT) problem('url', `Search at most ${MAX_TEXT} characters of URL.`)
 
@@ -117,7 +112,8 @@ export function interpret (params: HistoryParams, choices: FilterChoices, now: D
   let page = 1
   const lastPage = params.page === 'last'
   if (params.page && !lastPage) {
-    if (/^\d{1,9}$/.test(params.page) && Number(params.page) >= 1) page = Number(params.page)
+    const number = parseWholeNumber(params.page, 1, MAX_PAGE)
+    if (number !== null) page = number
     else problem('page', `"${params.page}" is not a page number.`)
   }
 

@@ -1,5 +1,6 @@
 import type { FieldErrors } from '../errors.js'
 import type { FieldChangeRecord } from '../audit/activity.js'
+import { parseId, parseWholeNumber } from '../plain-numbers.js'
 import { formatDateTime, formatIsoDate, formatTime, fromLocalInput, isRealIsoDate, localIsoDate, toLocalInput } from '../time/zoned.js'
 
 export type FieldType = 'text' | 'longtext' | 'email' | 'phone' | 'date' | 'datetime' | 'minutes' | 'money' | 'choice' | 'patient' | 'practitioner'
@@ -23,8 +24,7 @@ export interface Lookups {
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 const PHONE = /^[0-9+()\-\s.]{6,40}$/
-const MONEY = /^\d{1,7}(\.\d{1,2})?$/
-const ID = /^[1-9]\d{0,9}$/
+const MONEY = /^(0|[1-9]\d{0,6})(\.\d{1,2})?$/
 const LONGTEXT_LIMIT = 10_000
 
 function parseOne (spec: FieldSpec, raw: string, timeZone: string, now: Date): { value?: FieldValue, error?: string } {
@@ -49,16 +49,18 @@ function parseOne (spec: FieldSpec, raw: string, timeZone: string, now: Date): {
       return instant ? { value: instant.toISOString() } : { error: `${spec.label} must be a real date and time.` }
     }
     case 'minutes': {
-      const minutes = Number(text)
-      return Number.isInteger(minutes) && minutes >= 5 && minutes <= 720 ? { value: minutes } : { error: `${spec.label} must be a whole number of minutes from 5 to 720.` }
+      const minutes = parseWholeNumber(text, 5, 720)
+      return minutes === null ? { error: `${spec.label} must be a whole number of minutes from 5 to 720.` } : { value: minutes }
     }
     case 'money':
       return MONEY.test(text) ? { value: Math.round(Number(text) * 100) } : { error: `${spec.label} must be an amount of 0 or more, like 120.50.` }
     case 'choice':
       return spec.choices?.includes(text) ? { value: text } : { error: `Choose one of: ${spec.choices?.join(', ')}.` }
     case 'patient':
-    case 'practitioner':
-      return ID.test(text) ? { value: Number(text) } : { error: `Choose a ${spec.type}.` }
+    case 'practitioner': {
+      const id = parseId(text)
+      return id === null ? { error: `Choose a ${spec.type}.` } : { value: id }
+    }
   }
 }
 

@@ -6,11 +6,12 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 /**
  * Every state-changing request must carry the session's CSRF token: forms
  * in a hidden `_csrf` field, htmx requests in the `x-csrf-token` header.
- * Checked before the handler, after the form body is parsed.
+ * Checked as soon as the form body is parsed and before anything in it is
+ * judged, so a forged request is refused as forged (403) whatever it holds.
  */
 export default fp(async (app) => {
   await app.register(csrf, { sessionPlugin: '@fastify/session' })
-  app.addHook('preHandler', (request, reply, done) => {
+  app.addHook('preValidation', (request, reply, done) => {
     if (SAFE_METHODS.has(request.method)) return done()
     app.csrfProtection(request, reply, done)
   })

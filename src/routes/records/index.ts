@@ -10,11 +10,13 @@ import {
 import { exportHistory, showActivity, showHistory, type HistoryPageSpec } from '../history/show-history.js'
 import { exportParams, type ExportParams } from '../history/schemas.js'
 import { formOptions } from './form-options.js'
-import { idParams, listQuery, recordBody, type IdParams, type ListQuery, type RecordBody } from './schemas.js'
+import { recordIdParams } from '../plain-numbers.js'
+import { listQuery, recordBody, type IdParams, type ListQuery, type RecordBody } from './schemas.js'
 
 /** The list, profile, form and delete routes of one kind of practice record. */
 export function recordRoutes (kind: RecordKind) {
   const noun = kind.title.toLowerCase()
+  const idParams = recordIdParams(noun)
 
   /** Form inputs for stored values; a submitted form is shown again exactly as typed. */
   function inputsFor (request: FastifyRequest, values: Record<string, unknown>): Record<string, string> {

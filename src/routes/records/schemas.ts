@@ -1,18 +1,14 @@
+import { wholeNumber } from '../plain-numbers.js'
+
 export const listQuery = {
   type: 'object',
   properties: {
     q: { type: 'string', maxLength: 200, default: '' },
-    page: { type: 'integer', minimum: 1, maximum: 1000000, default: 1 }
+    page: { ...wholeNumber(1, 1_000_000), default: '1' }
   }
 } as const
 
 export interface ListQuery { q: string, page: number }
-
-export const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'integer', minimum: 1, maximum: 2147483647 } }
-} as const
 
 export interface IdParams { id: number }
 

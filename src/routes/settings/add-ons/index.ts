@@ -21,7 +21,7 @@ export default async function addOns (app: FastifyInstance): Promise<void> {
     config: { activity: 'change' }, preHandler: app.requireFullAccess, schema: { body: purchaseBody }
   }, async (request, reply) => {
     try {
-      const result = await purchaseSubscription(request.em, request.actor(), request.body.idempotencyKey, Number(request.body.expectedPrice))
+      const result = await purchaseSubscription(request.em, request.actor(), request.body.idempotencyKey, request.body.expectedPrice)
       request.session.flash = `User Action History is active. ${result.price} credits were charged; your balance is ${result.balanceAfter} credits.`
       return reply.redirect('/settings/add-ons', 303)
     } catch (err) {

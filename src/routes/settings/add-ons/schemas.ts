@@ -1,14 +1,16 @@
+import { wholeNumber } from '../../plain-numbers.js'
+
 export const purchaseBody = {
   type: 'object',
   required: ['idempotencyKey', 'expectedPrice'],
   properties: {
     idempotencyKey: { type: 'string', minLength: 8, maxLength: 100, pattern: '^[A-Za-z0-9-]+$' },
-    expectedPrice: { type: 'string', pattern: '^[0-9]{1,6}$' }
+    expectedPrice: wholeNumber(0, 999_999)
   }
 } as const
 
 /** The price the dialog showed comes back with the form, so a changed price is confirmed again rather than charged. */
-export interface PurchaseBody { idempotencyKey: string, expectedPrice: string }
+export interface PurchaseBody { idempotencyKey: string, expectedPrice: number }
 
 export const autoRenewBody = {
   type: 'object',

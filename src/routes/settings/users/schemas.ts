@@ -1,8 +1,6 @@
-export const userIdParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'integer', minimum: 1, maximum: 2147483647 } }
-} as const
+import { recordIdParams } from '../../plain-numbers.js'
+
+export const userIdParams = recordIdParams('user')
 
 export interface UserIdParams { id: number }
 
