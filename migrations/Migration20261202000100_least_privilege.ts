@@ -23,8 +23,9 @@ const RECORD_COLUMNS = 'practice_group_id, occurred_at, user_id, user_name, acti
  *
  * - Two login roles, neither superuser nor owner nor member of any role:
  *   `practice_audit_app` serves requests, `practice_audit_keeper` runs the
- *   sealer and the scheduled job (renewals, expiries, retention). Their
- *   passwords are set at start-up by the owner (see db/roles.ts).
+ *   sealer and the scheduled job (renewals, expiries, retention). Roles
+ *   belong to the whole server, so their login and attributes are set at
+ *   start-up, not by every database's migration (see db/roles.ts).
  * - Row-level security on every practice table: the app role sees and
  *   writes only the rows of the practice its connection is scoped to
  *   (`app.practice_id`); a connection with no practice sees none. The
@@ -49,10 +50,6 @@ export class Migration20261202000100LeastPrivilege extends Migration {
         create role ${KEEPER_ROLE} nologin;
       exception when duplicate_object or unique_violation then null;
       end $$;`)
-    this.addSql(`grant ${KEEPER_ROLE} to current_user;`)
-    for (const role of [APP_ROLE, KEEPER_ROLE]) {
-      this.addSql(`alter role ${role} nosuperuser nocreatedb nocreaterole noinherit noreplication nobypassrls;`)
-    }
     this.addSql('revoke create on schema public from public;')
     this.addSql("do $$ begin execute format('revoke temporary on database %I from public', current_database()); end $$;")
     this.addSql(`grant usage on schema public to ${KEEPER_ROLE};`)

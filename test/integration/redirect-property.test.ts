@@ -28,19 +28,19 @@ t.test('when a signed-in user signs in again with any hostile next, then the ser
   const { seed, values } = hostileStrings(16)
   const { survives } = watchForCrash(t)
   const agent = await signedInAgent(ctx.app, clinic.owner.email)
-  for (const [i, next] of values.entries()) {
-    // A JSON body carries lone surrogates as they are; a form body can only carry them replaced.
-    const response = await survives(i % 2 === 0
-      ? agent.post('/login', { email: clinic.owner.email, password: PASSWORD, next })
-      : ctx.app.inject({
-        method: 'POST',
-        url: '/login',
-        headers: { cookie: agent.cookieHeader, 'content-type': 'application/json' },
-        payload: JSON.stringify({ _csrf: agent.csrfToken, email: clinic.owner.email, password: PASSWORD, next })
-      }))
+  for (const next of values) {
+    const response = await survives(agent.post('/login', { email: clinic.owner.email, password: PASSWORD, next }))
     t.equal(response.statusCode, 303, `signed in for ${quoted(next)} (HOSTILE_SEED=${seed})`)
     checkAnswer(t, { status: response.statusCode, location: response.headers.location }, next, seed)
-    if (i % 2 === 1) agent.cookies.set('pa_session', response.cookies.find(c => c.name === 'pa_session')!.value)
+    // A JSON body could carry lone surrogates as they are (a form only carries them replaced); pages take forms only.
+    const asJson = await survives(ctx.app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: { cookie: agent.cookieHeader, 'content-type': 'application/json' },
+      payload: JSON.stringify({ _csrf: agent.csrfToken, email: clinic.owner.email, password: PASSWORD, next })
+    }))
+    t.equal(asJson.statusCode, 415, `a JSON body is refused for ${quoted(next)} (HOSTILE_SEED=${seed})`)
+    t.equal(asJson.headers.location, undefined)
     await agent.get('/settings/users')
   }
 })
