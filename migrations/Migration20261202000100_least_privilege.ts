@@ -28,7 +28,12 @@ const RECORD_COLUMNS = 'practice_group_id, occurred_at, user_id, user_name, acti
  *   start-up, not by every database's migration (see db/roles.ts).
  * - Row-level security on every practice table: the app role sees and
  *   writes only the rows of the practice its connection is scoped to
- *   (`app.practice_id`); a connection with no practice sees none. The
+ *   (`app.practice_id`); a connection with no practice sees none.
+ *   Three tables hold no practice's data and have no policy:
+ *   `audit_seal_state` and `retention_settings` are single rows for the
+ *   whole database (the app role may only read them), and
+ *   `sign_in_failures` is counted by email and address before any
+ *   practice is known. The
  *   keeper works across practices but may change only what the job and the
  *   sealer change. Sign-in and session look-ups learn a practice through
  *   two SECURITY DEFINER functions that answer one question each.

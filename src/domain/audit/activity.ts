@@ -80,7 +80,11 @@ async function insertRows (connection: Connection, rows: RecordRow[], transactio
  */
 async function insertRowsOfPractices (connection: Connection, rows: RecordRow[]): Promise<void> {
   const byPractice = new Map<unknown, RecordRow[]>()
-  for (const row of rows) byPractice.set(row[0], [...(byPractice.get(row[0]) ?? []), row])
+  for (const row of rows) {
+    const ofPractice = byPractice.get(row[0])
+    if (ofPractice) ofPractice.push(row)
+    else byPractice.set(row[0], [row])
+  }
   const statements: string[] = []
   const params: unknown[] = []
   for (const [practiceGroupId, ofPractice] of byPractice) {

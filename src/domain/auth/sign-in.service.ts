@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core'
 import type { Clock } from '../clock/clock.js'
 import type { User } from '../users/user.entity.js'
-import { findUserByEmail } from '../users/user.service.js'
+import { findUserByEmail, practiceOfEmail } from '../users/user.service.js'
 import { verifyAgainstDecoy, verifyPassword } from '../users/passwords.js'
 import { scopeToPractice } from '../../db/practice-scope.js'
 import { sqlIn } from '../../db/sql.js'
@@ -50,16 +50,11 @@ async function reserveGuess (em: EntityManager, limits: SignInLimits, guess: Gue
   })
 }
 
-/**
- * The account an email signs in to. Until it is known the request sees no
- * practice's rows, so the one narrow question "which practice has this
- * address?" is answered by a database function; the account itself is
- * then read within that practice.
- */
+/** The account an email signs in to, read within its practice, which the request now works for. */
 async function findAccount (em: EntityManager, email: string): Promise<User | null> {
-  const [row] = await em.getConnection().execute<{ practice: number | null }[]>('select practice_of_email(?) as practice', [email])
-  if (row?.practice == null) return null
-  scopeToPractice(row.practice)
+  const practice = await practiceOfEmail(em, email)
+  if (practice === null) return null
+  scopeToPractice(practice)
   return findUserByEmail(em, email)
 }
 

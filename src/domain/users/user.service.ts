@@ -34,10 +34,14 @@ export function findUserByEmail (em: EntityManager, email: string): Promise<User
   return em.findOne(User, { email: email.trim().toLowerCase() })
 }
 
-/** In any practice: an email signs in to one account only. */
-async function emailTaken (em: EntityManager, email: string): Promise<boolean> {
+/**
+ * The practice whose account signs in with this email, looked up in every
+ * practice: a request knows no practice's rows before it knows its own, so
+ * a database function answers this one question.
+ */
+export async function practiceOfEmail (em: EntityManager, email: string): Promise<number | null> {
   const [row] = await em.getConnection().execute<{ practice: number | null }[]>('select practice_of_email(?) as practice', [email], 'all', em.getTransactionContext())
-  return row?.practice != null
+  return row?.practice ?? null
 }
 
 /** A new user never starts with the User Action History permission; a Full Access user grants it later. */
@@ -48,7 +52,7 @@ export async function createUser (em: EntityManager, practiceGroupId: number, in
   checkEmail(email, errors)
   checkPassword(input.password, errors)
   const accessLevelValid = checkAccessLevel(input.accessLevel, errors)
-  if (!errors.email && await emailTaken(em, email)) errors.email = 'A user with this email already exists.'
+  if (!errors.email && await practiceOfEmail(em, email) !== null) errors.email = 'A user with this email already exists.'
   if (Object.keys(errors).length > 0 || !accessLevelValid) throw new ValidationError(errors)
 
   const user = em.create(User, {
