@@ -5,6 +5,7 @@ import { expiryWarning } from '../domain/subscriptions/subscription.service.js'
 import type { User } from '../domain/users/user.entity.js'
 import { formatDateTime } from '../domain/time/zoned.js'
 import { viewHelpers } from '../views/helpers.js'
+import { mayViewHistory } from '../domain/history/access.js'
 
 export const ARCHIVE_PATH = '/settings/users/history/archive.zip'
 
@@ -28,7 +29,7 @@ export async function expiryNotice (em: EntityManager, practice: PracticeGroup, 
       oldest: deletion.oldest && formatDateTime(deletion.oldest, tz),
       newest: deletion.newest && formatDateTime(deletion.newest, tz)
     },
-    archiveHref: viewer.canViewHistory && deletion.count > 0 ? ARCHIVE_PATH : null
+    archiveHref: mayViewHistory(viewer) && deletion.count > 0 ? ARCHIVE_PATH : null
   }
 }
 

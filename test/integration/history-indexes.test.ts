@@ -4,7 +4,7 @@ import { testDatabase } from '../helpers/app.js'
 import { interpret } from '../../src/domain/history/history-criteria.js'
 import { readParams } from '../../src/domain/history/history-params.js'
 import { pageQuery, perDayQuery } from '../../src/domain/history/history.service.js'
-import type { HistoryScope } from '../../src/domain/history/history-scope.js'
+import type { HistoryScope } from '../../src/domain/history/access.js'
 import { APP_ROLE } from '../../src/db/app-role.js'
 
 const url = await testDatabase(t)

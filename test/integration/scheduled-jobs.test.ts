@@ -9,7 +9,7 @@ import { actorAt, balanceOf, ledger, subscribeAt } from '../helpers/subscription
 import { makeUser, unique } from '../../src/db/factories.js'
 import { runScheduledJobs } from '../../src/domain/jobs/scheduled-jobs.js'
 import { activeSubscription, latestSubscription, setAutoRenew } from '../../src/domain/subscriptions/subscription.service.js'
-import { windowFor } from '../../src/domain/history/history-scope.js'
+import { windowFor } from '../../src/domain/history/access.js'
 
 const ctx = await build(t)
 const DAY = 86_400_000

@@ -8,7 +8,7 @@ import { actorAt, balanceOf, ledger, subscribeAt } from '../helpers/subscription
 import { makeUser, unique } from '../../src/db/factories.js'
 import { activeUserCount, monthlyPrice } from '../../src/domain/subscriptions/pricing.js'
 import { activeSubscription, purchaseSubscription, setAutoRenew } from '../../src/domain/subscriptions/subscription.service.js'
-import { windowFor } from '../../src/domain/history/history-scope.js'
+import { windowFor } from '../../src/domain/history/access.js'
 import { systemUser } from '../../src/domain/users/system-user.js'
 
 const ctx = await build(t)

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { fromLocalInput, localIsoDate } from '../time/zoned.js'
 import type { HistoryCriteria } from './history-criteria.js'
-import type { HistoryScope } from './history-scope.js'
+import type { HistoryScope } from './access.js'
 import { perDayQuery, type HistorySubject } from './history.service.js'
 
 /** The chart shows at most this many days: the newest ones of the view. */

@@ -4,7 +4,7 @@ import type { EntityManager } from '@mikro-orm/core'
 import { ZipFile } from 'yazl'
 import { openHistoryExport, type ExportFormat } from './history-export.js'
 import type { HistoryCriteria } from './history-criteria.js'
-import type { HistoryScope } from './history-scope.js'
+import type { HistoryScope } from './access.js'
 
 export interface ArchiveRequest {
   practiceName: string

@@ -5,7 +5,7 @@ import QueryStream from 'pg-query-stream'
 import { to as copyTo } from 'pg-copy-streams'
 import { toPg } from '../../db/sql.js'
 import type { HistoryCriteria } from './history-criteria.js'
-import type { HistoryScope } from './history-scope.js'
+import type { HistoryScope } from './access.js'
 import { csvExportQuery, exactCountQuery, pageQuery, toRow, type HistoryRow, type HistorySubject } from './history.service.js'
 
 export type ExportFormat = 'csv' | 'ndjson'

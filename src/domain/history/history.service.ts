@@ -3,7 +3,7 @@ import type { Action, FieldChangeRecord } from '../audit/activity.js'
 import { User } from '../users/user.entity.js'
 import type { FilterChoices, HistoryCriteria } from './history-criteria.js'
 import type { Column } from './history-params.js'
-import type { HistoryScope } from './history-scope.js'
+import type { HistoryScope } from './access.js'
 
 /** The practice record a record history is about; null for the group history. */
 export interface HistorySubject { recordType: string, recordId: string }

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { UserFacingError } from '../../domain/errors.js'
 import { openExpiryArchive } from '../../domain/history/expiry-archive.js'
-import { historyScope } from '../../domain/history/history-scope.js'
+import { historyAccess } from '../../domain/history/access.js'
 import { deletionAtExpiry } from '../../domain/subscriptions/expiry-deletion.js'
 import { formatDateTime, localIsoDate } from '../../domain/time/zoned.js'
 
@@ -14,8 +14,8 @@ export async function downloadExpiryArchive (request: FastifyRequest, reply: Fas
   const now = request.server.clock.now()
   const practice = request.practice!
   const subscription = request.subscription
-  const scope = historyScope(request.currentUser!, practice, subscription, now)
-  if (!subscription) throw new UserFacingError(409, 'There is no active subscription whose end would delete records, so there is nothing to archive.')
+  const { scope, may } = historyAccess(request.currentUser!, practice, subscription, now)
+  if (!subscription || !may.archive) throw new UserFacingError(409, 'There is no active subscription whose end would delete records, so there is nothing to archive.')
   const expiresAt = subscription.currentPeriodEnd
   const { cutoff, count } = await deletionAtExpiry(request.em, practice.id, expiresAt)
   if (count === 0) throw new UserFacingError(409, 'No records are old enough to be deleted when this subscription period ends, so there is nothing to archive.')

@@ -3,7 +3,7 @@ import { interpret } from '../../domain/history/history-criteria.js'
 import { historyHref, paramPairs, readParams } from '../../domain/history/history-params.js'
 import { openHistoryExport, type ExportFormat } from '../../domain/history/history-export.js'
 import { UserFacingError } from '../../domain/errors.js'
-import { historyScope } from '../../domain/history/history-scope.js'
+import { historyAccess } from '../../domain/history/access.js'
 import { filterChoices, searchHistory, type HistorySubject } from '../../domain/history/history.service.js'
 import { isDateRange, presetInterval } from '../../domain/history/date-ranges.js'
 import { expiryNotice } from '../expiry-notice.js'
@@ -78,15 +78,15 @@ function presetInputs (range: string, now: Date, timeZone: string): { from: stri
 async function readHistoryRequest (request: FastifyRequest) {
   const now = request.server.clock.now()
   const practice = request.practice!
-  const scope = historyScope(request.currentUser!, practice, request.subscription, now)
+  const { scope, may } = historyAccess(request.currentUser!, practice, request.subscription, now)
   const params = readParams(request.query as Record<string, unknown>)
   const choices = await filterChoices(request.em, scope)
-  return { now, practice, scope, params, choices, ...interpret(params, choices, now, practice.timeZone) }
+  return { now, practice, scope, may, params, choices, ...interpret(params, choices, now, practice.timeZone) }
 }
 
 /** A history page, or its table fragment for htmx, for the signed-in user. */
 export async function showHistory (request: FastifyRequest, reply: FastifyReply, spec: HistoryPageSpec): Promise<string> {
-  const { now, practice, scope, params, choices, criteria, problems } = await readHistoryRequest(request)
+  const { now, practice, scope, may, params, choices, criteria, problems } = await readHistoryRequest(request)
   const searching = problems.length ? null : searchHistory(request.em, scope, spec.subject, criteria)
   if (searching) await queriesSent(searching)
   const layout = historyLayout({
@@ -107,7 +107,7 @@ export async function showHistory (request: FastifyRequest, reply: FastifyReply,
   const warning = request.isHtmx ? null : await expiryNotice(request.em, practice, request.currentUser!, now)
   return reply.pageOrFragment('pages/history', 'partials/history/panel', {
     title: spec.title, back: spec.back, history, warning,
-    integrity: spec.verifyPath && scope.onlyUserId === null ? { action: spec.verifyPath, knownHead: '', error: null, result: null } : null
+    integrity: spec.verifyPath && may.verify ? { action: spec.verifyPath, knownHead: '', error: null, result: null } : null
   })
 }
 

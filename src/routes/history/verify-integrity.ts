@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { verifyPracticeChain } from '../../domain/chain/chain.service.js'
 import { describeVerification, type VerificationInWords } from '../../domain/chain/describe-verification.js'
-import { assertMayViewHistory } from '../../domain/history/history-scope.js'
+import { assertMayVerify } from '../../domain/history/access.js'
 
 export interface IntegrityView {
   action: string
@@ -27,7 +27,7 @@ const HEAD = /^[0-9a-f]{64}$/
 export async function verifyIntegrity (
   request: FastifyRequest<{ Body: VerifyBody }>, reply: FastifyReply, action: string, back: { href: string, label: string }
 ): Promise<string> {
-  assertMayViewHistory(request.currentUser!)
+  assertMayVerify(request.currentUser!)
   const practice = request.practice!
   const knownHead = (request.body?.knownHead ?? '').trim().toLowerCase()
   const render = async (view: IntegrityView): Promise<string> =>

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { NotFoundError, ValidationError } from '../../domain/errors.js'
-import { assertMayViewHistory } from '../../domain/history/history-scope.js'
+import { assertMayViewHistory } from '../../domain/history/access.js'
 import { hasHistory } from '../../domain/history/history.service.js'
 import { formatField, inputValue } from '../../domain/records/fields.js'
 import type { RecordKind } from '../../domain/records/record-kind.js'
