@@ -21,7 +21,8 @@ import { hashPassword } from '../src/domain/users/passwords.js'
 import { DAY_MS } from '../src/domain/time/zoned.js'
 import { interpret } from '../src/domain/history/history-criteria.js'
 import { COLUMNS, readParams } from '../src/domain/history/history-params.js'
-import { COUNT_LIMIT, countQuery, pageQuery, type HistorySubject } from '../src/domain/history/history.service.js'
+import { COUNT_LIMIT, type HistorySubject } from '../src/domain/history/history.service.js'
+import { countQuery, pageQuery } from '../src/domain/audit-records/reads.js'
 import type { HistoryScope } from '../src/domain/history/access.js'
 import { recordActivity } from '../src/domain/audit/activity.js'
 import { getRecord, loadLookups } from '../src/domain/records/records.service.js'
@@ -168,7 +169,7 @@ async function main (): Promise<void> {
     if (problems.length) throw new Error(`${c.name}: ${problems.map(p => p.message).join('; ')}`)
     if (c.query.includes('user=')) criteria.userIds = [user]
     if (c.query.includes('action=view&action=update')) criteria.actions = ['view', 'update']
-    const counting = countQuery(scope, c.subject ?? null, criteria)
+    const counting = countQuery(scope, c.subject ?? null, criteria, COUNT_LIMIT)
     const sql = await sample(async () => {
       const { rows: [{ total }] } = await db.query<{ total: string }>(toPg(counting.sql), counting.params)
       const pages = Math.max(1, Math.ceil(Number(total) / criteria.size))

@@ -3,7 +3,7 @@ import pg from 'pg'
 import { testDatabase } from '../helpers/app.js'
 import { interpret } from '../../src/domain/history/history-criteria.js'
 import { readParams } from '../../src/domain/history/history-params.js'
-import { pageQuery, perDayQuery } from '../../src/domain/history/history.service.js'
+import { pageQuery, perDayQuery } from '../../src/domain/audit-records/reads.js'
 import type { HistoryScope } from '../../src/domain/history/access.js'
 import { APP_ROLE } from '../../src/db/app-role.js'
 

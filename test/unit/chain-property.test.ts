@@ -1,6 +1,7 @@
 import t from 'tap'
 import { seededRandom } from '../../src/db/seed/activity.js'
-import { instantMicros, nextEntry, recordDigest, type ChainEntry, type ChainRecord } from '../../src/domain/chain/chain-encoding.js'
+import { instantMicros, nextEntry, recordDigest, type ChainEntry } from '../../src/domain/chain/chain-encoding.js'
+import type { ChainRecord } from '../../src/domain/audit-records/chain-reads.js'
 import { verifyChain } from '../../src/domain/chain/chain-verifier.js'
 
 const random = seededRandom(20261125)

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { ChainRecord } from '../audit-records/chain-reads.js'
 
 /** The hash before a practice's first chain entry. */
 export const GENESIS = Buffer.alloc(32)
@@ -7,53 +8,6 @@ const RECORD_TAG = 'practice-audit/record/v1'
 const ENTRY_TAG = 'practice-audit/chain-entry/v1'
 /** Seals that carry their records' times hash under their own tag, so the two layouts can never be confused. */
 const TIMED_ENTRY_TAG = 'practice-audit/chain-entry/v2'
-
-/** A history record as the chain sees it: every stored field, as PostgreSQL prints it. */
-export interface ChainRecord {
-  id: number
-  txId: string
-  practiceGroupId: number
-  /** UTC with microseconds, exactly as stored. */
-  occurredAt: string
-  userId: number | null
-  userName: string
-  action: string
-  page: string
-  recordType: string | null
-  recordId: string | null
-  description: string
-  url: string
-  ip: string | null
-  changes: string | null
-}
-
-/**
- * The select list that reads records in the form above; the sealer and the
- * verifier both use it. Its aliases shadow the columns in ORDER BY, so order
- * by `audit_records.id`, not `id` (which would sort the text).
- */
-export const CHAIN_RECORD_COLUMNS = `id::text as id, tx_id::text as tx_id, practice_group_id,
-  to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at,
-  user_id, user_name, action, page, record_type, record_id, description, url, ip::text as ip, changes::text as changes`
-
-export function chainRecordFromRow (row: Record<string, unknown>): ChainRecord {
-  return {
-    id: Number(row.id),
-    txId: String(row.tx_id),
-    practiceGroupId: Number(row.practice_group_id),
-    occurredAt: String(row.occurred_at),
-    userId: row.user_id == null ? null : Number(row.user_id),
-    userName: String(row.user_name),
-    action: String(row.action),
-    page: String(row.page),
-    recordType: row.record_type == null ? null : String(row.record_type),
-    recordId: row.record_id == null ? null : String(row.record_id),
-    description: String(row.description),
-    url: String(row.url),
-    ip: row.ip == null ? null : String(row.ip),
-    changes: row.changes == null ? null : String(row.changes)
-  }
-}
 
 /**
  * Each field is a presence byte, then its UTF-8 length as 4 bytes and the

@@ -1,4 +1,5 @@
-import { entryHash, GENESIS, instantMicros, recordDigest, type ChainEntry, type ChainRecord } from './chain-encoding.js'
+import { entryHash, GENESIS, instantMicros, recordDigest, type ChainEntry } from './chain-encoding.js'
+import type { ChainRecord } from '../audit-records/chain-reads.js'
 
 export interface ChainProblem {
   /** The chain entry where it shows, when there is one. */

@@ -1,9 +1,10 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { inPgTransaction, sqlIn } from '../../db/sql.js'
 import { UserFacingError } from '../errors.js'
-import { CHAIN_RECORD_COLUMNS, chainRecordFromRow, nextEntry, storedInstant, type ChainRecord } from './chain-encoding.js'
+import { nextEntry, storedInstant } from './chain-encoding.js'
 import { chainEntries, chainHead, clientQuery, insertEntry, lockSealing } from './chain-store.js'
 import { verifyChain, type ChainVerification } from './chain-verifier.js'
+import { declareVerifyingCursor, fetchChainRecords, type ChainRecord } from '../audit-records/chain-reads.js'
 
 const FETCH_SIZE = 2000
 
@@ -44,13 +45,12 @@ export async function verifyPracticeChain (em: EntityManager, practiceGroupId: n
     const [state] = await query(`select sealed_below::text as sealed_below,
       pg_snapshot_xmax(pg_current_snapshot())::text as next_tx from audit_seal_state`, [])
     const entries = await chainEntries(client, practiceGroupId)
-    await client.query(`declare verifying no scroll cursor for
-      select ${CHAIN_RECORD_COLUMNS} from audit_records where practice_group_id = $1 order by audit_records.id`, [practiceGroupId])
+    await declareVerifyingCursor(client, 'verifying', practiceGroupId)
     async function * records (): AsyncGenerator<ChainRecord> {
       for (;;) {
-        const { rows } = await client.query(`fetch ${FETCH_SIZE} from verifying`)
-        if (rows.length === 0) return
-        for (const row of rows) yield chainRecordFromRow(row)
+        const records = await fetchChainRecords(client, 'verifying', FETCH_SIZE)
+        if (records.length === 0) return
+        yield * records
       }
     }
     return verifyChain(entries, records(), BigInt(String(state!.sealed_below)), { knownHead, futureTxFrom: BigInt(String(state!.next_tx)) })

@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { inPgTransaction } from '../../db/sql.js'
-import { CHAIN_RECORD_COLUMNS, chainRecordFromRow, instantMicros, nextEntry, recordDigest, storedInstant, type ChainEntry } from './chain-encoding.js'
+import { instantMicros, nextEntry, recordDigest, storedInstant, type ChainEntry } from './chain-encoding.js'
 import { chainHead, clientQuery, insertEntry, lockSealing } from './chain-store.js'
+import { declareSealingCursor, fetchChainRecords, hasUnsealedBefore } from '../audit-records/chain-reads.js'
 
 /** Keeps each seal's row small (about 200 kB) however much a practice recorded since the last run. */
 export const MAX_RECORDS_PER_SEAL = 5000
@@ -26,8 +27,7 @@ export async function sealCommittedRecords (em: EntityManager, now: Date, maxPer
     const [{ boundary }] = await query('select pg_snapshot_xmin(pg_current_snapshot())::text as boundary', []) as [{ boundary: string }]
     if (BigInt(boundary) <= sealedBelow) return { records: 0, entries: 0 }
 
-    await client.query(`declare sealing no scroll cursor for
-      select ${CHAIN_RECORD_COLUMNS} from audit_records where tx_id >= $1 and tx_id < $2 order by audit_records.practice_group_id, audit_records.id`, [sealedBelow.toString(), boundary])
+    await declareSealingCursor(client, 'sealing', sealedBelow, boundary)
     const report: SealReport = { records: 0, entries: 0 }
     let practiceGroupId: number | null = null
     let head: Pick<ChainEntry, 'seq' | 'hash'> | null = null
@@ -47,10 +47,9 @@ export async function sealCommittedRecords (em: EntityManager, now: Date, maxPer
       times = []
     }
     for (;;) {
-      const { rows } = await client.query(`fetch ${FETCH_SIZE} from sealing`)
-      if (rows.length === 0) break
-      for (const row of rows) {
-        const record = chainRecordFromRow(row)
+      const records = await fetchChainRecords(client, 'sealing', FETCH_SIZE)
+      if (records.length === 0) break
+      for (const record of records) {
         if (record.practiceGroupId !== practiceGroupId) {
           await flush()
           practiceGroupId = record.practiceGroupId
@@ -79,13 +78,7 @@ export async function sealCommittedRecords (em: EntityManager, now: Date, maxPer
 export async function sealPracticeBefore (em: EntityManager, practiceGroupId: number, before: Date, now: Date, patienceMs = 10_000): Promise<boolean> {
   const giveUpAt = Date.now() + patienceMs
   // Asked first: the job calls this for every practice, and most have nothing waiting.
-  const waiting = async (): Promise<boolean> => {
-    const [row] = await em.getConnection().execute(
-      `select exists (select 1 from audit_records
-        where tx_id >= (select sealed_below from audit_seal_state) and practice_group_id = ? and occurred_at < ?) as waiting`,
-      [practiceGroupId, before]) as Array<{ waiting: boolean }>
-    return row!.waiting
-  }
+  const waiting = (): Promise<boolean> => hasUnsealedBefore(em, practiceGroupId, before)
   for (let attempt = 0; await waiting(); attempt++) {
     if (Date.now() >= giveUpAt) return false
     if (attempt > 0) await new Promise(resolve => setTimeout(resolve, 50))

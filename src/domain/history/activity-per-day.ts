@@ -2,7 +2,8 @@ import type { EntityManager } from '@mikro-orm/core'
 import { fromLocalInput, localIsoDate } from '../time/zoned.js'
 import type { HistoryCriteria } from './history-criteria.js'
 import type { HistoryScope } from './access.js'
-import { perDayQuery, type HistorySubject } from './history.service.js'
+import { countVisiblePerDay } from '../audit-records/reads.js'
+import { viewStart, type HistorySubject } from '../audit-records/visible.js'
 
 /** The chart shows at most this many days: the newest ones of the view. */
 export const CHART_DAYS = 90
@@ -34,18 +35,16 @@ export async function activityPerDay (
   em: EntityManager, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, timeZone: string, now: Date
 ): Promise<ActivityPerDay> {
   const end = criteria.until && criteria.until < now ? criteria.until : now
-  const viewStart = criteria.since && criteria.since > scope.window.since ? criteria.since : scope.window.since
+  const start = viewStart(scope, criteria)
   const lastDay = localIsoDate(new Date(end.getTime() - 1), timeZone)
   const earliestShown = addDays(lastDay, -(CHART_DAYS - 1))
-  const viewFirstDay = localIsoDate(viewStart, timeZone)
+  const viewFirstDay = localIsoDate(start, timeZone)
   const truncated = viewFirstDay < earliestShown
   const firstDay = truncated ? earliestShown : viewFirstDay
   const dayStart = fromLocalInput(`${firstDay}T00:00`, timeZone)!
-  const from = dayStart > viewStart ? dayStart : viewStart
+  const from = dayStart > start ? dayStart : start
 
-  const query = perDayQuery(scope, subject, criteria, timeZone, from)
-  const rows = await em.getConnection().execute(query.sql, query.params) as Array<{ day: string, n: string }>
-  const counts = new Map<string, number>(rows.map(r => [r.day, Number(r.n)]))
+  const counts = await countVisiblePerDay(em, scope, subject, criteria, timeZone, from)
   const days: DayCount[] = []
   for (let day = firstDay; day <= lastDay; day = addDays(day, 1)) days.push({ day, count: counts.get(day) ?? 0 })
   return { days, total: days.reduce((sum, d) => sum + d.count, 0), truncated }

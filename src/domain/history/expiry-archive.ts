@@ -3,7 +3,7 @@ import { PassThrough, pipeline, Transform, type Readable } from 'node:stream'
 import type { EntityManager } from '@mikro-orm/core'
 import { ZipFile } from 'yazl'
 import { openHistoryExport, type ExportFormat } from './history-export.js'
-import type { HistoryCriteria } from './history-criteria.js'
+import { EVERYTHING, type HistoryCriteria } from './history-criteria.js'
 import type { HistoryScope } from './access.js'
 
 export interface ArchiveRequest {
@@ -18,12 +18,7 @@ export interface ArchiveRequest {
 interface ArchivedFile { name: string, records: number, bytes: number, sha256: string }
 
 /** Everything before the cutoff, newest first, as the history lists it with no filter. */
-function before (cutoff: Date): HistoryCriteria {
-  return {
-    sort: null, dir: 'desc', since: null, until: cutoff, userIds: [], actions: [], pageName: null, recordId: null,
-    descriptionContains: null, urlContains: null, ip: null, ipIsRange: false, page: 1, lastPage: false, size: 100
-  }
-}
+const before = (cutoff: Date): HistoryCriteria => ({ ...EVERYTHING, until: cutoff, size: 100 })
 
 /** Passes a file through unchanged, noting its size and SHA-256 for the manifest once it has all gone by. */
 function measured (source: Readable, file: ArchivedFile, done: () => void, failed: (err: Error) => void): Readable {

@@ -24,6 +24,12 @@ export interface HistoryCriteria {
   size: number
 }
 
+/** No filter, newest first: everything a scope shows. */
+export const EVERYTHING: Readonly<HistoryCriteria> = Object.freeze({
+  sort: null, dir: 'desc', since: null, until: null, userIds: [], actions: [], pageName: null, recordId: null,
+  descriptionContains: null, urlContains: null, ip: null, ipIsRange: false, page: 1, lastPage: false, size: DEFAULT_PAGE_SIZE
+})
+
 export interface ParamProblem { param: ParamName, message: string }
 
 /** What the practice offers to filter by: its users and the pages its history names. */

@@ -6,7 +6,8 @@ import { to as copyTo } from 'pg-copy-streams'
 import { toPg } from '../../db/sql.js'
 import type { HistoryCriteria } from './history-criteria.js'
 import type { HistoryScope } from './access.js'
-import { csvExportQuery, exactCountQuery, pageQuery, toRow, type HistoryRow, type HistorySubject } from './history.service.js'
+import { csvExportQuery, exactCountQuery, pageQuery, toRow, type HistoryRow } from '../audit-records/reads.js'
+import type { HistorySubject } from '../audit-records/visible.js'
 
 export type ExportFormat = 'csv' | 'ndjson'
 

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/core'
 import { recordActivity } from '../audit/activity.js'
 import { appendCheckpoint } from '../chain/chain.service.js'
 import { sealPracticeBefore } from '../chain/sealer.js'
+import { purgeBatch, recordsOlderThan } from '../audit-records/retention-statements.js'
 import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import { activeSubscription } from '../subscriptions/subscription.service.js'
 import { systemActor, systemUser } from '../users/system-user.js'
@@ -40,19 +41,16 @@ export interface RetentionOptions {
 export async function purgeExpired (em: EntityManager, practice: PracticeGroup, now: Date, options: RetentionOptions): Promise<{ cutoff: Date, deleted: number }> {
   const cutoff = await retentionCutoff(em, practice.id, now, options.asIfExpired)
   if (options.dryRun) {
-    const [{ n }] = await em.getConnection().execute<{ n: string }[]>(
-      'select count(*) as n from audit_records where practice_group_id = ? and occurred_at < ?', [practice.id, cutoff]) as [{ n: string }]
-    return { cutoff, deleted: Number(n) }
+    return { cutoff, deleted: (await recordsOlderThan(em, practice.id, cutoff)).count }
   }
   await sealPracticeBefore(em, practice.id, cutoff, now)
   let deleted = 0
   for (;;) {
     const removed = await em.transactional(async tx => {
-      const [{ ids }] = await tx.getConnection().execute<{ ids: string[] }[]>(
-        'select purge_expired_audit_records(?, ?, ?, ?) as ids', [practice.id, cutoff, now, options.batchSize], 'all', tx.getTransactionContext()) as [{ ids: string[] }]
+      const ids = await purgeBatch(tx, practice.id, cutoff, now, options.batchSize)
       const n = ids.length
       if (n > 0) {
-        await appendCheckpoint(tx, practice.id, now, cutoff, ids.map(Number))
+        await appendCheckpoint(tx, practice.id, now, cutoff, ids)
         await recordActivity(tx, systemActor(await systemUser(tx, practice.id), practice, now), {
           action: 'delete', page: RETENTION_PAGE,
           description: `Permanently deleted ${n} records older than ${formatDateTime(cutoff, practice.timeZone)} (retention).`

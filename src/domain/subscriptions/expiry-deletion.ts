@@ -1,12 +1,10 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { retentionCutoff } from '../jobs/retention.js'
+import { recordsOlderThan, type OlderRecords } from '../audit-records/retention-statements.js'
 
-export interface ExpiryDeletion {
+export interface ExpiryDeletion extends OlderRecords {
   /** Records from before this instant go when the period ends. */
   cutoff: Date
-  count: number
-  oldest: Date | null
-  newest: Date | null
 }
 
 /**
@@ -17,8 +15,5 @@ export interface ExpiryDeletion {
 export async function deletionAtExpiry (em: EntityManager, practiceGroupId: number, expiresAt: Date): Promise<ExpiryDeletion> {
   // The same rule the job applies when it finds the subscription expired.
   const cutoff = await retentionCutoff(em, practiceGroupId, expiresAt, true)
-  const [row] = await em.getConnection().execute(
-    'select count(*) as n, min(occurred_at) as oldest, max(occurred_at) as newest from audit_records where practice_group_id = ? and occurred_at < ?',
-    [practiceGroupId, cutoff]) as Array<{ n: string, oldest: Date | null, newest: Date | null }>
-  return { cutoff, count: Number(row!.n), oldest: row!.oldest, newest: row!.newest }
+  return { cutoff, ...await recordsOlderThan(em, practiceGroupId, cutoff) }
 }

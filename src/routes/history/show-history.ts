@@ -80,7 +80,7 @@ async function readHistoryRequest (request: FastifyRequest) {
   const practice = request.practice!
   const { scope, may } = historyAccess(request.currentUser!, practice, request.subscription, now)
   const params = readParams(request.query as Record<string, unknown>)
-  const choices = await filterChoices(request.em, scope)
+  const choices = await filterChoices(request.em, scope, now)
   return { now, practice, scope, may, params, choices, ...interpret(params, choices, now, practice.timeZone) }
 }
 

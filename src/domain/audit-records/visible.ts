@@ -1,0 +1,67 @@
+import type { HistoryScope } from '../history/access.js'
+import type { HistoryCriteria } from '../history/history-criteria.js'
+import type { Column } from '../history/history-params.js'
+
+/** The practice record a record history is about; null for the group history. */
+export interface HistorySubject { recordType: string, recordId: string }
+
+export interface SqlQuery { sql: string, params: unknown[] }
+
+/** Where what a viewer sees begins: the later of the window's start and the criteria's From. */
+export function viewStart (scope: HistoryScope, criteria: HistoryCriteria): Date {
+  return criteria.since && criteria.since > scope.window.since ? criteria.since : scope.window.since
+}
+
+const likePattern = (text: string): string => `%${text.replace(/[\\%_]/g, c => `\\${c}`)}%`
+
+/**
+ * The WHERE clause for what this viewer may see of this subject under
+ * these criteria: every read made for a person starts here, so no read can
+ * leave out the practice, the viewer's own rows or the window. Columns are
+ * qualified with `alias` when the statement names the table twice.
+ */
+export function visibleRows (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, alias = ''): SqlQuery {
+  const column = (name: string): string => alias ? `${alias}.${name}` : name
+  const where: string[] = [`${column('practice_group_id')} = ?`]
+  const params: unknown[] = [scope.practiceGroupId]
+  const add = (sql: string, ...values: unknown[]): void => { where.push(sql); params.push(...values) }
+
+  add(`${column('occurred_at')} >= ?`, viewStart(scope, criteria))
+  if (criteria.until) add(`${column('occurred_at')} < ?`, criteria.until)
+  if (scope.onlyUserId !== null) add(`${column('user_id')} = ?`, scope.onlyUserId)
+  if (subject) add(`${column('record_type')} = ? and ${column('record_id')} = ?`, subject.recordType, subject.recordId)
+  if (criteria.userIds.length) add(`${column('user_id')} in (${criteria.userIds.map(() => '?').join(', ')})`, ...criteria.userIds)
+  if (criteria.actions.length) add(`${column('action')} in (${criteria.actions.map(() => '?').join(', ')})`, ...criteria.actions)
+  if (criteria.pageName) add(`${column('page')} = ?`, criteria.pageName)
+  // The length leads the record-id index (so 9 sorts before 10); naming it lets an exact ID use that index.
+  if (criteria.recordId) add(`length(${column('record_id')}) = length(?::text) and ${column('record_id')} = ?`, criteria.recordId, criteria.recordId)
+  if (criteria.descriptionContains) add(`${column('description')} ilike ? escape '\\'`, likePattern(criteria.descriptionContains))
+  if (criteria.urlContains) add(`${column('url')} ilike ? escape '\\'`, likePattern(criteria.urlContains))
+  if (criteria.ip) add(criteria.ipIsRange ? `${column('ip')} <<= ?::inet` : `${column('ip')} = ?::inet`, criteria.ip)
+  return { sql: where.join(' and '), params }
+}
+
+/**
+ * IDs are mostly numbers kept as text: shorter first keeps 9 before 10.
+ * Descriptions and URLs sort by their first 100 characters, which an index
+ * can hold; rows alike that far fall back to newest first.
+ * The IP is qualified because the selected `ip` is its text form, and
+ * addresses must sort as addresses (10.9.0.1 before 10.10.0.1).
+ */
+const SORT_COLUMNS: Record<Column, string[]> = {
+  date: ['occurred_at'], user: ['user_name'], action: ['action'], page: ['page'], id: ['length(record_id)', 'record_id'],
+  description: ['left(description, 100)'], url: ['left(url, 100)'], ip: ['audit_records.ip']
+}
+
+/** Unsorted means newest first; ties of a sorted column also break newest first, so pages never shuffle. */
+function orderTerms (criteria: HistoryCriteria): [string, 'asc' | 'desc'][] {
+  if (!criteria.sort) return [['occurred_at', 'desc'], ['id', 'desc']]
+  if (criteria.sort === 'date') return [['occurred_at', criteria.dir], ['id', 'desc']]
+  return [...SORT_COLUMNS[criteria.sort].map(sql => [sql, criteria.dir] as [string, 'asc' | 'desc']), ['occurred_at', 'desc'], ['id', 'desc']]
+}
+
+/** The order, or its exact reverse: the last page of a long list is the first page read backwards along the same index. */
+export function ordering (criteria: HistoryCriteria, reversed = false): string {
+  const flip = { asc: 'desc', desc: 'asc' } as const
+  return orderTerms(criteria).map(([sql, dir]) => `${sql} ${reversed ? flip[dir] : dir}`).join(', ')
+}
