@@ -1,7 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core'
-import type { Action, FieldChangeRecord } from '../audit/activity.js'
-import type { HistoryScope } from '../history/access.js'
-import { EVERYTHING, type HistoryCriteria } from '../history/history-criteria.js'
+import type { Action, FieldChangeRecord } from './record.js'
+import { EVERYTHING, type HistoryCriteria, type HistoryScope } from './criteria.js'
 import { ordering, visibleRows, type HistorySubject, type SqlQuery } from './visible.js'
 
 /** One history record as a viewer reads it. */

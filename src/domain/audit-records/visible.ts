@@ -1,6 +1,4 @@
-import type { HistoryScope } from '../history/access.js'
-import type { HistoryCriteria } from '../history/history-criteria.js'
-import type { Column } from '../history/history-params.js'
+import type { Column, HistoryCriteria, HistoryScope } from './criteria.js'
 
 /** The practice record a record history is about; null for the group history. */
 export interface HistorySubject { recordType: string, recordId: string }

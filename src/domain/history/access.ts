@@ -3,14 +3,9 @@ import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import type { Subscription } from '../subscriptions/subscription.entity.js'
 import { isFullAccess, type User } from '../users/user.entity.js'
 import { DAY_MS, formatDateTime } from '../time/zoned.js'
+import type { HistoryScope, HistoryWindow } from '../audit-records/criteria.js'
+export type { HistoryScope, HistoryWindow } from '../audit-records/criteria.js'
 export const FREE_WINDOW_DAYS = 7
-
-/** How far back a practice may look in its history, and how to say so. */
-export interface HistoryWindow {
-  since: Date
-  subscribed: boolean
-  summary: string
-}
 
 /**
  * The part of the history a practice may see at `now`: with an active
@@ -30,19 +25,6 @@ export function windowFor (practice: PracticeGroup, subscription: Subscription |
     subscribed: false,
     summary: `Showing the last ${FREE_WINDOW_DAYS} days — subscribe to see more.`
   }
-}
-
-/**
- * Which rows of the history one viewer may see: every read of
- * `audit_records` made for a person takes one, so the table, its count,
- * the chart, the exports, the archive and the filter choices cannot
- * disagree.
- */
-export interface HistoryScope {
-  practiceGroupId: number
-  /** Set when the viewer may only see their own actions. */
-  onlyUserId: number | null
-  window: HistoryWindow
 }
 
 /** What a viewer may do with the history they can see. */

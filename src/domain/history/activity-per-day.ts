@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { fromLocalInput, localIsoDate } from '../time/zoned.js'
-import type { HistoryCriteria } from './history-criteria.js'
+import type { HistoryCriteria } from '../audit-records/criteria.js'
 import type { HistoryScope } from './access.js'
 import { countVisiblePerDay } from '../audit-records/reads.js'
 import { viewStart, type HistorySubject } from '../audit-records/visible.js'

@@ -3,7 +3,7 @@ import { PassThrough, pipeline, Transform, type Readable } from 'node:stream'
 import type { EntityManager } from '@mikro-orm/core'
 import { ZipFile } from 'yazl'
 import { openHistoryExport, type ExportFormat } from './history-export.js'
-import { EVERYTHING, type HistoryCriteria } from './history-criteria.js'
+import { EVERYTHING, type HistoryCriteria } from '../audit-records/criteria.js'
 import type { HistoryScope } from './access.js'
 
 export interface ArchiveRequest {
@@ -18,7 +18,7 @@ export interface ArchiveRequest {
 interface ArchivedFile { name: string, records: number, bytes: number, sha256: string }
 
 /** Everything before the cutoff, newest first, as the history lists it with no filter. */
-const before = (cutoff: Date): HistoryCriteria => ({ ...EVERYTHING, until: cutoff, size: 100 })
+const before = (cutoff: Date): HistoryCriteria => ({ ...EVERYTHING, until: cutoff })
 
 /** Passes a file through unchanged, noting its size and SHA-256 for the manifest once it has all gone by. */
 function measured (source: Readable, file: ArchivedFile, done: () => void, failed: (err: Error) => void): Readable {

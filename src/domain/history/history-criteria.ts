@@ -2,33 +2,8 @@ import { ACTIONS, type Action } from '../audit/activity.js'
 import { boundary, isDateRange, presetInterval } from './date-ranges.js'
 import { readsAsInet } from './inet-text.js'
 import { parseId, parseWholeNumber } from '../plain-numbers.js'
-import { COLUMNS, DEFAULT_PAGE_SIZE, PAGE_SIZES, type Column, type HistoryParams, type ParamName } from './history-params.js'
-
-/** What a history list asks the database for, once every parameter has been understood. */
-export interface HistoryCriteria {
-  sort: Column | null
-  dir: 'asc' | 'desc'
-  since: Date | null
-  until: Date | null
-  userIds: number[]
-  actions: Action[]
-  pageName: string | null
-  recordId: string | null
-  descriptionContains: string | null
-  urlContains: string | null
-  ip: string | null
-  ipIsRange: boolean
-  page: number
-  /** The last page was asked for by name ("last"), whatever its number. */
-  lastPage: boolean
-  size: number
-}
-
-/** No filter, newest first: everything a scope shows. */
-export const EVERYTHING: Readonly<HistoryCriteria> = Object.freeze({
-  sort: null, dir: 'desc', since: null, until: null, userIds: [], actions: [], pageName: null, recordId: null,
-  descriptionContains: null, urlContains: null, ip: null, ipIsRange: false, page: 1, lastPage: false, size: DEFAULT_PAGE_SIZE
-})
+import { DEFAULT_PAGE_SIZE, PAGE_SIZES, type HistoryParams, type ParamName } from './history-params.js'
+import { COLUMNS, type Column, type HistoryCriteria } from '../audit-records/criteria.js'
 
 export interface ParamProblem { param: ParamName, message: string }
 

@@ -1,3 +1,4 @@
+import type { Column } from '../audit-records/criteria.js'
 /**
  * The state of a history list exactly as its URL carries it. Every control
  * on the page (sort headers, column filters, dropdowns, pages) is a link or
@@ -22,8 +23,7 @@ export interface HistoryParams {
 
 export type ParamName = keyof HistoryParams
 
-export const COLUMNS = ['date', 'user', 'action', 'page', 'id', 'description', 'url', 'ip'] as const
-export type Column = typeof COLUMNS[number]
+export { COLUMNS, type Column } from '../audit-records/criteria.js'
 
 export const COLUMN_LABELS: Record<Column, string> = {
   date: 'Date', user: 'User', action: 'Action', page: 'Page', id: 'ID', description: 'Description', url: 'URL', ip: 'IP Address'

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { User } from '../users/user.entity.js'
-import type { FilterChoices, HistoryCriteria } from './history-criteria.js'
+import type { FilterChoices } from './history-criteria.js'
+import type { HistoryCriteria } from '../audit-records/criteria.js'
 import type { HistoryScope } from './access.js'
 import { countVisible, everInHistory, readVisiblePage, visiblePageNames, type HistoryRow } from '../audit-records/reads.js'
 import type { HistorySubject } from '../audit-records/visible.js'
