@@ -1,9 +1,10 @@
 import { ForbiddenError } from '../errors.js'
+import { freeWindowStart, type Plan } from '../plan/plan.js'
+import { freeWindowSummary, subscribedWindowSummary } from '../plan/plan-sentences.js'
 import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import type { Subscription } from '../subscriptions/subscription.entity.js'
 import { isFullAccess, type User } from '../users/user.entity.js'
-import { DAY_MS, formatDateTime } from '../time/zoned.js'
-export const FREE_WINDOW_DAYS = 7
+import { formatDateTime } from '../time/zoned.js'
 
 /** How far back a practice may look in its history, and how to say so. */
 export interface HistoryWindow {
@@ -14,22 +15,18 @@ export interface HistoryWindow {
 
 /**
  * The part of the history a practice may see at `now`: with an active
- * subscription, everything from 30 days before it started; otherwise the
- * last 7 days. Decided here and nowhere else.
+ * subscription, everything from its window's start (fixed when it was
+ * bought); otherwise the plan's free window. Decided here and nowhere else.
  */
-export function windowFor (practice: PracticeGroup, subscription: Subscription | null, now: Date): HistoryWindow {
+export function windowFor (plan: Plan, practice: PracticeGroup, subscription: Subscription | null, now: Date): HistoryWindow {
   if (subscription) {
     return {
       since: subscription.windowStart,
       subscribed: true,
-      summary: `Showing everything since ${formatDateTime(subscription.windowStart, practice.timeZone)}, 30 days before your subscription began.`
+      summary: subscribedWindowSummary(plan, formatDateTime(subscription.windowStart, practice.timeZone))
     }
   }
-  return {
-    since: new Date(now.getTime() - FREE_WINDOW_DAYS * DAY_MS),
-    subscribed: false,
-    summary: `Showing the last ${FREE_WINDOW_DAYS} days — subscribe to see more.`
-  }
+  return { since: freeWindowStart(plan, now), subscribed: false, summary: freeWindowSummary(plan) }
 }
 
 /** Which rows of the history one viewer may see: the single rule every history page, fragment and export uses. */
@@ -46,12 +43,12 @@ export function assertMayViewHistory (viewer: User): void {
 }
 
 /** What `viewer` may see of `practice`'s history, given the practice's active subscription (or none). */
-export function historyScope (viewer: User, practice: PracticeGroup, subscription: Subscription | null, now: Date): HistoryScope {
+export function historyScope (plan: Plan, viewer: User, practice: PracticeGroup, subscription: Subscription | null, now: Date): HistoryScope {
   assertMayViewHistory(viewer)
   if (viewer.practiceGroupId !== practice.id) throw new ForbiddenError('This history belongs to another practice.')
   return {
     practiceGroupId: practice.id,
     onlyUserId: isFullAccess(viewer) ? null : viewer.id,
-    window: windowFor(practice, subscription, now)
+    window: windowFor(plan, practice, subscription, now)
   }
 }
