@@ -27,6 +27,7 @@ import type { HistoryScope } from '../src/domain/history/access.js'
 import { recordActivity } from '../src/domain/audit/activity.js'
 import { getRecord, loadLookups } from '../src/domain/records/records.service.js'
 import { patientKind } from '../src/domain/patients/patient.kind.js'
+import { DEFAULT_PLAN } from '../src/domain/plan/plan.js'
 import { PracticeGroup } from '../src/domain/practice-groups/practice-group.entity.js'
 import { purgeExpired } from '../src/domain/jobs/retention.js'
 import { sealCommittedRecords, sealPracticeBefore } from '../src/domain/chain/sealer.js'
@@ -291,7 +292,7 @@ async function measureVerification (orm: Awaited<ReturnType<typeof openUnscopedO
   let rssPeak = rssBefore
   const timer = setInterval(() => { rssPeak = Math.max(rssPeak, process.memoryUsage().rss / 2 ** 20) }, 100)
   let result!: Awaited<ReturnType<typeof verifyPracticeChain>>
-  const duration = await timed(async () => { result = await verifyPracticeChain(orm.em.fork(), practiceGroupId) })
+  const duration = await timed(async () => { result = await verifyPracticeChain(orm.em.fork(), DEFAULT_PLAN, practiceGroupId) })
   clearInterval(timer)
   return { seconds: duration / 1000, verified: result.verified, awaitingSeal: result.awaitingSeal, intact: result.intact, rssBefore, rssPeak }
 }
@@ -322,7 +323,7 @@ async function measureRetention (db: pg.Client, orm: Awaited<ReturnType<typeof o
   })()
   const practice = await orm.em.fork().findOneOrFail(PracticeGroup, { id: group!.id })
   let deleted = 0
-  const duration = await timed(async () => { deleted = (await purgeExpired(orm.em.fork(), practice, now, { batchSize: 5000 })).deleted })
+  const duration = await timed(async () => { deleted = (await purgeExpired(orm.em.fork(), DEFAULT_PLAN, practice, now, { batchSize: 5000 })).deleted })
   deleting = false
   await readLoop
   reader.close()

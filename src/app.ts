@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/core'
 import type { PostgreSqlDriver } from '@mikro-orm/postgresql'
 import { trustedProxies, type Config } from './config.js'
 import type { Clock } from './domain/clock/clock.js'
+import type { Plan } from './domain/plan/plan.js'
 import { NotFoundError, UserFacingError, ValidationError } from './domain/errors.js'
 import helmet from './plugins/external/helmet.js'
 import staticFiles from './plugins/external/static.js'
@@ -12,6 +13,7 @@ import csrf from './plugins/external/csrf.js'
 import rateLimit from './plugins/external/rate-limit.js'
 import view from './plugins/external/view.js'
 import clockPlugin from './plugins/app/clock.js'
+import planPlugin from './plugins/app/plan.js'
 import activity from './plugins/app/activity.js'
 import ormPlugin from './plugins/app/orm.js'
 import sessionStore from './plugins/app/session-store.js'
@@ -40,6 +42,8 @@ export interface AppOptions {
   /** The keeper role's connections, for the sealer and the scheduled job. */
   keeperOrm: MikroORM<PostgreSqlDriver>
   clock?: Clock
+  /** The product's terms; DEFAULT_PLAN unless given. */
+  plan?: Plan
   /** Where top-ups are paid; without one, PAYMENT_PROVIDER decides (the test provider, or none). */
   paymentProvider?: PaymentProvider
 }
@@ -80,7 +84,7 @@ async function handleError (this: unknown, err: FastifyError, request: FastifyRe
 }
 
 /** Builds the application; the caller owns the ORM and decides when to listen. */
-export function buildApp ({ config, orm, keeperOrm, clock, paymentProvider }: AppOptions): FastifyInstance {
+export function buildApp ({ config, orm, keeperOrm, clock, plan, paymentProvider }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: { level: config.LOG_LEVEL },
     trustProxy: trustedProxies(config),
@@ -91,6 +95,7 @@ export function buildApp ({ config, orm, keeperOrm, clock, paymentProvider }: Ap
   app.decorate('config', config)
 
   app.register(clockPlugin, { clock })
+  app.register(planPlugin, { plan })
   app.register(ormPlugin, { orm, keeperOrm })
   app.decorate('paymentProvider', paymentProvider ?? configuredPaymentProvider(config.PAYMENT_PROVIDER))
   app.register(scheduledJobs)

@@ -2,10 +2,12 @@ import { join } from 'node:path'
 import { loadConfig, ConfigError } from './config.js'
 import { buildApp } from './app.js'
 import { migrate, openOrm, openUnscopedOrm } from './db/orm.js'
+import { writePlanTerms } from './db/plan-terms.js'
 import { loginRoles } from './db/roles.js'
 import { ensureDatabase } from './db/databases.js'
 import { startEmbeddedPostgres, PortBusyError, type EmbeddedDatabase } from './db/embedded-postgres.js'
 import { seedDemoIfEmpty, DEMO_SIGN_INS, DEMO_PASSWORD } from './db/seed/demo.js'
+import { DEFAULT_PLAN } from './domain/plan/plan.js'
 
 /** Demo data includes past activity, which only the owner may date. */
 async function seedAsOwner (ownerUrl: string): Promise<boolean> {
@@ -26,12 +28,13 @@ async function main (): Promise<void> {
     databaseUrl = await ensureDatabase(embedded.url, 'practice_audit')
   }
   await migrate(databaseUrl)
+  await writePlanTerms(databaseUrl, DEFAULT_PLAN)
   const seeded = embedded ? await seedAsOwner(databaseUrl) : false
   const roles = await loginRoles(databaseUrl, config.DATA_DIR, { app: config.APP_DATABASE_URL, keeper: config.KEEPER_DATABASE_URL })
   const orm = await openOrm(roles.app)
   const keeperOrm = await openUnscopedOrm(roles.keeper, 3)
 
-  const app = buildApp({ config, orm, keeperOrm })
+  const app = buildApp({ config, orm, keeperOrm, plan: DEFAULT_PLAN })
   let closing = false
   const close = async (signal: string): Promise<void> => {
     if (closing) return

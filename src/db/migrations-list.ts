@@ -13,6 +13,7 @@ import { Migration20261126000100SignedInChanges } from '../../migrations/Migrati
 import { Migration20261202000100LeastPrivilege } from '../../migrations/Migration20261202000100_least_privilege.js'
 import { Migration20261202000500TopUps } from '../../migrations/Migration20261202000500_top_ups.js'
 import { Migration20261202000600TopUpScope } from '../../migrations/Migration20261202000600_top_up_scope.js'
+import { Migration20261208000100PlanTerms } from '../../migrations/Migration20261208000100_plan_terms.js'
 
 /** Listed explicitly so the same build runs migrations from source (tsx) and from dist. */
 export const migrationsList = [
@@ -30,5 +31,6 @@ export const migrationsList = [
   { name: 'Migration20261126000100_signed_in_changes', class: Migration20261126000100SignedInChanges },
   { name: 'Migration20261202000100_least_privilege', class: Migration20261202000100LeastPrivilege },
   { name: 'Migration20261202000500_top_ups', class: Migration20261202000500TopUps },
-  { name: 'Migration20261202000600_top_up_scope', class: Migration20261202000600TopUpScope }
+  { name: 'Migration20261202000600_top_up_scope', class: Migration20261202000600TopUpScope },
+  { name: 'Migration20261208000100_plan_terms', class: Migration20261208000100PlanTerms }
 ]

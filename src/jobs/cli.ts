@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { migrate, openUnscopedOrm } from '../db/orm.js'
+import { writePlanTerms } from '../db/plan-terms.js'
 import { loginRoles } from '../db/roles.js'
 import { cliDatabase, endProcess } from './cli-database.js'
 import { systemClock } from '../domain/clock/clock.js'
 import { runScheduledJobs, type JobReport } from '../domain/jobs/scheduled-jobs.js'
 import { configuredPaymentProvider } from '../domain/credits/payment-provider.js'
+import { DEFAULT_PLAN } from '../domain/plan/plan.js'
 
 const EXIT = { done: 0, practiceFailed: 1, badArgument: 2 } as const
 const USAGE = 'Usage: npm run jobs [-- --dry-run]'
@@ -41,11 +43,12 @@ function print (report: JobReport): void {
 
 const { url, embedded } = await cliDatabase(config)
 await migrate(url)
+await writePlanTerms(url, DEFAULT_PLAN)
 const roles = await loginRoles(url, config.DATA_DIR, { app: config.APP_DATABASE_URL, keeper: config.KEEPER_DATABASE_URL })
 const orm = await openUnscopedOrm(roles.keeper)
 let exitCode: number
 try {
-  const report = await runScheduledJobs(orm, systemClock, { dryRun, paymentProvider: configuredPaymentProvider(config.PAYMENT_PROVIDER) })
+  const report = await runScheduledJobs(orm, DEFAULT_PLAN, systemClock, { dryRun, paymentProvider: configuredPaymentProvider(config.PAYMENT_PROVIDER) })
   print(report)
   exitCode = report.practices.some(p => p.error) ? EXIT.practiceFailed : EXIT.done
 } finally {

@@ -3,6 +3,7 @@ import { loadConfig } from '../config.js'
 import { migrate, openUnscopedOrm } from '../db/orm.js'
 import { loginRoles } from '../db/roles.js'
 import { verifyPracticeChain } from '../domain/chain/chain.service.js'
+import { DEFAULT_PLAN } from '../domain/plan/plan.js'
 import { PracticeGroup } from '../domain/practice-groups/practice-group.entity.js'
 import { describeVerification } from '../domain/chain/describe-verification.js'
 import { cliDatabase, endProcess } from './cli-database.js'
@@ -46,7 +47,7 @@ try {
   } else {
     let broken = 0
     for (const practice of practices) {
-      const result = await verifyPracticeChain(orm.em.fork(), practice.id, knownHead)
+      const result = await verifyPracticeChain(orm.em.fork(), DEFAULT_PLAN, practice.id, knownHead)
       const words = describeVerification(result, practice.timeZone)
       if (!result.intact) broken++
       console.log(`${result.intact ? 'INTACT' : 'BROKEN'}  ${practice.name} (#${practice.id}): ${words.headline}`)

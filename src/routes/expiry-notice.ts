@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core'
 import type { PracticeGroup } from '../domain/practice-groups/practice-group.entity.js'
+import type { Plan } from '../domain/plan/plan.js'
+import { nothingOldEnoughAtExpiry, retentionAfterExpiry } from '../domain/plan/plan-sentences.js'
 import { deletionAtExpiry } from '../domain/subscriptions/expiry-deletion.js'
 import { expiryWarning } from '../domain/subscriptions/subscription.service.js'
 import type { User } from '../domain/users/user.entity.js'
@@ -10,15 +12,15 @@ import { mayViewHistory } from '../domain/history/access.js'
 export const ARCHIVE_PATH = '/settings/users/history/archive.zip'
 
 /**
- * The banner shown from 7 days before a subscription lapses: when, why,
- * exactly which records will be deleted, and (for users who may see the
- * history) the archive of them to download first.
+ * The banner shown from the plan's warning lead before a subscription
+ * lapses: when, why, exactly which records will be deleted, and (for users
+ * who may see the history) the archive of them to download first.
  */
-export async function expiryNotice (em: EntityManager, practice: PracticeGroup, viewer: User, now: Date) {
-  const warning = await expiryWarning(em, practice.id, practice.creditBalance, now)
+export async function expiryNotice (em: EntityManager, plan: Plan, practice: PracticeGroup, viewer: User, now: Date) {
+  const warning = await expiryWarning(em, plan, practice.id, practice.creditBalance, now)
   if (!warning) return null
   const tz = practice.timeZone
-  const deletion = await deletionAtExpiry(em, practice.id, warning.expiresAt)
+  const deletion = await deletionAtExpiry(em, plan, practice.id, warning.expiresAt)
   return {
     ...warning,
     expiresAt: formatDateTime(warning.expiresAt, tz),
@@ -27,7 +29,9 @@ export async function expiryNotice (em: EntityManager, practice: PracticeGroup, 
       none: deletion.count === 0,
       before: formatDateTime(deletion.cutoff, tz),
       oldest: deletion.oldest && formatDateTime(deletion.oldest, tz),
-      newest: deletion.newest && formatDateTime(deletion.newest, tz)
+      newest: deletion.newest && formatDateTime(deletion.newest, tz),
+      noneOldEnough: nothingOldEnoughAtExpiry(plan),
+      afterwards: retentionAfterExpiry(plan)
     },
     archiveHref: mayViewHistory(viewer) && deletion.count > 0 ? ARCHIVE_PATH : null
   }

@@ -6,9 +6,11 @@ import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { ManualClock } from '../../src/domain/clock/clock.js'
+import { DEFAULT_PLAN, type Plan } from '../../src/domain/plan/plan.js'
 import { migrate, openOrm, openUnscopedOrm } from '../../src/db/orm.js'
 import { dropDatabase, ensureDatabase } from '../../src/db/databases.js'
 import { rolePasswords, roleUrls, type RoleUrls } from '../../src/db/roles.js'
+import { writePlanTerms } from '../../src/db/plan-terms.js'
 
 export interface TestContext {
   app: FastifyInstance
@@ -20,6 +22,8 @@ export interface TestContext {
   owner: MikroORM<PostgreSqlDriver>
   em: () => EntityManager
   clock: ManualClock
+  /** The terms the app was built with; the database's retention function holds the same. */
+  plan: Plan
   config: Config
   databaseUrl: string
   roles: RoleUrls
@@ -41,7 +45,7 @@ export async function testDatabase (t: Test): Promise<string> {
   return url
 }
 
-/** Tests move the app's clock across months, so retention here measures "the last 30 days" by that clock. */
+/** Tests move the app's clock across months, so retention here measures the plan's days by that clock. */
 async function trustTestClock (url: string): Promise<void> {
   const owner = new pg.Client({ connectionString: url })
   await owner.connect()
@@ -57,9 +61,17 @@ export function testRoles (databaseUrl: string): RoleUrls {
   return roleUrls(databaseUrl, rolePasswords(process.env.DATA_DIR ?? '.data'))
 }
 
-/** Builds the app against its own database with a clock the test controls; `beforeReady` may add hooks that must see every route. */
-export async function build (t: Test, env: Record<string, string> = {}, beforeReady?: (app: FastifyInstance) => void): Promise<TestContext> {
+export interface BuildOptions {
+  /** May add hooks that must see every route. */
+  beforeReady?: (app: FastifyInstance) => void
+  /** The product's terms, DEFAULT_PLAN unless given: the app and the database both get them, as at start-up. */
+  plan?: Plan
+}
+
+/** Builds the app against its own database with a clock the test controls. */
+export async function build (t: Test, env: Record<string, string> = {}, { beforeReady, plan = DEFAULT_PLAN }: BuildOptions = {}): Promise<TestContext> {
   const databaseUrl = await testDatabase(t)
+  await writePlanTerms(databaseUrl, plan)
   const roles = testRoles(databaseUrl)
   const orm = await openOrm(roles.app, 5)
   const keeper = await openUnscopedOrm(roles.keeper, 3)
@@ -69,7 +81,7 @@ export async function build (t: Test, env: Record<string, string> = {}, beforeRe
   const config = loadConfig({
     NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, JOBS_SCHEDULE: 'off', SEAL_SCHEDULE: 'off', SIGN_IN_ATTEMPTS_PER_MINUTE: '100000', ...env
   })
-  const app = buildApp({ config, orm, keeperOrm: keeper, clock })
+  const app = buildApp({ config, orm, keeperOrm: keeper, clock, plan })
   beforeReady?.(app)
   await app.ready()
   t.teardown(async () => {
@@ -78,5 +90,5 @@ export async function build (t: Test, env: Record<string, string> = {}, beforeRe
     await keeper.close(true)
     await owner.close(true)
   })
-  return { app, orm, keeper, owner, em: () => owner.em.fork() as EntityManager, clock, config, databaseUrl, roles }
+  return { app, orm, keeper, owner, em: () => owner.em.fork() as EntityManager, clock, plan, config, databaseUrl, roles }
 }

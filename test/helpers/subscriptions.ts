@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql'
 import type { Actor } from '../../src/domain/audit/activity.js'
+import { DEFAULT_PLAN, type Plan } from '../../src/domain/plan/plan.js'
 import type { User } from '../../src/domain/users/user.entity.js'
 import { purchaseSubscription, type PurchaseResult } from '../../src/domain/subscriptions/subscription.service.js'
 import { PracticeGroup } from '../../src/domain/practice-groups/practice-group.entity.js'
@@ -13,8 +14,8 @@ export function actorAt (user: User, at: Date | string): Actor {
 }
 
 let keys = 0
-export async function subscribeAt (em: EntityManager, owner: User, at: Date | string): Promise<PurchaseResult> {
-  return purchaseSubscription(em, actorAt(owner, at), `test-key-${process.pid}-${++keys}`)
+export async function subscribeAt (em: EntityManager, owner: User, at: Date | string, plan: Plan = DEFAULT_PLAN): Promise<PurchaseResult> {
+  return purchaseSubscription(em, plan, actorAt(owner, at), `test-key-${process.pid}-${++keys}`)
 }
 
 export async function balanceOf (em: EntityManager, practiceGroupId: number): Promise<number> {

@@ -39,8 +39,8 @@ const between = (low: number, high: number): number => low + Math.floor(random()
 
 interface CollectedRoute { method: string, url: string, fields: string[] }
 const routes: CollectedRoute[] = []
-const ctx = await build(t, {}, app => {
-  app.addHook('onRoute', route => {
+const ctx = await build(t, {}, {
+  beforeReady: app => app.addHook('onRoute', route => {
     const schema = (route.schema ?? {}) as Record<string, { properties?: Record<string, unknown> } | undefined>
     const fields = ['querystring', 'body'].flatMap(part => Object.keys(schema[part]?.properties ?? {}))
     for (const method of ([] as string[]).concat(route.method)) {

@@ -54,6 +54,23 @@ for (const [who, orm, role] of [['app', () => ctx.orm, APP_ROLE], ['keeper', () 
   })
 }
 
+t.test("when the app's or the keeper's login tries to change the plan's retention terms, then the database refuses; the retention function takes no term from its caller", async t => {
+  for (const [who, orm] of [['app', ctx.orm], ['keeper', ctx.keeper]] as const) {
+    t.same(await sendOn(orm, 'select free_retention_days, window_before_subscription_days from plan_terms'), [{ free_retention_days: 30, window_before_subscription_days: 30 }],
+      `the ${who} may read the terms`)
+    await t.rejects(sendOn(orm, 'update plan_terms set free_retention_days = 1'), /permission denied/, `the ${who} cannot shorten retention`)
+    await t.rejects(sendOn(orm, 'update plan_terms set window_before_subscription_days = 0'), /permission denied/, `the ${who} cannot shrink the paid window`)
+    await t.rejects(sendOn(orm, 'delete from plan_terms'), /permission denied/, `the ${who} cannot remove the terms`)
+    await t.rejects(sendOn(orm, 'truncate plan_terms'), /permission denied/)
+    await t.rejects(sendOn(orm, 'insert into plan_terms (singleton, free_retention_days) values (true, 1) on conflict (singleton) do update set free_retention_days = 1'), /permission denied/)
+    await t.rejects(sendOn(orm, 'alter table plan_terms alter column free_retention_days set default 1'), /must be owner/)
+  }
+  const signatures = await ctx.em().getConnection().execute<{ args: string }[]>(
+    "select pg_get_function_identity_arguments(oid) as args from pg_proc where proname = 'purge_expired_audit_records'")
+  t.same(signatures.map(s => s.args), ['group_id integer, older_than timestamp with time zone, as_of timestamp with time zone, batch_size integer'],
+    'one retention function, and none of its arguments is a term')
+})
+
 t.test('when a statement forgets its practice, then row-level security still shows only the practice of the request', async t => {
   const everything = await sendOn(ctx.orm, 'select practice_group_id, description from audit_records', bayside.group.id)
   t.ok(everything.length >= 1)
@@ -115,7 +132,7 @@ t.test("when the app's role writes a record with a time of its own, then the dat
 t.test('when the app role rewrites the subscription window, then it is refused, and retention still protects what was paid for', async t => {
   const clinic = await makeClinic(ctx.em(), { creditBalance: 500 })
   const started = new Date(ctx.clock.now().getTime() - 20 * DAY)
-  await purchaseSubscription(ctx.em(), {
+  await purchaseSubscription(ctx.em(), ctx.plan, {
     practiceGroupId: clinic.group.id, userId: clinic.owner.id, userName: clinic.owner.name, url: '/settings/add-ons', ip: null, timeZone: 'UTC', occurredAt: started
   }, unique('buy'))
   await t.rejects(sendOn(ctx.orm, `update subscriptions set window_start = now() where practice_group_id = ${clinic.group.id}`, clinic.group.id), /permission denied/)
@@ -140,14 +157,14 @@ t.test('when the app role tries to write the chain or move the sealing position,
   const { rows: [head] } = await owner.query<{ seq: number }>('select max(seq) as seq from audit_chain where practice_group_id = $1', [clinic.group.id])
   await owner.query(`insert into audit_chain (practice_group_id, seq, kind, created_at, record_ids, record_digests, previous_hash, hash)
     values ($1, $2, 'seal', now(), '{}', '', $3, $3)`, [clinic.group.id, head!.seq + 1, Buffer.alloc(32)])
-  const forgedEntry = await verifyPracticeChain(ctx.em(), clinic.group.id)
+  const forgedEntry = await verifyPracticeChain(ctx.em(), ctx.plan, clinic.group.id)
   t.equal(forgedEntry.intact, false, 'a chain entry the sealer did not write breaks the chain')
   t.match(forgedEntry.firstProblem?.message, /does not follow the entry before it|was altered after it was written/)
 
   const other = await makeClinic(ctx.em())
   await addRecord(ctx.em(), other.owner, { at: ctx.clock.now(), description: 'Never sealed' })
   await owner.query('update audit_seal_state set sealed_below = pg_current_xact_id()')
-  const skipped = await verifyPracticeChain(ctx.em(), other.group.id)
+  const skipped = await verifyPracticeChain(ctx.em(), ctx.plan, other.group.id)
   t.equal(skipped.intact, false, 'a record the sealing position jumped over is reported')
   t.match(skipped.firstProblem?.message, /is in no seal although everything written at its time was sealed/)
 })
@@ -156,7 +173,7 @@ t.test('when the scheduled job runs as the keeper, then it renews, expires and d
   const clinic = await makeClinic(ctx.em())
   await addRecord(ctx.em(), clinic.owner, { at: new Date(ctx.clock.now().getTime() - 45 * DAY), description: 'Old view' })
   const { runScheduledJobs } = await import('../../src/domain/jobs/scheduled-jobs.js')
-  const report = await runScheduledJobs(ctx.keeper, ctx.clock)
+  const report = await runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock)
   const mine = report.practices.find(p => p.practiceGroupId === clinic.group.id)
   t.equal(mine?.error, undefined)
   t.equal(mine?.deleted, 1)

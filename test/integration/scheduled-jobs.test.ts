@@ -16,7 +16,7 @@ const DAY = 86_400_000
 
 const runAt = async (at: string | Date, options = {}) => {
   ctx.clock.set(at)
-  return runScheduledJobs(ctx.keeper, ctx.clock, options)
+  return runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock, options)
 }
 const reportFor = (report: Awaited<ReturnType<typeof runAt>>, c: Clinic) => report.practices.find(p => p.practiceGroupId === c.group.id)!
 const periodEndOf = async (c: Clinic): Promise<string> => (await latestSubscription(ctx.em(), c.group.id))!.currentPeriodEnd.toISOString()
@@ -80,7 +80,7 @@ t.test('with auto-renew off the subscription lapses at exactly its end, and exac
   t.equal(lapse.expiredAt?.toISOString(), end)
   t.equal(lapse.deleted, 2, 'the two records older than 30 days before the end')
   t.same(await occurredTimes(c), [new Date(start), new Date(start + 10 * DAY)].map(d => d.toISOString()), 'a record exactly 30 days old stays')
-  const window = windowFor(c.group, await activeSubscription(ctx.em(), c.group.id), ctx.clock.now())
+  const window = windowFor(ctx.plan, c.group, await activeSubscription(ctx.em(), c.group.id), ctx.clock.now())
   t.equal(window.subscribed, false)
   t.equal(window.since.toISOString(), new Date(Date.parse(end) - 7 * DAY).toISOString(), 'back to the last 7 days')
   const story = await auditRows(ctx.em(), c.group.id, "(record_type = 'subscription' or page = 'Retention')")
@@ -169,7 +169,7 @@ t.test('only one runner works at a time: a held lock means the run does nothing'
   t.equal(blocked.ran, false)
   t.equal(await periodEndOf(c), '2026-07-01T00:00:00.000Z', 'nothing renewed')
   await holder.end()
-  const [a, b, d] = await Promise.all([runAt('2026-07-01T00:00:00Z'), runScheduledJobs(ctx.keeper, ctx.clock), runScheduledJobs(ctx.keeper, ctx.clock)])
+  const [a, b, d] = await Promise.all([runAt('2026-07-01T00:00:00Z'), runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock), runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock)])
   t.equal([a, b, d].filter(r => r.ran && reportFor(r, c).renewed.length > 0).length, 1, 'three runners on the same tick renew once')
   t.equal((await ledger(ctx.em(), c.group.id)).filter(e => e.kind === 'renewal').length, 1)
 })

@@ -6,7 +6,8 @@ import { makeClinic } from '../helpers/clinic.js'
 import { auditRows } from '../helpers/audit.js'
 import { actorAt, balanceOf, ledger, subscribeAt } from '../helpers/subscriptions.js'
 import { makeUser, unique } from '../../src/db/factories.js'
-import { activeUserCount, monthlyPrice } from '../../src/domain/subscriptions/pricing.js'
+import { activeUserCount } from '../../src/domain/subscriptions/pricing.js'
+import { monthlyPrice } from '../../src/domain/plan/plan.js'
 import { activeSubscription, purchaseSubscription, setAutoRenew } from '../../src/domain/subscriptions/subscription.service.js'
 import { windowFor } from '../../src/domain/history/access.js'
 import { systemUser } from '../../src/domain/users/system-user.js'
@@ -20,11 +21,11 @@ t.test('the price is 100 credits under 5 active users and 200 from 5; deactivate
   await makeUser(ctx.em(), c.group, { name: unique('Gone'), active: false })
   await systemUser(ctx.em(), c.group.id)
   t.equal(await activeUserCount(ctx.em(), c.group.id), 4, 'the deactivated user and the System user are not counted')
-  t.equal(monthlyPrice(4), 100)
+  t.equal(monthlyPrice(ctx.plan, 4), 100)
   const owner = await signedInAgent(ctx.app, c.owner.email)
   t.match((await owner.get('/settings/add-ons')).body, '100 credits (4 active users)')
   await makeUser(ctx.em(), c.group, { name: unique('Fifth') })
-  t.equal(monthlyPrice(await activeUserCount(ctx.em(), c.group.id)), 200)
+  t.equal(monthlyPrice(ctx.plan, await activeUserCount(ctx.em(), c.group.id)), 200)
   t.match((await owner.get('/settings/add-ons')).body, '200 credits (5 active users)')
 })
 
@@ -45,7 +46,7 @@ t.test('Olivia purchases: the balance is debited once, the card shows Active, th
   t.match(card.body, 'User Action History is active. 100 credits were charged; your balance is 150 credits.')
   t.match(card.body, /class="status status-active">Active</)
   t.match(card.body, 'Next renewal</dt><dd>25/12/2026 14:00')
-  const window = windowFor(c.group, await activeSubscription(ctx.em(), c.group.id), ctx.clock.now())
+  const window = windowFor(ctx.plan, c.group, await activeSubscription(ctx.em(), c.group.id), ctx.clock.now())
   t.equal(window.since.toISOString(), '2026-10-26T03:00:00.000Z', '30 days before the purchase')
   t.equal(window.subscribed, true)
   const [purchase] = await auditRows(ctx.em(), c.group.id, "action = 'purchase'")
@@ -92,7 +93,7 @@ t.test('a balance that does not cover the price charges nothing and says so', as
 t.test('100 concurrent purchases against a balance that covers one charge exactly once', async t => {
   const c = await makeClinic(ctx.em(), { creditBalance: 100 })
   const attempts = await Promise.allSettled(Array.from({ length: 100 }, (_, i) =>
-    purchaseSubscription(ctx.owner.em.fork(), actorAt(c.owner, ctx.clock.now()), `concurrent-${c.group.id}-${i}`)))
+    purchaseSubscription(ctx.owner.em.fork(), ctx.plan, actorAt(c.owner, ctx.clock.now()), `concurrent-${c.group.id}-${i}`)))
   t.equal(attempts.filter(a => a.status === 'fulfilled').length, 1, 'one purchase succeeds')
   t.ok(attempts.filter(a => a.status === 'rejected').every(a => /already has an active/.test(String((a as PromiseRejectedResult).reason))), 'the others are told why')
   t.equal(await balanceOf(ctx.em(), c.group.id), 0)
@@ -103,7 +104,7 @@ t.test('100 concurrent purchases against a balance that covers one charge exactl
 t.test('the same idempotency key sent concurrently charges once and answers the same', async t => {
   const c = await makeClinic(ctx.em(), { creditBalance: 1000 })
   const results = await Promise.all(Array.from({ length: 10 }, () =>
-    purchaseSubscription(ctx.owner.em.fork(), actorAt(c.owner, ctx.clock.now()), `same-${c.group.id}`)))
+    purchaseSubscription(ctx.owner.em.fork(), ctx.plan, actorAt(c.owner, ctx.clock.now()), `same-${c.group.id}`)))
   t.equal(new Set(results.map(r => r.subscriptionId)).size, 1)
   t.ok(results.every(r => r.balanceAfter === 900))
   t.equal(await balanceOf(ctx.em(), c.group.id), 900)

@@ -4,6 +4,7 @@ import { PracticeGroup } from '../../domain/practice-groups/practice-group.entit
 import { makePracticeGroup, makeUser, type UserValues } from '../factories.js'
 import { simulateActivity } from './activity.js'
 import type { Actor } from '../../domain/audit/activity.js'
+import { DEFAULT_PLAN } from '../../domain/plan/plan.js'
 import { purchaseSubscription, setAutoRenew } from '../../domain/subscriptions/subscription.service.js'
 import { DAY_MS } from '../../domain/time/zoned.js'
 
@@ -44,7 +45,7 @@ export async function seedDemo (orm: MikroORM, now = new Date()): Promise<void> 
     practiceGroupId: harbour.id, userId: olivia.id, userName: olivia.name, url, ip: '203.0.113.24', timeZone: harbour.timeZone,
     occurredAt: new Date(now.getTime() - daysAgo * DAY_MS)
   })
-  await purchaseSubscription(em, actingAt(27, '/settings/add-ons/subscribe'), 'demo-harbour-subscription')
+  await purchaseSubscription(em, DEFAULT_PLAN, actingAt(27, '/settings/add-ons/subscribe'), 'demo-harbour-subscription')
   await setAutoRenew(em, actingAt(1, '/settings/add-ons/auto-renew'), false)
 }
 

@@ -1,3 +1,5 @@
+import { retentionMinimumAgeMs, type Plan } from '../plan/plan.js'
+import { checkpointTooRecent } from '../plan/plan-sentences.js'
 import { entryHash, GENESIS, instantMicros, recordDigest, type ChainEntry } from './chain-encoding.js'
 import type { ChainRecord } from '../audit-records/chain-reads.js'
 
@@ -48,21 +50,20 @@ export interface VerifyOptions {
   futureTxFrom?: bigint | null
 }
 
-const RETENTION_MIN_AGE_MICROS = 30 * 86_400_000 * 1000
-
 /**
  * Checks one practice's chain against its records: every entry follows the
  * one before it and hashes to what it says; every checkpoint keeps to the
- * retention rules (its cutoff at least 30 days before it was written, and
- * only sealed records older than the cutoff); every sealed record is
- * present and unchanged, or deleted by a checkpoint; every record of a
- * sealed transaction is in a seal. `records` must come in ascending id
+ * plan's retention (its cutoff at least the free retention before it was
+ * written, and only sealed records older than the cutoff); every sealed
+ * record is present and unchanged, or deleted by a checkpoint; every
+ * record of a sealed transaction is in a seal. `records` must come in ascending id
  * order. Memory grows with the number of sealed ids (about 20 bytes each
  * here, besides the entries themselves), never with the records' size.
  */
 export async function verifyChain (
-  entries: readonly ChainEntry[], records: AsyncIterable<ChainRecord> | Iterable<ChainRecord>, sealedBelow: bigint, options: VerifyOptions = {}
+  plan: Plan, entries: readonly ChainEntry[], records: AsyncIterable<ChainRecord> | Iterable<ChainRecord>, sealedBelow: bigint, options: VerifyOptions = {}
 ): Promise<ChainVerification> {
+  const retentionMinimumAgeMicros = retentionMinimumAgeMs(plan) * 1000
   let problems = 0
   let first: { at: Position, problem: ChainProblem } | null = null
   const report = (at: Position, problem: ChainProblem): void => {
@@ -83,8 +84,8 @@ export async function verifyChain (
     if (!entryHash(entry).equals(entry.hash)) {
       report([entry.seq, -1], { seq: entry.seq, recordId: null, message: `Chain entry #${entry.seq} (${entry.kind} of ${shortDate(entry.createdAt)}) was altered after it was written.` })
     }
-    if (entry.kind === 'checkpoint' && instantMicros(entry.cutoff!) > instantMicros(entry.createdAt) - RETENTION_MIN_AGE_MICROS) {
-      report([entry.seq, -1], { seq: entry.seq, recordId: null, message: `Checkpoint #${entry.seq} of ${shortDate(entry.createdAt)} deletes records from the last 30 days (before ${shortDate(entry.cutoff!)}), which retention never does.` })
+    if (entry.kind === 'checkpoint' && instantMicros(entry.cutoff!) > instantMicros(entry.createdAt) - retentionMinimumAgeMicros) {
+      report([entry.seq, -1], { seq: entry.seq, recordId: null, message: checkpointTooRecent(plan, entry.seq, shortDate(entry.createdAt), shortDate(entry.cutoff!)) })
     }
     if (entry.kind === 'seal') sealedCount += entry.recordIds.length
     if (options.knownHead && entry.hash.equals(options.knownHead)) headFound = true

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { inPgTransaction, sqlIn } from '../../db/sql.js'
 import { UserFacingError } from '../errors.js'
+import type { Plan } from '../plan/plan.js'
 import { nextEntry, storedInstant } from './chain-encoding.js'
 import { chainEntries, chainHead, clientQuery, insertEntry, lockSealing } from './chain-store.js'
 import { verifyChain, type ChainVerification } from './chain-verifier.js'
@@ -35,9 +36,11 @@ export class VerificationBusyError extends UserFacingError {
  * Verifies a practice's chain against its records, all read from one
  * snapshot through a cursor: memory grows with the number of sealed ids,
  * not with the records themselves. `knownHead` is a head written down
- * earlier, which must still be in the chain.
+ * earlier, which must still be in the chain. The retention terms come from
+ * the plan in the code, never from the database, whose owner the chain is
+ * there to check.
  */
-export async function verifyPracticeChain (em: EntityManager, practiceGroupId: number, knownHead: Buffer | null = null): Promise<ChainVerification> {
+export async function verifyPracticeChain (em: EntityManager, plan: Plan, practiceGroupId: number, knownHead: Buffer | null = null): Promise<ChainVerification> {
   return inPgTransaction(em, 'begin isolation level repeatable read read only', async client => {
     const query = clientQuery(client)
     const [lock] = await query('select pg_try_advisory_xact_lock(?, ?) as locked', [VERIFY_LOCK_KEY, practiceGroupId])
@@ -53,6 +56,6 @@ export async function verifyPracticeChain (em: EntityManager, practiceGroupId: n
         yield * records
       }
     }
-    return verifyChain(entries, records(), BigInt(String(state!.sealed_below)), { knownHead, futureTxFrom: BigInt(String(state!.next_tx)) })
+    return verifyChain(plan, entries, records(), BigInt(String(state!.sealed_below)), { knownHead, futureTxFrom: BigInt(String(state!.next_tx)) })
   })
 }

@@ -2,29 +2,26 @@ import { ForbiddenError } from '../errors.js'
 import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import type { Subscription } from '../subscriptions/subscription.entity.js'
 import { isFullAccess, type User } from '../users/user.entity.js'
-import { DAY_MS, formatDateTime } from '../time/zoned.js'
+import { formatDateTime } from '../time/zoned.js'
+import { freeWindowStart, type Plan } from '../plan/plan.js'
+import { freeWindowSummary, subscribedWindowSummary } from '../plan/plan-sentences.js'
 import type { HistoryScope, HistoryWindow } from '../audit-records/criteria.js'
 export type { HistoryScope, HistoryWindow } from '../audit-records/criteria.js'
-export const FREE_WINDOW_DAYS = 7
 
 /**
  * The part of the history a practice may see at `now`: with an active
- * subscription, everything from 30 days before it started; otherwise the
- * last 7 days. Decided here and nowhere else.
+ * subscription, everything from its window's start (fixed when it was
+ * bought); otherwise the plan's free window. Decided here and nowhere else.
  */
-export function windowFor (practice: PracticeGroup, subscription: Subscription | null, now: Date): HistoryWindow {
+export function windowFor (plan: Plan, practice: PracticeGroup, subscription: Subscription | null, now: Date): HistoryWindow {
   if (subscription) {
     return {
       since: subscription.windowStart,
       subscribed: true,
-      summary: `Showing everything since ${formatDateTime(subscription.windowStart, practice.timeZone)}, 30 days before your subscription began.`
+      summary: subscribedWindowSummary(plan, formatDateTime(subscription.windowStart, practice.timeZone))
     }
   }
-  return {
-    since: new Date(now.getTime() - FREE_WINDOW_DAYS * DAY_MS),
-    subscribed: false,
-    summary: `Showing the last ${FREE_WINDOW_DAYS} days — subscribe to see more.`
-  }
+  return { since: freeWindowStart(plan, now), subscribed: false, summary: freeWindowSummary(plan) }
 }
 
 /** What a viewer may do with the history they can see. */
@@ -58,12 +55,12 @@ export function assertMayViewHistory (viewer: User): void {
  * practice's active subscription (or none): Full Access users see
  * everyone's actions, other holders of the permission their own.
  */
-export function historyAccess (viewer: User, practice: PracticeGroup, subscription: Subscription | null, now: Date): HistoryAccess {
+export function historyAccess (plan: Plan, viewer: User, practice: PracticeGroup, subscription: Subscription | null, now: Date): HistoryAccess {
   assertMayViewHistory(viewer)
   if (viewer.practiceGroupId !== practice.id) throw new ForbiddenError('This history belongs to another practice.')
   const seesEveryone = isFullAccess(viewer)
   return {
-    scope: { practiceGroupId: practice.id, onlyUserId: seesEveryone ? null : viewer.id, window: windowFor(practice, subscription, now) },
+    scope: { practiceGroupId: practice.id, onlyUserId: seesEveryone ? null : viewer.id, window: windowFor(plan, practice, subscription, now) },
     may: { export: true, archive: subscription !== null, verify: seesEveryone, chart: true }
   }
 }

@@ -1,12 +1,13 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { recordActivity } from '../audit/activity.js'
 import { sqlIn } from '../../db/sql.js'
+import { freeRetentionCutoff, type Plan } from '../plan/plan.js'
+import { backOnFreeTerms } from '../plan/plan-sentences.js'
 import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
-import { activeUserCount, monthlyPrice } from '../subscriptions/pricing.js'
+import { currentPrice } from '../subscriptions/pricing.js'
 import { ADD_ONS_PAGE, periodEnd } from '../subscriptions/subscription.service.js'
 import { systemActor, systemUser } from '../users/system-user.js'
-import { DAY_MS, formatDateTime } from '../time/zoned.js'
-import { FREE_RETENTION_DAYS } from './retention.js'
+import { formatDateTime } from '../time/zoned.js'
 
 export interface RenewalOutcome {
   renewed: { price: number, activeUsers: number, periodEnd: Date }[]
@@ -22,7 +23,7 @@ interface DueRow { id: number, started_at: Date, periods_paid: number, current_p
  * Several missed periods (the job was down) are handled in order, each at
  * the price of today's active users.
  */
-export async function renewOrExpire (em: EntityManager, practice: PracticeGroup, now: Date, dryRun = false): Promise<RenewalOutcome> {
+export async function renewOrExpire (em: EntityManager, plan: Plan, practice: PracticeGroup, now: Date, dryRun = false): Promise<RenewalOutcome> {
   const outcome: RenewalOutcome = { renewed: [], expiredAt: null }
   const work = async (tx: EntityManager): Promise<void> => {
     const sql = sqlIn(tx)
@@ -31,8 +32,7 @@ export async function renewOrExpire (em: EntityManager, practice: PracticeGroup,
         where practice_group_id = ? and status = 'active' and current_period_end <= ? for update`, [practice.id, now])
     if (!due) return
     const [{ credit_balance: startBalance }] = await sql<{ credit_balance: number }>('select credit_balance from practice_groups where id = ? for update', [practice.id]) as [{ credit_balance: number }]
-    const activeUsers = await activeUserCount(tx, practice.id)
-    const price = monthlyPrice(activeUsers)
+    const { price, activeUsers } = await currentPrice(tx, plan, practice.id)
     const tz = practice.timeZone
     const system = dryRun ? null : await systemUser(tx, practice.id)
     const startedAt = new Date(due.started_at)
@@ -64,7 +64,7 @@ export async function renewOrExpire (em: EntityManager, practice: PracticeGroup,
         const why = due.auto_renew ? `the balance (${balance} credits) did not cover the price (${price} credits)` : 'auto-renew was off'
         await recordActivity(tx, systemActor(system, practice, now), {
           action: 'update', page: ADD_ONS_PAGE, recordType: 'subscription', recordId: due.id,
-          description: `User Action History subscription expired at ${formatDateTime(end, tz)} because ${why}. The practice is back on the free 7-day view, and records older than 30 days are deleted.`
+          description: `User Action History subscription expired at ${formatDateTime(end, tz)} because ${why}. ${backOnFreeTerms(plan)}`
         })
       }
     }
@@ -73,7 +73,7 @@ export async function renewOrExpire (em: EntityManager, practice: PracticeGroup,
       `update subscriptions set periods_paid = ?, current_period_end = ?,
          status = case when ? then 'expired' else status end, expired_at = ?::timestamptz, deleted_before = ?::timestamptz
        where id = ?`,
-      [periods, end, outcome.expiredAt !== null, outcome.expiredAt, outcome.expiredAt && new Date(now.getTime() - FREE_RETENTION_DAYS * DAY_MS), due.id])
+      [periods, end, outcome.expiredAt !== null, outcome.expiredAt, outcome.expiredAt && freeRetentionCutoff(plan, now), due.id])
   }
   if (dryRun) await work(em)
   else await em.transactional(work)

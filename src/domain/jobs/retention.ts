@@ -3,20 +3,20 @@ import { recordActivity } from '../audit/activity.js'
 import { appendCheckpoint } from '../chain/chain.service.js'
 import { sealPracticeBefore } from '../chain/sealer.js'
 import { purgeBatch, recordsOlderThan } from '../audit-records/retention-statements.js'
+import { freeRetentionCutoff, type Plan } from '../plan/plan.js'
 import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import { activeSubscription } from '../subscriptions/subscription.service.js'
 import { systemActor, systemUser } from '../users/system-user.js'
-import { DAY_MS, formatDateTime } from '../time/zoned.js'
-export const FREE_RETENTION_DAYS = 30
+import { formatDateTime } from '../time/zoned.js'
 export const RETENTION_PAGE = 'Retention'
 
 /**
- * Records older than this are deleted: 30 days back for a practice without
- * a subscription, the start of its window (30 days before it began) for one
- * with a subscription, whichever is earlier.
+ * Records older than this are deleted: the plan's free retention back for a
+ * practice without a subscription, the start of its window for one with a
+ * subscription, whichever is earlier.
  */
-export async function retentionCutoff (em: EntityManager, practiceGroupId: number, now: Date, asIfExpired = false): Promise<Date> {
-  const free = new Date(now.getTime() - FREE_RETENTION_DAYS * DAY_MS)
+export async function retentionCutoff (em: EntityManager, plan: Plan, practiceGroupId: number, now: Date, asIfExpired = false): Promise<Date> {
+  const free = freeRetentionCutoff(plan, now)
   const subscription = asIfExpired ? null : await activeSubscription(em, practiceGroupId)
   return subscription && subscription.windowStart < free ? subscription.windowStart : free
 }
@@ -38,8 +38,8 @@ export interface RetentionOptions {
  * so, and the next run finishes the rest; readers are never held up by more
  * than one batch.
  */
-export async function purgeExpired (em: EntityManager, practice: PracticeGroup, now: Date, options: RetentionOptions): Promise<{ cutoff: Date, deleted: number }> {
-  const cutoff = await retentionCutoff(em, practice.id, now, options.asIfExpired)
+export async function purgeExpired (em: EntityManager, plan: Plan, practice: PracticeGroup, now: Date, options: RetentionOptions): Promise<{ cutoff: Date, deleted: number }> {
+  const cutoff = await retentionCutoff(em, plan, practice.id, now, options.asIfExpired)
   if (options.dryRun) {
     return { cutoff, deleted: (await recordsOlderThan(em, practice.id, cutoff)).count }
   }

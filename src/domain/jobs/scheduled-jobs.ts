@@ -1,6 +1,7 @@
 import pg from 'pg'
 import type { MikroORM } from '@mikro-orm/core'
 import type { Clock } from '../clock/clock.js'
+import type { Plan } from '../plan/plan.js'
 import { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import type { PaymentProvider } from '../credits/payment-provider.js'
 import { practicesWithPendingTopUps, settlePendingTopUps, type TopUpSettlement } from '../credits/top-up.service.js'
@@ -40,11 +41,11 @@ export interface JobOptions {
 /**
  * Pending top-ups (settled first, so their credits count toward a renewal),
  * renewals, expiries and retention for every practice, as of the clock's
- * now. A session-level advisory lock on a connection of its own makes the
- * run exclusive across instances; a practice that fails is reported and the
- * others still run.
+ * now and on the plan's terms. A session-level advisory lock on a
+ * connection of its own makes the run exclusive across instances; a
+ * practice that fails is reported and the others still run.
  */
-export async function runScheduledJobs (orm: MikroORM, clock: Clock, options: JobOptions = {}): Promise<JobReport> {
+export async function runScheduledJobs (orm: MikroORM, plan: Plan, clock: Clock, options: JobOptions = {}): Promise<JobReport> {
   const now = clock.now()
   const dryRun = options.dryRun ?? false
   const lock = new pg.Client({ connectionString: orm.config.get('clientUrl'), keepAlive: true })
@@ -65,8 +66,8 @@ export async function runScheduledJobs (orm: MikroORM, clock: Clock, options: Jo
       }
       try {
         if (awaitingPayment.has(practice.id)) report.topUps = await settlePendingTopUps(orm.em.fork(), options.paymentProvider ?? null, practice, now, dryRun)
-        Object.assign(report, await renewOrExpire(orm.em.fork(), practice, now, dryRun))
-        Object.assign(report, await purgeExpired(orm.em.fork(), practice, now, {
+        Object.assign(report, await renewOrExpire(orm.em.fork(), plan, practice, now, dryRun))
+        Object.assign(report, await purgeExpired(orm.em.fork(), plan, practice, now, {
           batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE, dryRun, asIfExpired: dryRun && report.expiredAt !== null, afterBatch: options.afterBatch
         }))
       } catch (err) {

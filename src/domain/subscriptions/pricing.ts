@@ -1,16 +1,14 @@
 import type { EntityManager } from '@mikro-orm/core'
+import { monthlyPrice, type Plan } from '../plan/plan.js'
 import { User } from '../users/user.entity.js'
-
-export const SMALL_GROUP_PRICE = 100
-export const LARGE_GROUP_PRICE = 200
-export const LARGE_GROUP_FROM = 5
 
 /** Active people count toward the price; deactivated users and the system user do not. */
 export async function activeUserCount (em: EntityManager, practiceGroupId: number): Promise<number> {
   return em.count(User, { practiceGroupId, active: true, isSystem: false })
 }
 
-/** Credits a month: 100 under 5 active users, 200 from 5. */
-export function monthlyPrice (activeUsers: number): number {
-  return activeUsers >= LARGE_GROUP_FROM ? LARGE_GROUP_PRICE : SMALL_GROUP_PRICE
+/** The practice's monthly price as of now, by the plan's tiers, and the active users it was counted from. */
+export async function currentPrice (em: EntityManager, plan: Plan, practiceGroupId: number): Promise<{ price: number, activeUsers: number }> {
+  const activeUsers = await activeUserCount(em, practiceGroupId)
+  return { price: monthlyPrice(plan, activeUsers), activeUsers }
 }

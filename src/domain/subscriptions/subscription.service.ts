@@ -2,11 +2,10 @@ import { LockMode, type EntityManager } from '@mikro-orm/core'
 import { recordActivity, type Actor } from '../audit/activity.js'
 import { UserFacingError } from '../errors.js'
 import { sqlIn } from '../../db/sql.js'
-import { addMonthsInZone, DAY_MS, formatDateTime } from '../time/zoned.js'
-import { activeUserCount, monthlyPrice } from './pricing.js'
+import { subscriptionWindowStart, withinExpiryWarning, type Plan } from '../plan/plan.js'
+import { addMonthsInZone, formatDateTime } from '../time/zoned.js'
+import { currentPrice } from './pricing.js'
 import { Subscription } from './subscription.entity.js'
-export const WINDOW_BEFORE_START_DAYS = 30
-export const WARNING_DAYS = 7
 export const ADD_ONS_PAGE = 'Settings > Add-ons'
 
 export class AlreadySubscribedError extends UserFacingError {
@@ -57,7 +56,7 @@ interface GroupRow { credit_balance: number, time_zone: string }
  * charges nothing; a balance that cannot cover the price, or a price other
  * than the one the buyer confirmed, charges nothing.
  */
-export async function purchaseSubscription (em: EntityManager, actor: Actor, idempotencyKey: string, expectedPrice?: number): Promise<PurchaseResult> {
+export async function purchaseSubscription (em: EntityManager, plan: Plan, actor: Actor, idempotencyKey: string, expectedPrice?: number): Promise<PurchaseResult> {
   return em.transactional(async tx => {
     const sql = sqlIn(tx)
     const now = actor.occurredAt
@@ -68,11 +67,10 @@ export async function purchaseSubscription (em: EntityManager, actor: Actor, ide
     if (previous) return { subscriptionId: previous.subscription_id, price: -previous.amount, balanceAfter: previous.balance_after, repeated: true }
     if (await activeSubscription(tx, actor.practiceGroupId)) throw new AlreadySubscribedError()
 
-    const users = await activeUserCount(tx, actor.practiceGroupId)
-    const price = monthlyPrice(users)
-    if (expectedPrice !== undefined && expectedPrice !== price) throw new PriceChangedError(price, users)
+    const { price, activeUsers } = await currentPrice(tx, plan, actor.practiceGroupId)
+    if (expectedPrice !== undefined && expectedPrice !== price) throw new PriceChangedError(price, activeUsers)
     if (group!.credit_balance < price) throw new NotEnoughCreditsError(price, group!.credit_balance)
-    const windowStart = new Date(now.getTime() - WINDOW_BEFORE_START_DAYS * DAY_MS)
+    const windowStart = subscriptionWindowStart(plan, now)
     const end = periodEnd(now, 1, group!.time_zone)
     const [{ balance }] = await sql<{ balance: number }>(
       'update practice_groups set credit_balance = credit_balance - ? where id = ? returning credit_balance as balance', [price, actor.practiceGroupId]) as [{ balance: number }]
@@ -84,10 +82,10 @@ export async function purchaseSubscription (em: EntityManager, actor: Actor, ide
     await sql(
       `insert into credit_entries (practice_group_id, occurred_at, kind, amount, balance_after, subscription_id, period_start, period_end, description, idempotency_key, user_id)
        values (?, ?, 'purchase', ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [actor.practiceGroupId, now, -price, balance, id, now, end, `User Action History subscription (${users} active users)`, idempotencyKey, actor.userId])
+      [actor.practiceGroupId, now, -price, balance, id, now, end, `User Action History subscription (${activeUsers} active users)`, idempotencyKey, actor.userId])
     await recordActivity(tx, actor, {
       action: 'purchase', page: ADD_ONS_PAGE, recordType: 'subscription', recordId: id,
-      description: `Subscribed to User Action History for ${price} credits (${users} active users), ${period}; history visible from ${formatDateTime(windowStart, tz)}. Balance ${balance} credits.`
+      description: `Subscribed to User Action History for ${price} credits (${activeUsers} active users), ${period}; history visible from ${formatDateTime(windowStart, tz)}. Balance ${balance} credits.`
     })
     return { subscriptionId: id, price, balanceAfter: balance, repeated: false }
   })
@@ -118,13 +116,14 @@ export interface ExpiryWarning {
 }
 
 /**
- * From 7 days before a period ends, warn when it will not renew: auto-renew
- * is off, or the balance cannot cover the price for today's active users.
+ * From the plan's warning lead before a period ends, warn when it will not
+ * renew: auto-renew is off, or the balance cannot cover the price for
+ * today's active users.
  */
-export async function expiryWarning (em: EntityManager, practiceGroupId: number, balance: number, now: Date): Promise<ExpiryWarning | null> {
+export async function expiryWarning (em: EntityManager, plan: Plan, practiceGroupId: number, balance: number, now: Date): Promise<ExpiryWarning | null> {
   const subscription = await activeSubscription(em, practiceGroupId)
-  if (!subscription || subscription.currentPeriodEnd.getTime() - now.getTime() > WARNING_DAYS * DAY_MS) return null
-  const price = monthlyPrice(await activeUserCount(em, practiceGroupId))
+  if (!subscription || !withinExpiryWarning(plan, subscription.currentPeriodEnd, now)) return null
+  const { price } = await currentPrice(em, plan, practiceGroupId)
   if (subscription.autoRenew && balance >= price) return null
   return { expiresAt: subscription.currentPeriodEnd, reason: subscription.autoRenew ? 'the balance does not cover the next month' : 'auto-renew is off', price, balance }
 }

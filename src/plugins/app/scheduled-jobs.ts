@@ -12,7 +12,7 @@ export default fp(async (app) => {
   if (app.config.JOBS_SCHEDULE === 'off') return
   const job = new Cron(app.config.JOBS_SCHEDULE, { protect: true, paused: true }, async () => {
     try {
-      const report = await runScheduledJobs(app.keeperOrm, app.clock, { paymentProvider: app.paymentProvider })
+      const report = await runScheduledJobs(app.keeperOrm, app.plan, app.clock, { paymentProvider: app.paymentProvider })
       if (!report.ran) return
       for (const practice of report.practices) {
         if (practice.error) app.log.error({ practiceGroupId: practice.practiceGroupId, err: practice.error }, 'scheduled job failed for a practice')
@@ -25,4 +25,4 @@ export default fp(async (app) => {
   })
   app.addHook('onReady', async () => { job.resume() })
   app.addHook('onClose', async () => { job.stop() })
-}, { name: 'scheduled-jobs', dependencies: ['orm', 'clock'] })
+}, { name: 'scheduled-jobs', dependencies: ['orm', 'clock', 'plan'] })

@@ -14,10 +14,11 @@ export async function downloadExpiryArchive (request: FastifyRequest, reply: Fas
   const now = request.server.clock.now()
   const practice = request.practice!
   const subscription = request.subscription
-  const { scope, may } = historyAccess(request.currentUser!, practice, subscription, now)
+  const plan = request.server.plan
+  const { scope, may } = historyAccess(plan, request.currentUser!, practice, subscription, now)
   if (!subscription || !may.archive) throw new UserFacingError(409, 'There is no active subscription whose end would delete records, so there is nothing to archive.')
   const expiresAt = subscription.currentPeriodEnd
-  const { cutoff, count } = await deletionAtExpiry(request.em, practice.id, expiresAt)
+  const { cutoff, count } = await deletionAtExpiry(request.em, plan, practice.id, expiresAt)
   if (count === 0) throw new UserFacingError(409, 'No records are old enough to be deleted when this subscription period ends, so there is nothing to archive.')
   const tz = practice.timeZone
   const stream = await openExpiryArchive(request.em, scope, { practiceName: practice.name, timeZone: tz, expiresAt, cutoff, now }, async records => {

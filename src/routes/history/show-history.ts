@@ -78,7 +78,7 @@ function presetInputs (range: string, now: Date, timeZone: string): { from: stri
 async function readHistoryRequest (request: FastifyRequest) {
   const now = request.server.clock.now()
   const practice = request.practice!
-  const { scope, may } = historyAccess(request.currentUser!, practice, request.subscription, now)
+  const { scope, may } = historyAccess(request.server.plan, request.currentUser!, practice, request.subscription, now)
   const params = readParams(request.query as Record<string, unknown>)
   const choices = await filterChoices(request.em, scope, now)
   return { now, practice, scope, may, params, choices, ...interpret(params, choices, now, practice.timeZone) }
@@ -104,7 +104,7 @@ export async function showHistory (request: FastifyRequest, reply: FastifyReply,
   await recordOpening(request, spec, now)
   if (problems.length) reply.status(400)
   const history = { ...historyModel(layout, results), tableHead }
-  const warning = request.isHtmx ? null : await expiryNotice(request.em, practice, request.currentUser!, now)
+  const warning = request.isHtmx ? null : await expiryNotice(request.em, request.server.plan, practice, request.currentUser!, now)
   return reply.pageOrFragment('pages/history', 'partials/history/panel', {
     title: spec.title, back: spec.back, history, warning,
     integrity: spec.verifyPath && may.verify ? { action: spec.verifyPath, knownHead: '', error: null, result: null } : null

@@ -36,7 +36,7 @@ export async function verifyIntegrity (
     reply.status(400)
     return render({ action, knownHead, result: null, error: 'A chain head is the 64 letters and digits (0–9, a–f) shown after "Chain head" in an earlier verification. Nothing was verified.' })
   }
-  const result = await verifyPracticeChain(request.em, practice.id, knownHead ? Buffer.from(knownHead, 'hex') : null)
+  const result = await verifyPracticeChain(request.em, request.server.plan, practice.id, knownHead ? Buffer.from(knownHead, 'hex') : null)
   const view: IntegrityView = { action, knownHead, error: null, result: describeVerification(result, practice.timeZone) }
   await request.record({
     action: 'view', page: 'Settings > Users > History',

@@ -1,20 +1,21 @@
 import { randomUUID } from 'node:crypto'
 import type { EntityManager } from '@mikro-orm/core'
+import { subscriptionWindowStart, type Plan } from '../../../domain/plan/plan.js'
+import { freeTierTerms, subscriptionOffer, unlocksFrom } from '../../../domain/plan/plan-sentences.js'
 import type { PracticeGroup } from '../../../domain/practice-groups/practice-group.entity.js'
-import { activeUserCount, monthlyPrice } from '../../../domain/subscriptions/pricing.js'
-import { latestSubscription, WINDOW_BEFORE_START_DAYS } from '../../../domain/subscriptions/subscription.service.js'
+import { currentPrice } from '../../../domain/subscriptions/pricing.js'
+import { latestSubscription } from '../../../domain/subscriptions/subscription.service.js'
 import type { User } from '../../../domain/users/user.entity.js'
 import { expiryNotice } from '../../expiry-notice.js'
-import { DAY_MS, formatDateTime } from '../../../domain/time/zoned.js'
+import { formatDateTime } from '../../../domain/time/zoned.js'
 
 /** What the User Action History card and its purchase dialog show, worked out for the template. */
-export async function addOnState (em: EntityManager, practice: PracticeGroup, viewer: User, now: Date) {
+export async function addOnState (em: EntityManager, plan: Plan, practice: PracticeGroup, viewer: User, now: Date) {
   const tz = practice.timeZone
   const subscription = await latestSubscription(em, practice.id)
-  const activeUsers = await activeUserCount(em, practice.id)
-  const price = monthlyPrice(activeUsers)
+  const { price, activeUsers } = await currentPrice(em, plan, practice.id)
   const balance = practice.creditBalance
-  const warning = await expiryNotice(em, practice, viewer, now)
+  const warning = await expiryNotice(em, plan, practice, viewer, now)
   const state = subscription?.status === 'active' ? 'active' : subscription ? 'expired' : 'free'
   return {
     state,
@@ -23,7 +24,11 @@ export async function addOnState (em: EntityManager, practice: PracticeGroup, vi
     balance,
     canAfford: balance >= price,
     balanceAfter: balance - price,
-    unlocksFrom: formatDateTime(new Date(now.getTime() - WINDOW_BEFORE_START_DAYS * DAY_MS), tz),
+    terms: {
+      free: freeTierTerms(plan),
+      offer: subscriptionOffer(plan, price, activeUsers),
+      unlocks: unlocksFrom(plan, formatDateTime(subscriptionWindowStart(plan, now), tz))
+    },
     idempotencyKey: randomUUID(),
     subscription: subscription && {
       startedAt: formatDateTime(subscription.startedAt, tz),

@@ -5,7 +5,7 @@ import { addOnState } from './add-on-state.js'
 import { autoRenewBody, purchaseBody, type AutoRenewBody, type PurchaseBody } from './schemas.js'
 
 async function showAddOns (request: FastifyRequest, reply: FastifyReply, problem?: string): Promise<string> {
-  const addOn = await addOnState(request.em, request.practice!, request.currentUser!, request.server.clock.now())
+  const addOn = await addOnState(request.em, request.server.plan, request.practice!, request.currentUser!, request.server.clock.now())
   return reply.page('pages/settings/add-ons', { title: 'Settings › Add-ons', addOn, problem })
 }
 
@@ -21,7 +21,7 @@ export default async function addOns (app: FastifyInstance): Promise<void> {
     config: { activity: 'change' }, preHandler: app.requireFullAccess, schema: { body: purchaseBody }
   }, async (request, reply) => {
     try {
-      const result = await purchaseSubscription(request.em, request.actor(), request.body.idempotencyKey, request.body.expectedPrice)
+      const result = await purchaseSubscription(request.em, request.server.plan, request.actor(), request.body.idempotencyKey, request.body.expectedPrice)
       request.session.flash = `User Action History is active. ${result.price} credits were charged; your balance is ${result.balanceAfter} credits.`
       return reply.redirect('/settings/add-ons', 303)
     } catch (err) {

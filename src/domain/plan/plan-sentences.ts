@@ -1,0 +1,60 @@
+import type { Plan } from './plan.js'
+
+/*
+ * The plan's terms in words. Every sentence that states a term is built
+ * here from the plan, so no page, job record or verification message can
+ * state a term the plan does not have.
+ */
+
+const days = (n: number): string => `${n} ${n === 1 ? 'day' : 'days'}`
+
+/** "100 under 5 users, 200 from 5" */
+export function priceTiers (plan: Plan): string {
+  const { small, large, largeFrom } = plan.monthlyPrice
+  return `${small} under ${largeFrom} users, ${large} from ${largeFrom}`
+}
+
+/** What a practice without the add-on gets. */
+export function freeTierTerms (plan: Plan): string {
+  return `Free: every user with the permission sees the last ${days(plan.freeWindowDays)}. Activity is always recorded; records are kept for ${days(plan.freeRetentionDays)}.`
+}
+
+/** What subscribing unlocks and what it costs this practice now. */
+export function subscriptionOffer (plan: Plan, price: number, activeUsers: number): string {
+  return `Subscribe to see everything from ${days(plan.windowBeforeSubscriptionDays)} before the day you subscribe, for as long as the subscription continues: ${price} credits a month for your ${activeUsers} active users (${priceTiers(plan)}).`
+}
+
+/** The purchase dialog's "Unlocks", given where the window would start (in the practice's time). */
+export function unlocksFrom (plan: Plan, windowStart: string): string {
+  return `History from ${windowStart} (${days(plan.windowBeforeSubscriptionDays)} before today) onward, renewed monthly`
+}
+
+/** Above the history of a practice without a subscription. */
+export function freeWindowSummary (plan: Plan): string {
+  return `Showing the last ${days(plan.freeWindowDays)} — subscribe to see more.`
+}
+
+/** Above the history of a subscribed practice, given where its window starts (in the practice's time). */
+export function subscribedWindowSummary (plan: Plan, windowStart: string): string {
+  return `Showing everything since ${windowStart}, ${days(plan.windowBeforeSubscriptionDays)} before your subscription began.`
+}
+
+/** The expiry warning, when nothing is old enough yet to be deleted at the end. */
+export function nothingOldEnoughAtExpiry (plan: Plan): string {
+  return `Records older than ${days(plan.freeRetentionDays)} will then be permanently deleted; none are that old yet.`
+}
+
+/** The expiry warning: what happens to the remaining records after the end. */
+export function retentionAfterExpiry (plan: Plan): string {
+  return `After that, as for any practice without the subscription, each record is deleted when it turns ${days(plan.freeRetentionDays)} old.`
+}
+
+/** The history record of an expiry: what the practice is back to. */
+export function backOnFreeTerms (plan: Plan): string {
+  return `The practice is back on the free ${plan.freeWindowDays}-day view, and records older than ${days(plan.freeRetentionDays)} are deleted.`
+}
+
+/** The verifier's finding for a checkpoint whose cutoff is more recent than retention ever deletes. */
+export function checkpointTooRecent (plan: Plan, seq: number, writtenAt: string, cutoff: string): string {
+  return `Checkpoint #${seq} of ${writtenAt} deletes records from the last ${days(plan.freeRetentionDays)} (before ${cutoff}), which retention never does.`
+}
