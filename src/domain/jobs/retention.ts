@@ -3,23 +3,12 @@ import { recordActivity } from '../audit/activity.js'
 import { appendCheckpoint } from '../chain/chain.service.js'
 import { sealPracticeBefore } from '../chain/sealer.js'
 import { purgeBatch, recordsOlderThan } from '../audit-records/retention-statements.js'
-import { freeRetentionCutoff, type Plan } from '../plan/plan.js'
+import type { Plan } from '../plan/plan.js'
+import { retentionCutoff } from '../retention/retention.js'
 import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
-import { activeSubscription } from '../subscriptions/subscription.service.js'
 import { systemActor, systemUser } from '../users/system-user.js'
 import { formatDateTime } from '../time/zoned.js'
 export const RETENTION_PAGE = 'Retention'
-
-/**
- * Records older than this are deleted: the plan's free retention back for a
- * practice without a subscription, the start of its window for one with a
- * subscription, whichever is earlier.
- */
-export async function retentionCutoff (em: EntityManager, plan: Plan, practiceGroupId: number, now: Date, asIfExpired = false): Promise<Date> {
-  const free = freeRetentionCutoff(plan, now)
-  const subscription = asIfExpired ? null : await activeSubscription(em, practiceGroupId)
-  return subscription && subscription.windowStart < free ? subscription.windowStart : free
-}
 
 export interface RetentionOptions {
   batchSize: number

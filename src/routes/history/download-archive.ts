@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { UserFacingError } from '../../domain/errors.js'
 import { openExpiryArchive } from '../../domain/history/expiry-archive.js'
 import { historyAccess } from '../../domain/history/access.js'
-import { deletionAtExpiry } from '../../domain/subscriptions/expiry-deletion.js'
+import { deletionAtExpiry } from '../../domain/retention/retention.js'
 import { formatDateTime, localIsoDate } from '../../domain/time/zoned.js'
 
 /**

@@ -1,7 +1,18 @@
 import type { EntityManager } from '@mikro-orm/core'
-import { retentionCutoff } from '../jobs/retention.js'
+import { activeSubscription } from '../subscriptions/subscription.service.js'
 import { recordsOlderThan, type OlderRecords } from '../audit-records/retention-statements.js'
-import type { Plan } from '../plan/plan.js'
+import { freeRetentionCutoff, type Plan } from '../plan/plan.js'
+
+/**
+ * Records older than this are deleted: the plan's free retention back for a
+ * practice without a subscription, the start of its window for one with a
+ * subscription, whichever is earlier.
+ */
+export async function retentionCutoff (em: EntityManager, plan: Plan, practiceGroupId: number, now: Date, asIfExpired = false): Promise<Date> {
+  const free = freeRetentionCutoff(plan, now)
+  const subscription = asIfExpired ? null : await activeSubscription(em, practiceGroupId)
+  return subscription && subscription.windowStart < free ? subscription.windowStart : free
+}
 
 export interface ExpiryDeletion extends OlderRecords {
   /** Records from before this instant go when the period ends. */
