@@ -24,12 +24,12 @@ import { COLUMNS, readParams } from '../src/domain/history/history-params.js'
 import { COUNT_LIMIT, type HistorySubject } from '../src/domain/history/history.service.js'
 import { countQuery, pageQuery } from '../src/domain/audit-records/reads.js'
 import type { HistoryScope } from '../src/domain/history/access.js'
-import { recordActivity } from '../src/domain/audit/activity.js'
-import { getRecord, loadLookups } from '../src/domain/records/records.service.js'
+import { recordEvent } from '../src/domain/recorder/recorder.js'
+import { getRecord, loadLookups } from '../src/domain/practice-records/practice-records.service.js'
 import { patientKind } from '../src/domain/patients/patient.kind.js'
 import { DEFAULT_PLAN } from '../src/domain/plan/plan.js'
 import { PracticeGroup } from '../src/domain/practice-groups/practice-group.entity.js'
-import { purgeExpired } from '../src/domain/jobs/retention.js'
+import { purgeExpired } from '../src/domain/scheduled-job/purge-expired.js'
 import { sealCommittedRecords, sealPracticeBefore } from '../src/domain/chain/sealer.js'
 import { verifyPracticeChain } from '../src/domain/chain/chain.service.js'
 import { generate, FOCAL_RECORDS, type DataSetSize } from './generate.js'
@@ -195,7 +195,7 @@ async function main (): Promise<void> {
     const patient = await getRecord(em, patientKind, practice.id, focalPatientId)
     await loadLookups(em, practice.id, [patient])
     if (record) {
-      await recordActivity(em, {
+      await recordEvent(em, {
         practiceGroupId: practice.id, userId: owner!.id, userName: 'Bench Owner', url: `/patients/${focalPatientId}`, ip: '127.0.0.1', timeZone: practice.timeZone, occurredAt: new Date()
       }, { action: 'view', page: 'Patient profile', recordType: 'patient', recordId: focalPatientId, description: 'Viewed patient Focal Patient' })
     }

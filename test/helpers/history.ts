@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql'
-import { recordActivity, type Action, type FieldChangeRecord } from '../../src/domain/audit/activity.js'
+import { recordEvent } from '../../src/domain/recorder/recorder.js'
+import { type Action, type FieldChangeRecord } from '../../src/domain/audit-records/record.js'
 import type { User } from '../../src/domain/users/user.entity.js'
 
 export interface ShownRow {
@@ -46,7 +47,7 @@ export interface RecordValues {
 
 /** Writes one history record through the recorder, as the app would for this user at that moment. */
 export async function addRecord (em: EntityManager, user: User, values: RecordValues): Promise<void> {
-  await recordActivity(em, {
+  await recordEvent(em, {
     practiceGroupId: user.practiceGroupId,
     userId: user.id,
     userName: user.name,

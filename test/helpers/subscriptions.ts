@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql'
-import type { Actor } from '../../src/domain/audit/activity.js'
+import type { Actor } from '../../src/domain/audit-records/record.js'
 import { DEFAULT_PLAN, type Plan } from '../../src/domain/plan/plan.js'
 import type { User } from '../../src/domain/users/user.entity.js'
 import { purchaseSubscription, type PurchaseResult } from '../../src/domain/subscriptions/subscription.service.js'

@@ -3,7 +3,7 @@ import pg from 'pg'
 import { build } from '../helpers/app.js'
 import { makeClinic } from '../helpers/clinic.js'
 import { auditCount } from '../helpers/audit.js'
-import { recordActivity } from '../../src/domain/audit/activity.js'
+import { recordEvent } from '../../src/domain/recorder/recorder.js'
 import { sealPracticeBefore } from '../../src/domain/chain/sealer.js'
 import { inPracticeScope } from '../../src/db/practice-scope.js'
 
@@ -11,7 +11,7 @@ const ctx = await build(t)
 const clinic = await makeClinic(ctx.em())
 
 async function addRecord (occurredAt: Date): Promise<void> {
-  await recordActivity(ctx.em(), {
+  await recordEvent(ctx.em(), {
     practiceGroupId: clinic.group.id, userId: clinic.owner.id, userName: clinic.owner.name, url: '/patients/1',
     ip: '203.0.113.1', timeZone: 'Australia/Sydney', occurredAt
   }, { action: 'view', page: 'Patient profile', recordType: 'patient', recordId: 1, description: 'Viewed patient' })

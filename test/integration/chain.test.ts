@@ -10,7 +10,7 @@ import { verifyPracticeChain } from '../../src/domain/chain/chain.service.js'
 import { chainHead, clientQuery, insertEntry } from '../../src/domain/chain/chain-store.js'
 import { nextEntry, storedInstant } from '../../src/domain/chain/chain-encoding.js'
 import type { PoolClient } from 'pg'
-import { purgeExpired } from '../../src/domain/jobs/retention.js'
+import { purgeExpired } from '../../src/domain/scheduled-job/purge-expired.js'
 import { inPracticeScope } from '../../src/db/practice-scope.js'
 
 const DAY = 86_400_000

@@ -17,8 +17,8 @@ const em = (): EntityManager => orm.em.fork() as EntityManager
 interface Run { code: number | null, output: string }
 
 /** Runs an npm script's command as an operator would, against this test's database. */
-async function run (script: 'verify-cli' | 'cli', ...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `src/jobs/${script}.ts`, ...args], {
+async function run (script: 'verify' | 'scheduled-job', ...args: string[]): Promise<Run> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
     env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' }
   })
   let output = ''
@@ -51,7 +51,7 @@ async function asOwner (sql: string, values: unknown[] = []): Promise<void> {
 const intact = await sealedClinic(3)
 
 t.test('when every chain verifies, then npm run verify exits 0', async t => {
-  const result = await run('verify-cli', '--practice', String(intact.group.id))
+  const result = await run('verify', '--practice', String(intact.group.id))
   t.match(result.output, /INTACT/)
   t.equal(result.code, 0)
 })
@@ -60,36 +60,36 @@ t.test('when a sealed record was edited as the database owner, then npm run veri
   const tampered = await sealedClinic(3)
   await asOwner(`update audit_records set description = 'Viewed nothing'
                   where id = (select min(id) from audit_records where practice_group_id = $1)`, [tampered.group.id])
-  const result = await run('verify-cli')
+  const result = await run('verify')
   t.match(result.output, new RegExp(`BROKEN  ${tampered.group.name}`))
   t.equal(result.code, 1)
 })
 
 t.test('when verify is named a practice that does not exist or a malformed argument, then it exits 2 and verifies nothing', async t => {
-  const unknown = await run('verify-cli', '--practice', '99999999')
+  const unknown = await run('verify', '--practice', '99999999')
   t.match(unknown.output, 'No practice with id 99999999.')
   t.notMatch(unknown.output, /INTACT|BROKEN/)
   t.equal(unknown.code, 2)
   for (const args of [['--practice', 'abc'], ['--bogus']]) {
-    const malformed = await run('verify-cli', ...args)
+    const malformed = await run('verify', ...args)
     t.match(malformed.output, /Usage: npm run verify/, args.join(' '))
     t.equal(malformed.code, 2, args.join(' '))
   }
 })
 
 t.test('when the scheduled job fails for a practice, then npm run jobs names it and exits 1; with an unknown argument it exits 2', async t => {
-  const fine = await run('cli')
+  const fine = await run('scheduled-job')
   t.equal(fine.code, 0, 'a run where every practice succeeds exits 0')
 
   const failing = await sealedClinic(2, 60)
   await asOwner(`create function refuse_purge () returns trigger language plpgsql as $$ begin raise exception 'deletes refused'; end $$`)
   await asOwner(`create trigger refuse_purge before delete on audit_records for each row
                  when (old.practice_group_id = ${failing.group.id}) execute function refuse_purge()`)
-  const failed = await run('cli')
+  const failed = await run('scheduled-job')
   t.match(failed.output, new RegExp(`${failing.group.name} \\(#${failing.group.id}\\):.*FAILED: .*deletes refused`))
   t.equal(failed.code, 1)
 
-  const unknownArgument = await run('cli', '--dryrun')
+  const unknownArgument = await run('scheduled-job', '--dryrun')
   t.match(unknownArgument.output, /Usage: npm run jobs/)
   t.equal(unknownArgument.code, 2)
 })

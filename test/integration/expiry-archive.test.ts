@@ -9,7 +9,7 @@ import { makeClinic } from '../helpers/clinic.js'
 import { addRecord } from '../helpers/history.js'
 import { actorAt, subscribeAt } from '../helpers/subscriptions.js'
 import { activeSubscription, setAutoRenew } from '../../src/domain/subscriptions/subscription.service.js'
-import { runScheduledJobs } from '../../src/domain/jobs/scheduled-jobs.js'
+import { runScheduledJob } from '../../src/domain/scheduled-job/scheduled-job.js'
 
 const DAY = 86_400_000
 const ctx = await build(t)
@@ -84,7 +84,7 @@ t.test('the archive holds exactly what the expiry then deletes, with a manifest 
   const archivedIds = ndjson.map(r => r.id).sort()
   const before = await ctx.em().getConnection().execute<{ id: string }[]>('select id from audit_records where practice_group_id = ?', [clinic.group.id])
   ctx.clock.set(periodEnd) // the job's first run at the period's end; later runs go on deleting records as they turn 30 days old, as for any free practice
-  const report = await runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock)
+  const report = await runScheduledJob(ctx.keeper, ctx.plan, ctx.clock)
   t.equal(report.practices.find(p => p.practiceGroupId === clinic.group.id)?.expiredAt?.getTime(), periodEnd.getTime(), 'the subscription expired')
   const after = new Set((await ctx.em().getConnection().execute<{ id: string }[]>('select id from audit_records where practice_group_id = ?', [clinic.group.id])).map(r => String(r.id)))
   const deleted = before.map(r => String(r.id)).filter(id => !after.has(id)).sort()

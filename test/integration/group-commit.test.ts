@@ -1,7 +1,7 @@
 import t from 'tap'
 import pg from 'pg'
 import { testDatabase } from '../helpers/app.js'
-import { GroupCommit } from '../../src/domain/audit/group-commit.js'
+import { GroupCommit } from '../../src/domain/recorder/group-commit.js'
 
 const url = await testDatabase(t)
 const setup = new pg.Client({ connectionString: url })

@@ -3,7 +3,7 @@ import { build } from '../helpers/app.js'
 import { makeClinic, type Clinic } from '../helpers/clinic.js'
 import { addRecord } from '../helpers/history.js'
 import { actorAt, subscribeAt } from '../helpers/subscriptions.js'
-import { runScheduledJobs, type JobReport } from '../../src/domain/jobs/scheduled-jobs.js'
+import { runScheduledJob, type JobReport } from '../../src/domain/scheduled-job/scheduled-job.js'
 import { activeSubscription, setAutoRenew } from '../../src/domain/subscriptions/subscription.service.js'
 
 const DAY = 86_400_000
@@ -40,7 +40,7 @@ t.test('a simulated year, three job runners on every daily tick: no double charg
       await subscribeAt(ctx.em(), lapsing.owner, new Date(now))
       await setAutoRenew(ctx.em(), actorAt(lapsing.owner, new Date(now)), false)
     }
-    const reports: JobReport[] = await Promise.all([1, 2, 3].map(() => runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock)))
+    const reports: JobReport[] = await Promise.all([1, 2, 3].map(() => runScheduledJob(ctx.keeper, ctx.plan, ctx.clock)))
     for (const c of clinics) {
       const acted = reports.filter(r => r.practices.some(p => p.practiceGroupId === c.group.id && (p.renewed.length || p.expiredAt || p.deleted)))
       if (acted.length > 1) doubleRuns++

@@ -8,7 +8,7 @@ import { addRecord, shownRows } from '../helpers/history.js'
 import { signedInAgent } from '../helpers/agent.js'
 import { unique } from '../../src/db/factories.js'
 import { inPracticeScope } from '../../src/db/practice-scope.js'
-import { recordActivity } from '../../src/domain/audit/activity.js'
+import { recordEvent } from '../../src/domain/recorder/recorder.js'
 import { sealPracticeBefore } from '../../src/domain/chain/sealer.js'
 import { verifyPracticeChain } from '../../src/domain/chain/chain.service.js'
 import { purchaseSubscription } from '../../src/domain/subscriptions/subscription.service.js'
@@ -107,8 +107,8 @@ t.test('when code in one practice writes a record for another, then the database
     practiceGroupId: harbour.group.id, userId: harbour.owner.id, userName: 'Forger', url: '/x', ip: null, timeZone: 'UTC', occurredAt: ctx.clock.now()
   }
   const forged = { action: 'view', page: 'Patients', description: unique('Forged into Harbour') } as const
-  await t.rejects(inPracticeScope(bayside.group.id, () => ctx.orm.em.fork().transactional(tx => recordActivity(tx, actor, forged))), /could not be recorded/)
-  await t.rejects(inPracticeScope(bayside.group.id, () => recordActivity(ctx.orm.em.fork(), actor, forged)), /could not be recorded/)
+  await t.rejects(inPracticeScope(bayside.group.id, () => ctx.orm.em.fork().transactional(tx => recordEvent(tx, actor, forged))), /could not be recorded/)
+  await t.rejects(inPracticeScope(bayside.group.id, () => recordEvent(ctx.orm.em.fork(), actor, forged)), /could not be recorded/)
   await t.rejects(sendOn(ctx.orm, `insert into audit_records (practice_group_id, user_name, action, page, description, url) values (${harbour.group.id}, 'x', 'view', 'p', 'forged', '/')`, bayside.group.id),
     /row-level security/)
   const [{ n }] = await ctx.em().getConnection().execute<{ n: string }[]>('select count(*) as n from audit_records where description = ?', [forged.description]) as [{ n: string }]
@@ -172,8 +172,8 @@ t.test('when the app role tries to write the chain or move the sealing position,
 t.test('when the scheduled job runs as the keeper, then it renews, expires and deletes across practices', async t => {
   const clinic = await makeClinic(ctx.em())
   await addRecord(ctx.em(), clinic.owner, { at: new Date(ctx.clock.now().getTime() - 45 * DAY), description: 'Old view' })
-  const { runScheduledJobs } = await import('../../src/domain/jobs/scheduled-jobs.js')
-  const report = await runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock)
+  const { runScheduledJob } = await import('../../src/domain/scheduled-job/scheduled-job.js')
+  const report = await runScheduledJob(ctx.keeper, ctx.plan, ctx.clock)
   const mine = report.practices.find(p => p.practiceGroupId === clinic.group.id)
   t.equal(mine?.error, undefined)
   t.equal(mine?.deleted, 1)

@@ -9,7 +9,7 @@ import { makeUser, unique } from '../../src/db/factories.js'
 import { buildApp } from '../../src/app.js'
 import { appendCheckpoint, verifyPracticeChain } from '../../src/domain/chain/chain.service.js'
 import { sealPracticeBefore } from '../../src/domain/chain/sealer.js'
-import { runScheduledJobs } from '../../src/domain/jobs/scheduled-jobs.js'
+import { runScheduledJob } from '../../src/domain/scheduled-job/scheduled-job.js'
 import { DEFAULT_PLAN, type Plan } from '../../src/domain/plan/plan.js'
 import { activeSubscription, setAutoRenew } from '../../src/domain/subscriptions/subscription.service.js'
 import { formatDateTime } from '../../src/domain/time/zoned.js'
@@ -38,7 +38,7 @@ t.test('when the app runs on another plan, then Settings > Add-ons states its te
   const c = await makeClinic(ctx.em(), { creditBalance: 1000 })
   const owner = await signedInAgent(ctx.app, c.owner.email)
   const free = (await owner.get('/settings/add-ons')).body
-  t.match(free, 'Free: every user with the permission sees the last 14 days. Activity is always recorded; records are kept for 60 days.')
+  t.match(free, 'Free: every user with the permission sees the last 14 days. RecordedEvent is always recorded; records are kept for 60 days.')
   t.match(free, 'Subscribe to see everything from 45 days before the day you subscribe, for as long as the subscription continues: 150 credits a month for your 4 active users (150 under 8 users, 300 from 8).')
   t.match(free, `History from ${formatDateTime(daysAgo(45), c.group.timeZone)} (45 days before today) onward, renewed monthly`)
   t.notMatch(free, /\b(7|30) days|100 under 5/, 'nothing of the default plan is left on the page')
@@ -96,7 +96,7 @@ t.test('when a subscription will lapse, then the banner shows from the plan\'s l
   t.match(withDeletion, `(everything before ${formatDateTime(new Date(end.getTime() - 60 * DAY), c.group.timeZone)})`)
 
   ctx.clock.set(end)
-  const report = (await runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock)).practices.find(p => p.practiceGroupId === c.group.id)!
+  const report = (await runScheduledJob(ctx.keeper, ctx.plan, ctx.clock)).practices.find(p => p.practiceGroupId === c.group.id)!
   t.equal(report.expiredAt?.getTime(), end.getTime())
   const [expiry] = await auditRows(ctx.em(), c.group.id, "user_name = 'System' and action = 'update'")
   t.match(expiry!.description, 'The practice is back on the free 14-day view, and records older than 60 days are deleted.')
@@ -110,7 +110,7 @@ t.test('when the retention job runs, then it keeps the plan\'s 60 days, and the 
   const c = await makeClinic(ctx.em())
   await addRecord(ctx.em(), c.owner, { at: daysAgo(45), description: 'Forty-five days old' })
   await addRecord(ctx.em(), c.owner, { at: daysAgo(65), description: 'Sixty-five days old' })
-  const report = (await runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock)).practices.find(p => p.practiceGroupId === c.group.id)!
+  const report = (await runScheduledJob(ctx.keeper, ctx.plan, ctx.clock)).practices.find(p => p.practiceGroupId === c.group.id)!
   t.equal(report.error, undefined)
   t.equal(report.cutoff.toISOString(), daysAgo(60).toISOString())
   t.equal(report.deleted, 1)
@@ -126,7 +126,7 @@ t.test('when a checkpoint deletes records younger than the plan\'s retention, th
   const c = await makeClinic(ctx.em())
   await addRecord(ctx.em(), c.owner, { at: daysAgo(70), description: 'Deleted by retention' })
   await addRecord(ctx.em(), c.owner, { at: daysAgo(1), description: 'Recent' })
-  await runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock)
+  await runScheduledJob(ctx.keeper, ctx.plan, ctx.clock)
   t.ok(await sealPracticeBefore(ctx.em(), c.group.id, new Date('9999-12-31T00:00:00Z'), ctx.clock.now()))
   t.match(await verifyPracticeChain(ctx.em(), ctx.plan, c.group.id), { intact: true, deleted: 1 }, 'the job\'s own checkpoint keeps to the plan')
 

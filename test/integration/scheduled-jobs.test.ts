@@ -7,7 +7,7 @@ import { auditRows } from '../helpers/audit.js'
 import { addRecord } from '../helpers/history.js'
 import { actorAt, balanceOf, ledger, subscribeAt } from '../helpers/subscriptions.js'
 import { makeUser, unique } from '../../src/db/factories.js'
-import { runScheduledJobs } from '../../src/domain/jobs/scheduled-jobs.js'
+import { runScheduledJob } from '../../src/domain/scheduled-job/scheduled-job.js'
 import { activeSubscription, latestSubscription, setAutoRenew } from '../../src/domain/subscriptions/subscription.service.js'
 import { windowFor } from '../../src/domain/history/access.js'
 
@@ -16,7 +16,7 @@ const DAY = 86_400_000
 
 const runAt = async (at: string | Date, options = {}) => {
   ctx.clock.set(at)
-  return runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock, options)
+  return runScheduledJob(ctx.keeper, ctx.plan, ctx.clock, options)
 }
 const reportFor = (report: Awaited<ReturnType<typeof runAt>>, c: Clinic) => report.practices.find(p => p.practiceGroupId === c.group.id)!
 const periodEndOf = async (c: Clinic): Promise<string> => (await latestSubscription(ctx.em(), c.group.id))!.currentPeriodEnd.toISOString()
@@ -169,7 +169,7 @@ t.test('only one runner works at a time: a held lock means the run does nothing'
   t.equal(blocked.ran, false)
   t.equal(await periodEndOf(c), '2026-07-01T00:00:00.000Z', 'nothing renewed')
   await holder.end()
-  const [a, b, d] = await Promise.all([runAt('2026-07-01T00:00:00Z'), runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock), runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock)])
+  const [a, b, d] = await Promise.all([runAt('2026-07-01T00:00:00Z'), runScheduledJob(ctx.keeper, ctx.plan, ctx.clock), runScheduledJob(ctx.keeper, ctx.plan, ctx.clock)])
   t.equal([a, b, d].filter(r => r.ran && reportFor(r, c).renewed.length > 0).length, 1, 'three runners on the same tick renew once')
   t.equal((await ledger(ctx.em(), c.group.id)).filter(e => e.kind === 'renewal').length, 1)
 })

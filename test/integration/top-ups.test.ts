@@ -9,7 +9,7 @@ import { makeClinic, type Clinic } from '../helpers/clinic.js'
 import { auditRows } from '../helpers/audit.js'
 import { balanceOf } from '../helpers/subscriptions.js'
 import { buildApp } from '../../src/app.js'
-import { runScheduledJobs } from '../../src/domain/jobs/scheduled-jobs.js'
+import { runScheduledJob } from '../../src/domain/scheduled-job/scheduled-job.js'
 import type { PaymentOutcome, PaymentProvider, PaymentRequest } from '../../src/domain/credits/payment-provider.js'
 
 /** How the provider misbehaves on its next call. */
@@ -168,10 +168,10 @@ t.test('when the provider cannot answer, then the Credits page shows the pending
   t.match(page, 'Payment of 200 credits pending since 02/12/2026 12:30.')
   t.equal(await balanceOf(ctx.em(), c.group.id), 0)
 
-  const report = await runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock, { paymentProvider: provider, dryRun: true })
+  const report = await runScheduledJob(ctx.keeper, ctx.plan, ctx.clock, { paymentProvider: provider, dryRun: true })
   t.match(report.practices.find(p => p.practiceGroupId === c.group.id)?.topUps, { settled: 0, pending: 1 }, 'a dry run only counts it')
   ctx.clock.set('2026-12-02T01:45:00Z')
-  const run = await runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock, { paymentProvider: provider })
+  const run = await runScheduledJob(ctx.keeper, ctx.plan, ctx.clock, { paymentProvider: provider })
   t.match(run.practices.find(p => p.practiceGroupId === c.group.id)?.topUps, { settled: 1, pending: 0 })
   t.equal(await balanceOf(ctx.em(), c.group.id), 200)
   t.equal(pendingShown((await agent.get('/settings/credits')).body), 0)
@@ -188,7 +188,7 @@ t.test('when a pending top-up is declined on the second asking, then it is no lo
   provider.next = 'unreachable'
   await topUp(agent, randomUUID())
   provider.next = 'decline'
-  const run = await runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock, { paymentProvider: provider })
+  const run = await runScheduledJob(ctx.keeper, ctx.plan, ctx.clock, { paymentProvider: provider })
   provider.next = 'none'
   t.match(run.practices.find(p => p.practiceGroupId === c.group.id)?.topUps, { declined: 1, pending: 0 })
   t.equal(pendingShown((await agent.get('/settings/credits')).body), 0)
@@ -202,7 +202,7 @@ t.test('when no provider that made a pending top-up is configured, then it stays
   const agent = await signedInAgent(app, c.owner.email)
   provider.next = 'unreachable'
   await topUp(agent, randomUUID())
-  const run = await runScheduledJobs(ctx.keeper, ctx.plan, ctx.clock)
+  const run = await runScheduledJob(ctx.keeper, ctx.plan, ctx.clock)
   const topUps = run.practices.find(p => p.practiceGroupId === c.group.id)?.topUps
   t.match(topUps, { settled: 0, pending: 1 })
   t.match(topUps?.problems[0], 'was made with the recording payment provider, which is not configured here')

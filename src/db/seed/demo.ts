@@ -2,8 +2,8 @@ import type { MikroORM } from '@mikro-orm/core'
 import type { EntityManager } from '@mikro-orm/postgresql'
 import { PracticeGroup } from '../../domain/practice-groups/practice-group.entity.js'
 import { makePracticeGroup, makeUser, type UserValues } from '../factories.js'
-import { simulateActivity } from './activity.js'
-import type { Actor } from '../../domain/audit/activity.js'
+import { simulateEverydayUse } from './everyday-use.js'
+import type { Actor } from '../../domain/audit-records/record.js'
 import { DEFAULT_PLAN } from '../../domain/plan/plan.js'
 import { purchaseSubscription, setAutoRenew } from '../../domain/subscriptions/subscription.service.js'
 import { DAY_MS } from '../../domain/time/zoned.js'
@@ -38,8 +38,8 @@ export async function seedDemo (orm: MikroORM, now = new Date()): Promise<void> 
   const bayside = await makePracticeGroup(em, { name: 'Bayside Physio', timeZone: 'Australia/Sydney', creditBalance: 0 })
   const baysideUsers = []
   for (const values of BAYSIDE_USERS) baysideUsers.push(await makeUser(em, bayside, { ...values, password: DEMO_PASSWORD }))
-  await simulateActivity(em, harbour, harbourUsers, now, 45, 2026)
-  await simulateActivity(em, bayside, baysideUsers, now, 5, 7)
+  await simulateEverydayUse(em, harbour, harbourUsers, now, 45, 2026)
+  await simulateEverydayUse(em, bayside, baysideUsers, now, 5, 7)
   const olivia = harbourUsers[0]!
   const actingAt = (daysAgo: number, url: string): Actor => ({
     practiceGroupId: harbour.id, userId: olivia.id, userName: olivia.name, url, ip: '203.0.113.24', timeZone: harbour.timeZone,

@@ -1,9 +1,9 @@
-import type { RecordKind } from '../records/record-kind.js'
+import type { PracticeRecordKind } from '../practice-records/practice-record-kind.js'
 import { formatDateTime } from '../time/zoned.js'
 import { isFullAccess } from '../users/user.entity.js'
 import { Appointment, APPOINTMENT_STATUSES } from './appointment.entity.js'
 
-export const appointmentKind: RecordKind = {
+export const appointmentKind: PracticeRecordKind = {
   type: 'appointment',
   entity: Appointment as never,
   basePath: '/appointments',

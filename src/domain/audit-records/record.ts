@@ -23,7 +23,7 @@ export interface FieldChangeRecord {
   afterText: string
 }
 
-export interface Activity {
+export interface RecordedEvent {
   action: Action
   page: string
   recordType?: string | null

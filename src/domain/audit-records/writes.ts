@@ -1,5 +1,5 @@
 import type { EntityManager, Transaction } from '@mikro-orm/core'
-import type { Activity, Actor } from './record.js'
+import type { RecordedEvent, Actor } from './record.js'
 
 const MAX_URL = 2000
 const MAX_DESCRIPTION = 4000
@@ -16,12 +16,12 @@ export const MAX_ROWS_TOGETHER = 100
 /** One record's values, in the order the insert statements list the columns. */
 export type RecordRow = unknown[]
 
-export function rowOf (actor: Actor, activity: Activity): RecordRow {
+export function rowOf (actor: Actor, event: RecordedEvent): RecordRow {
   return [
-    actor.practiceGroupId, actor.occurredAt, actor.userId, clip(actor.userName, 200), activity.action, activity.page,
-    activity.recordType ?? null, activity.recordId == null ? null : String(activity.recordId),
-    clip(activity.description, MAX_DESCRIPTION), clip(actor.url, MAX_URL), actor.ip,
-    activity.changes ? JSON.stringify(activity.changes) : null
+    actor.practiceGroupId, actor.occurredAt, actor.userId, clip(actor.userName, 200), event.action, event.page,
+    event.recordType ?? null, event.recordId == null ? null : String(event.recordId),
+    clip(event.description, MAX_DESCRIPTION), clip(actor.url, MAX_URL), actor.ip,
+    event.changes ? JSON.stringify(event.changes) : null
   ]
 }
 

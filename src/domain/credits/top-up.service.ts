@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core'
-import { recordActivity, type Actor } from '../audit/activity.js'
+import { recordEvent } from '../recorder/recorder.js'
+import { type Actor } from '../audit-records/record.js'
 import { UserFacingError } from '../errors.js'
 import { sqlIn } from '../../db/sql.js'
 import { PracticeGroup } from '../practice-groups/practice-group.entity.js'
@@ -80,7 +81,7 @@ async function settle (
       `insert into credit_entries (practice_group_id, occurred_at, kind, amount, balance_after, description, provider, provider_reference, idempotency_key, user_id)
        values (?, ?, 'top_up', ?, ?, ?, ?, ?, ?, ?)`,
       [topUp.practiceGroupId, actor.occurredAt, topUp.credits, balance, `Top-up of ${topUp.credits} credits`, topUp.provider, reference, topUp.idempotencyKey, topUp.userId])
-    await recordActivity(tx, actor, { action: 'purchase', page: CREDITS_PAGE, recordType: 'credits', recordId: null, description: describe(balance) })
+    await recordEvent(tx, actor, { action: 'purchase', page: CREDITS_PAGE, recordType: 'credits', recordId: null, description: describe(balance) })
     await sql("update top_ups set status = 'settled', provider_reference = ?, updated_at = ? where id = ?", [reference, actor.occurredAt, topUp.id])
     return { status: 'settled', credits: topUp.credits, balanceAfter: balance, repeated: false } as const
   })

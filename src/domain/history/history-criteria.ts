@@ -1,4 +1,4 @@
-import { ACTIONS, type Action } from '../audit/activity.js'
+import { ACTIONS, type Action } from '../audit-records/record.js'
 import { boundary, isDateRange, presetInterval } from './date-ranges.js'
 import { readsAsInet } from './inet-text.js'
 import { parseId, parseWholeNumber } from '../plain-numbers.js'

@@ -1,4 +1,4 @@
-import type { RecordKind } from '../records/record-kind.js'
+import type { PracticeRecordKind } from '../practice-records/practice-record-kind.js'
 import { localIsoDate } from '../time/zoned.js'
 import { isFullAccess } from '../users/user.entity.js'
 import { Invoice, INVOICE_STATUSES } from './invoice.entity.js'
@@ -8,7 +8,7 @@ import { Invoice, INVOICE_STATUSES } from './invoice.entity.js'
  * Full Access handle billing. Only Full Access may void an invoice or
  * delete one, and only a Draft may be deleted: an issued invoice is voided.
  */
-export const invoiceKind: RecordKind = {
+export const invoiceKind: PracticeRecordKind = {
   type: 'invoice',
   entity: Invoice as never,
   basePath: '/invoices',

@@ -1,8 +1,8 @@
-import type { RecordKind } from '../records/record-kind.js'
+import type { PracticeRecordKind } from '../practice-records/practice-record-kind.js'
 import { isFullAccess } from '../users/user.entity.js'
 import { Patient } from './patient.entity.js'
 
-export const patientKind: RecordKind = {
+export const patientKind: PracticeRecordKind = {
   type: 'patient',
   entity: Patient as never,
   basePath: '/patients',

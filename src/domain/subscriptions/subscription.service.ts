@@ -1,5 +1,6 @@
 import { LockMode, type EntityManager } from '@mikro-orm/core'
-import { recordActivity, type Actor } from '../audit/activity.js'
+import { recordEvent } from '../recorder/recorder.js'
+import { type Actor } from '../audit-records/record.js'
 import { UserFacingError } from '../errors.js'
 import { sqlIn } from '../../db/sql.js'
 import { subscriptionWindowStart, withinExpiryWarning, type Plan } from '../plan/plan.js'
@@ -83,7 +84,7 @@ export async function purchaseSubscription (em: EntityManager, plan: Plan, actor
       `insert into credit_entries (practice_group_id, occurred_at, kind, amount, balance_after, subscription_id, period_start, period_end, description, idempotency_key, user_id)
        values (?, ?, 'purchase', ?, ?, ?, ?, ?, ?, ?, ?)`,
       [actor.practiceGroupId, now, -price, balance, id, now, end, `User Action History subscription (${activeUsers} active users)`, idempotencyKey, actor.userId])
-    await recordActivity(tx, actor, {
+    await recordEvent(tx, actor, {
       action: 'purchase', page: ADD_ONS_PAGE, recordType: 'subscription', recordId: id,
       description: `Subscribed to User Action History for ${price} credits (${activeUsers} active users), ${period}; history visible from ${formatDateTime(windowStart, tz)}. Balance ${balance} credits.`
     })
@@ -99,7 +100,7 @@ export async function setAutoRenew (em: EntityManager, actor: Actor, autoRenew: 
     if (subscription.autoRenew === autoRenew) return subscription
     subscription.autoRenew = autoRenew
     await tx.flush()
-    await recordActivity(tx, actor, {
+    await recordEvent(tx, actor, {
       action: 'update', page: ADD_ONS_PAGE, recordType: 'subscription', recordId: subscription.id,
       description: `Turned auto-renew ${autoRenew ? 'on' : 'off'} for User Action History (Auto-renew: ${autoRenew ? 'Off → On' : 'On → Off'}); the current period ends ${formatDateTime(subscription.currentPeriodEnd, actor.timeZone)}`,
       changes: [{ field: 'autoRenew', label: 'Auto-renew', before: !autoRenew, after: autoRenew, beforeText: autoRenew ? 'Off' : 'On', afterText: autoRenew ? 'On' : 'Off' }]

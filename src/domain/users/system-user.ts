@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core'
-import type { Actor } from '../audit/activity.js'
+import type { Actor } from '../audit-records/record.js'
 import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import { User } from './user.entity.js'
 import { SYSTEM_EMAIL_DOMAIN } from './user.validation.js'

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { NotFoundError, ValidationError, type FieldErrors } from '../errors.js'
-import type { FieldChangeRecord } from '../audit/activity.js'
+import type { FieldChangeRecord } from '../audit-records/record.js'
 import { User, isFullAccess, type AccessLevel } from './user.entity.js'
 import { hashPassword } from './passwords.js'
 import { checkAccessLevel, checkEmail, checkName, checkPassword } from './user.validation.js'

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { EntityManager } from '@mikro-orm/core'
-import { recordActivity, type Activity, type Actor } from '../../domain/audit/activity.js'
+import { recordEvent } from '../../domain/recorder/recorder.js'
+import { type RecordedEvent, type Actor } from '../../domain/audit-records/record.js'
 import type { User } from '../../domain/users/user.entity.js'
 
 /**
@@ -17,7 +18,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     actor: (as?: User) => Actor
-    record: (activity: Activity, options?: { em?: EntityManager, as?: User }) => Promise<void>
+    record: (activity: RecordedEvent, options?: { em?: EntityManager, as?: User }) => Promise<void>
     activityRecorded: boolean
   }
   interface FastifyInstance {
@@ -55,8 +56,8 @@ export default fp(async (app) => {
     }
   })
 
-  app.decorateRequest('record', async function (activity: Activity, options: { em?: EntityManager, as?: User } = {}): Promise<void> {
-    await recordActivity(options.em ?? this.em, this.actor(options.as), activity)
+  app.decorateRequest('record', async function (activity: RecordedEvent, options: { em?: EntityManager, as?: User } = {}): Promise<void> {
+    await recordEvent(options.em ?? this.em, this.actor(options.as), activity)
     this.activityRecorded = true
   })
 

@@ -1,4 +1,4 @@
-import { ACTIONS } from '../../domain/audit/activity.js'
+import { ACTIONS } from '../../domain/audit-records/record.js'
 import { DATE_RANGES } from '../../domain/history/date-ranges.js'
 import type { FilterChoices, ParamProblem } from '../../domain/history/history-criteria.js'
 import {

@@ -2,11 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { NotFoundError, ValidationError } from '../../domain/errors.js'
 import { assertMayViewHistory } from '../../domain/history/access.js'
 import { hasHistory } from '../../domain/history/history.service.js'
-import { formatField, inputValue } from '../../domain/records/fields.js'
-import type { RecordKind } from '../../domain/records/record-kind.js'
+import { formatField, inputValue } from '../../domain/practice-records/fields.js'
+import type { PracticeRecordKind } from '../../domain/practice-records/practice-record-kind.js'
 import {
   createRecord, deleteRecord, findRecord, getRecord, listRecords, loadLookups, recordView, updateRecord
-} from '../../domain/records/records.service.js'
+} from '../../domain/practice-records/practice-records.service.js'
 import { exportHistory, showActivity, showHistory, type HistoryPageSpec } from '../history/show-history.js'
 import { exportParams, type ExportParams } from '../history/schemas.js'
 import { formOptions } from './form-options.js'
@@ -14,7 +14,7 @@ import { recordIdParams } from '../plain-numbers.js'
 import { listQuery, recordBody, type IdParams, type ListQuery, type RecordBody } from './schemas.js'
 
 /** The list, profile, form and delete routes of one kind of practice record. */
-export function recordRoutes (kind: RecordKind) {
+export function recordRoutes (kind: PracticeRecordKind) {
   const noun = kind.title.toLowerCase()
   const idParams = recordIdParams(noun)
 

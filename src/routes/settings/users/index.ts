@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { ACCESS_LEVELS } from '../../../domain/users/user.entity.js'
 import { ValidationError } from '../../../domain/errors.js'
-import { describeChanges } from '../../../domain/records/fields.js'
+import { describeChanges } from '../../../domain/practice-records/fields.js'
 import { exportHistory, showActivity, showHistory, type HistoryPageSpec } from '../../history/show-history.js'
 import { exportParams, type ExportParams } from '../../history/schemas.js'
 import { verifyBody, verifyIntegrity, type VerifyBody } from '../../history/verify-integrity.js'

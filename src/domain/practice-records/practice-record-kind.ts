@@ -15,7 +15,7 @@ export interface PracticeRecord {
  * their fields, how one is named in the history, and who may change it.
  * Listing, validation, recording and pages are shared.
  */
-export interface RecordKind {
+export interface PracticeRecordKind {
   type: RecordType
   entity: EntityName<PracticeRecord>
   basePath: string

@@ -2,13 +2,10 @@ import type { EntityManager } from '@mikro-orm/core'
 import { UserFacingError } from '../errors.js'
 import { GroupCommit } from './group-commit.js'
 import { currentPractice, hasPracticeScope } from '../../db/practice-scope.js'
-import type { Activity, Actor } from '../audit-records/record.js'
+import type { RecordedEvent, Actor } from '../audit-records/record.js'
 import { insertRows, insertRowsOfPractices, MAX_ROWS_TOGETHER, rowOf, type Connection, type RecordRow } from '../audit-records/writes.js'
 
-export { ACTIONS } from '../audit-records/record.js'
-export type { Action, Activity, Actor, FieldChangeRecord } from '../audit-records/record.js'
-
-export class ActivityNotRecordedError extends UserFacingError {
+export class NotRecordedError extends UserFacingError {
   constructor (readonly cause: unknown) {
     super(503, 'This could not be recorded in the User Action History, so it was not done. Please try again in a moment.')
   }
@@ -32,8 +29,8 @@ function groupCommitFor (connection: Connection): GroupCommit<RecordRow> {
  * records other requests are writing at the same moment; either way the
  * promise resolves only once this record is committed.
  */
-export async function recordActivity (em: EntityManager, actor: Actor, activity: Activity): Promise<void> {
-  const row = rowOf(actor, activity)
+export async function recordEvent (em: EntityManager, actor: Actor, event: RecordedEvent): Promise<void> {
+  const row = rowOf(actor, event)
   const transaction = em.getTransactionContext()
   try {
     // Group commit writes each practice's rows in that practice's scope, so it must only take rows of the caller's own.
@@ -41,6 +38,6 @@ export async function recordActivity (em: EntityManager, actor: Actor, activity:
     if (transaction) await insertRows(em.getConnection(), [row], transaction)
     else await groupCommitFor(em.getConnection()).add(row)
   } catch (err) {
-    throw new ActivityNotRecordedError(err)
+    throw new NotRecordedError(err)
   }
 }

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { Cron } from 'croner'
-import { runScheduledJobs } from '../../domain/jobs/scheduled-jobs.js'
+import { runScheduledJob } from '../../domain/scheduled-job/scheduled-job.js'
 
 /**
  * Settles pending top-ups and runs renewals, expiries and retention on
@@ -12,7 +12,7 @@ export default fp(async (app) => {
   if (app.config.JOBS_SCHEDULE === 'off') return
   const job = new Cron(app.config.JOBS_SCHEDULE, { protect: true, paused: true }, async () => {
     try {
-      const report = await runScheduledJobs(app.keeperOrm, app.plan, app.clock, { paymentProvider: app.paymentProvider })
+      const report = await runScheduledJob(app.keeperOrm, app.plan, app.clock, { paymentProvider: app.paymentProvider })
       if (!report.ran) return
       for (const practice of report.practices) {
         if (practice.error) app.log.error({ practiceGroupId: practice.practiceGroupId, err: practice.error }, 'scheduled job failed for a practice')

@@ -3,9 +3,9 @@ import { loadConfig } from '../config.js'
 import { migrate, openUnscopedOrm } from '../db/orm.js'
 import { writePlanTerms } from '../db/plan-terms.js'
 import { loginRoles } from '../db/roles.js'
-import { cliDatabase, endProcess } from './cli-database.js'
+import { cliDatabase, endProcess } from './database.js'
 import { systemClock } from '../domain/clock/clock.js'
-import { runScheduledJobs, type JobReport } from '../domain/jobs/scheduled-jobs.js'
+import { runScheduledJob, type JobReport } from '../domain/scheduled-job/scheduled-job.js'
 import { configuredPaymentProvider } from '../domain/credits/payment-provider.js'
 import { DEFAULT_PLAN } from '../domain/plan/plan.js'
 
@@ -48,7 +48,7 @@ const roles = await loginRoles(url, config.DATA_DIR, { app: config.APP_DATABASE_
 const orm = await openUnscopedOrm(roles.keeper)
 let exitCode: number
 try {
-  const report = await runScheduledJobs(orm, DEFAULT_PLAN, systemClock, { dryRun, paymentProvider: configuredPaymentProvider(config.PAYMENT_PROVIDER) })
+  const report = await runScheduledJob(orm, DEFAULT_PLAN, systemClock, { dryRun, paymentProvider: configuredPaymentProvider(config.PAYMENT_PROVIDER) })
   print(report)
   exitCode = report.practices.some(p => p.error) ? EXIT.practiceFailed : EXIT.done
 } finally {

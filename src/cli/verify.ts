@@ -6,7 +6,7 @@ import { verifyPracticeChain } from '../domain/chain/chain.service.js'
 import { DEFAULT_PLAN } from '../domain/plan/plan.js'
 import { PracticeGroup } from '../domain/practice-groups/practice-group.entity.js'
 import { describeVerification } from '../domain/chain/describe-verification.js'
-import { cliDatabase, endProcess } from './cli-database.js'
+import { cliDatabase, endProcess } from './database.js'
 
 const EXIT = { intact: 0, broken: 1, badArgument: 2 } as const
 

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core'
-import { recordActivity } from '../audit/activity.js'
+import { recordEvent } from '../recorder/recorder.js'
 import { sqlIn } from '../../db/sql.js'
 import { freeRetentionCutoff, type Plan } from '../plan/plan.js'
 import { backOnFreeTerms } from '../plan/plan-sentences.js'
@@ -50,7 +50,7 @@ export async function renewOrExpire (em: EntityManager, plan: Plan, practice: Pr
           `insert into credit_entries (practice_group_id, occurred_at, kind, amount, balance_after, subscription_id, period_start, period_end, description)
            values (?, ?, 'renewal', ?, ?, ?, ?, ?, ?)`,
           [practice.id, now, -price, balance, due.id, end, next, `User Action History renewal (${activeUsers} active users)`])
-        await recordActivity(tx, systemActor(system, practice, now), {
+        await recordEvent(tx, systemActor(system, practice, now), {
           action: 'purchase', page: ADD_ONS_PAGE, recordType: 'subscription', recordId: due.id,
           description: `Renewed User Action History at ${price} credits (${activeUsers} active users) for ${period}. Balance ${balance} credits.`
         })
@@ -62,7 +62,7 @@ export async function renewOrExpire (em: EntityManager, plan: Plan, practice: Pr
       outcome.expiredAt = end
       if (system) {
         const why = due.auto_renew ? `the balance (${balance} credits) did not cover the price (${price} credits)` : 'auto-renew was off'
-        await recordActivity(tx, systemActor(system, practice, now), {
+        await recordEvent(tx, systemActor(system, practice, now), {
           action: 'update', page: ADD_ONS_PAGE, recordType: 'subscription', recordId: due.id,
           description: `User Action History subscription expired at ${formatDateTime(end, tz)} because ${why}. ${backOnFreeTerms(plan)}`
         })

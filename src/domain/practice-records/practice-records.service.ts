@@ -1,10 +1,11 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core'
 import { ForbiddenError, NotFoundError, UserFacingError, ValidationError } from '../errors.js'
-import { recordActivity, type Actor } from '../audit/activity.js'
+import { recordEvent } from '../recorder/recorder.js'
+import { type Actor } from '../audit-records/record.js'
 import { Patient } from '../patients/patient.entity.js'
 import { User } from '../users/user.entity.js'
 import { describeChanges, diffFields, parseFields, type Lookups } from './fields.js'
-import type { PracticeRecord, RecordKind } from './record-kind.js'
+import type { PracticeRecord, PracticeRecordKind } from './practice-record-kind.js'
 
 export const PAGE_SIZE = 25
 
@@ -30,7 +31,7 @@ export async function loadLookups (em: EntityManager, practiceGroupId: number, r
 
 const likePattern = (text: string): string => `%${text.replace(/[\\%_]/g, c => `\\${c}`)}%`
 
-export async function listRecords (em: EntityManager, kind: RecordKind, practiceGroupId: number, search: string, page: number): Promise<RecordList> {
+export async function listRecords (em: EntityManager, kind: PracticeRecordKind, practiceGroupId: number, search: string, page: number): Promise<RecordList> {
   const where: Record<string, unknown> = { practiceGroupId }
   const term = search.trim()
   if (term) {
@@ -55,14 +56,14 @@ export async function listRecords (em: EntityManager, kind: RecordKind, practice
  * `em.findOne` took about 1.4 ms of CPU on a two-core server, twice what
  * the whole read costs this way, on every page that shows a record.
  */
-export async function findRecord (em: EntityManager, kind: RecordKind, practiceGroupId: number, id: number): Promise<PracticeRecord | null> {
+export async function findRecord (em: EntityManager, kind: PracticeRecordKind, practiceGroupId: number, id: number): Promise<PracticeRecord | null> {
   const table = em.getMetadata(kind.entity).tableName
   const [row] = await em.getConnection().execute<Record<string, unknown>[]>(
     `select * from ${table} where id = ? and practice_group_id = ? limit 1`, [id, practiceGroupId], 'all', em.getTransactionContext())
   return row ? em.map(kind.entity, row) as PracticeRecord : null
 }
 
-export async function getRecord (em: EntityManager, kind: RecordKind, practiceGroupId: number, id: number): Promise<PracticeRecord> {
+export async function getRecord (em: EntityManager, kind: PracticeRecordKind, practiceGroupId: number, id: number): Promise<PracticeRecord> {
   const record = await findRecord(em, kind, practiceGroupId, id)
   if (!record) throw new NotFoundError(kind.title.toLowerCase())
   return record
@@ -79,7 +80,7 @@ async function checkReferences (em: EntityManager, practiceGroupId: number, valu
   }
 }
 
-async function parseForm (em: EntityManager, kind: RecordKind, actor: Actor, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function parseForm (em: EntityManager, kind: PracticeRecordKind, actor: Actor, body: Record<string, unknown>): Promise<Record<string, unknown>> {
   const { values, errors } = parseFields(kind.fields, body, actor.timeZone, actor.occurredAt)
   await checkReferences(em, actor.practiceGroupId, values, errors)
   if (Object.keys(errors).length > 0) throw new ValidationError(errors)
@@ -94,23 +95,23 @@ function assertAllowed (reason: string | null): void {
   if (reason) throw new ForbiddenError(reason)
 }
 
-export async function recordView (em: EntityManager, kind: RecordKind, actor: Actor, record: PracticeRecord, what = 'Viewed'): Promise<Lookups> {
+export async function recordView (em: EntityManager, kind: PracticeRecordKind, actor: Actor, record: PracticeRecord, what = 'Viewed'): Promise<Lookups> {
   const lookups = await loadLookups(em, actor.practiceGroupId, [record])
-  await recordActivity(em, actor, {
+  await recordEvent(em, actor, {
     action: 'view', page: kind.page, recordType: kind.type, recordId: record.id,
     description: `${what} ${kind.title.toLowerCase()} ${kind.describe(record, lookups, actor.timeZone)}`
   })
   return lookups
 }
 
-export async function createRecord (em: EntityManager, kind: RecordKind, actor: Actor, user: User, body: Record<string, unknown>): Promise<PracticeRecord> {
+export async function createRecord (em: EntityManager, kind: PracticeRecordKind, actor: Actor, user: User, body: Record<string, unknown>): Promise<PracticeRecord> {
   const values = await parseForm(em, kind, actor, body)
   assertAllowed(kind.mayChange(user, null, values))
   const record = em.create(kind.entity, { ...values, practiceGroupId: actor.practiceGroupId } as PracticeRecord)
   await em.flush()
   const lookups = await loadLookups(em, actor.practiceGroupId, [record])
   const changes = diffFields(kind.fields, {}, record, actor.timeZone, lookups)
-  await recordActivity(em, actor, {
+  await recordEvent(em, actor, {
     action: 'create', page: kind.page, recordType: kind.type, recordId: record.id,
     description: `Created ${kind.title.toLowerCase()} ${kind.describe(record, lookups, actor.timeZone)}`,
     changes
@@ -119,7 +120,7 @@ export async function createRecord (em: EntityManager, kind: RecordKind, actor: 
 }
 
 /** Saves an edit and records what changed; an edit that changes nothing records nothing. */
-export async function updateRecord (em: EntityManager, kind: RecordKind, actor: Actor, user: User, id: number, body: Record<string, unknown>): Promise<PracticeRecord> {
+export async function updateRecord (em: EntityManager, kind: PracticeRecordKind, actor: Actor, user: User, id: number, body: Record<string, unknown>): Promise<PracticeRecord> {
   const record = await getRecord(em, kind, actor.practiceGroupId, id)
   const values = await parseForm(em, kind, actor, body)
   const before = { ...record }
@@ -129,7 +130,7 @@ export async function updateRecord (em: EntityManager, kind: RecordKind, actor: 
   if (changes.length === 0) return record
   em.assign(record, values)
   await em.flush()
-  await recordActivity(em, actor, {
+  await recordEvent(em, actor, {
     action: 'update', page: kind.page, recordType: kind.type, recordId: record.id,
     description: `Updated ${kind.title.toLowerCase()} ${kind.describe(before, lookups, actor.timeZone)}: ${describeChanges(changes)}`,
     changes
@@ -143,7 +144,7 @@ export class RecordInUseError extends UserFacingError {
   }
 }
 
-export async function deleteRecord (em: EntityManager, kind: RecordKind, actor: Actor, user: User, id: number): Promise<void> {
+export async function deleteRecord (em: EntityManager, kind: PracticeRecordKind, actor: Actor, user: User, id: number): Promise<void> {
   const record = await getRecord(em, kind, actor.practiceGroupId, id)
   assertAllowed(kind.mayDelete(user, record))
   const lookups = await loadLookups(em, actor.practiceGroupId, [record])
@@ -155,5 +156,5 @@ export async function deleteRecord (em: EntityManager, kind: RecordKind, actor: 
     if ((err as { code?: string }).code === '23503' || (err as Error).name === 'ForeignKeyConstraintViolationException') throw new RecordInUseError(kind.title)
     throw err
   }
-  await recordActivity(em, actor, { action: 'delete', page: kind.page, recordType: kind.type, recordId: id, description, changes })
+  await recordEvent(em, actor, { action: 'delete', page: kind.page, recordType: kind.type, recordId: id, description, changes })
 }

@@ -1,13 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql'
-import type { Actor } from '../../domain/audit/activity.js'
-import { recordActivity } from '../../domain/audit/activity.js'
+import type { Actor } from '../../domain/audit-records/record.js'
+import { recordEvent } from '../../domain/recorder/recorder.js'
 import { appointmentKind } from '../../domain/appointments/appointment.kind.js'
 import { invoiceKind } from '../../domain/invoices/invoice.kind.js'
 import { patientKind } from '../../domain/patients/patient.kind.js'
 import type { PracticeGroup } from '../../domain/practice-groups/practice-group.entity.js'
-import type { PracticeRecord, RecordKind } from '../../domain/records/record-kind.js'
-import { createRecord, recordView, updateRecord } from '../../domain/records/records.service.js'
-import { inputValue } from '../../domain/records/fields.js'
+import type { PracticeRecord, PracticeRecordKind } from '../../domain/practice-records/practice-record-kind.js'
+import { createRecord, recordView, updateRecord } from '../../domain/practice-records/practice-records.service.js'
+import { inputValue } from '../../domain/practice-records/fields.js'
 import { localIsoDate, toLocalInput } from '../../domain/time/zoned.js'
 import type { User } from '../../domain/users/user.entity.js'
 
@@ -41,7 +41,7 @@ function actorAt (story: Story, user: User, when: Date, url: string): Actor {
   }
 }
 
-function asForm (kind: RecordKind, values: Record<string, unknown>, timeZone: string): Record<string, string> {
+function asForm (kind: PracticeRecordKind, values: Record<string, unknown>, timeZone: string): Record<string, string> {
   return Object.fromEntries(kind.fields.map(f => [f.name, inputValue(f, values[f.name], timeZone)]))
 }
 
@@ -68,7 +68,7 @@ async function createPatients (story: Story, count: number, when: Date): Promise
  * services and recorder as the app: sign-ins, patients opened, appointments
  * booked and moved, invoices raised and paid.
  */
-export async function simulateActivity (em: EntityManager, group: PracticeGroup, users: User[], now: Date, days: number, seed: number): Promise<void> {
+export async function simulateEverydayUse (em: EntityManager, group: PracticeGroup, users: User[], now: Date, days: number, seed: number): Promise<void> {
   const story: Story = { em, group, users, random: seededRandom(seed), ips: ['203.0.113.24', '203.0.113.57', '198.51.100.12', '2001:db8::4a'] }
   const tz = group.timeZone
   const start = new Date(now.getTime() - days * 86_400_000)
@@ -84,7 +84,7 @@ export async function simulateActivity (em: EntityManager, group: PracticeGroup,
       const patient = pick(story.random, patients)
       const roll = story.random()
       if (step === 0) {
-        await recordActivity(em, actorAt(story, user, when, '/login'), { action: 'login', page: 'Sign in', recordType: 'user', recordId: user.id, description: `${user.name} signed in` })
+        await recordEvent(em, actorAt(story, user, when, '/login'), { action: 'login', page: 'Sign in', recordType: 'user', recordId: user.id, description: `${user.name} signed in` })
       } else if (roll < 0.45) {
         await recordView(em, patientKind, actorAt(story, user, when, `/patients/${patient.id}`), patient)
       } else if (roll < 0.7) {
@@ -103,7 +103,7 @@ export async function simulateActivity (em: EntityManager, group: PracticeGroup,
           await em.transactional(tx => updateRecord(tx, invoiceKind, actorAt(story, user, new Date(when.getTime() + 120_000), `/invoices/${invoice.id}`), user, invoice.id, { ...asForm(invoiceKind, invoice, tz), status: 'Paid' }))
         }
       } else {
-        await recordActivity(em, actorAt(story, user, when, '/settings/users'), { action: 'view', page: 'Settings > Users', description: 'Viewed the list of users' })
+        await recordEvent(em, actorAt(story, user, when, '/settings/users'), { action: 'view', page: 'Settings > Users', description: 'Viewed the list of users' })
       }
     }
   }

@@ -1,5 +1,5 @@
 import type { FieldErrors } from '../errors.js'
-import type { FieldChangeRecord } from '../audit/activity.js'
+import type { FieldChangeRecord } from '../audit-records/record.js'
 import { parseId, parseWholeNumber } from '../plain-numbers.js'
 import { formatDateTime, formatIsoDate, formatTime, fromLocalInput, isRealIsoDate, localIsoDate, toLocalInput } from '../time/zoned.js'
 

@@ -6,7 +6,7 @@ import { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import type { PaymentProvider } from '../credits/payment-provider.js'
 import { practicesWithPendingTopUps, settlePendingTopUps, type TopUpSettlement } from '../credits/top-up.service.js'
 import { renewOrExpire, type RenewalOutcome } from './renewals.js'
-import { purgeExpired, type RetentionOptions } from './retention.js'
+import { purgeExpired, type RetentionOptions } from './purge-expired.js'
 
 /** One key for the whole job: any number of app instances, one runner at a time. */
 const JOBS_LOCK_KEY = 727_001
@@ -45,7 +45,7 @@ export interface JobOptions {
  * connection of its own makes the run exclusive across instances; a
  * practice that fails is reported and the others still run.
  */
-export async function runScheduledJobs (orm: MikroORM, plan: Plan, clock: Clock, options: JobOptions = {}): Promise<JobReport> {
+export async function runScheduledJob (orm: MikroORM, plan: Plan, clock: Clock, options: JobOptions = {}): Promise<JobReport> {
   const now = clock.now()
   const dryRun = options.dryRun ?? false
   const lock = new pg.Client({ connectionString: orm.config.get('clientUrl'), keepAlive: true })

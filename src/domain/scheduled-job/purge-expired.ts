@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core'
-import { recordActivity } from '../audit/activity.js'
+import { recordEvent } from '../recorder/recorder.js'
 import { appendCheckpoint } from '../chain/chain.service.js'
 import { sealPracticeBefore } from '../chain/sealer.js'
 import { purgeBatch, recordsOlderThan } from '../audit-records/retention-statements.js'
@@ -40,7 +40,7 @@ export async function purgeExpired (em: EntityManager, plan: Plan, practice: Pra
       const n = ids.length
       if (n > 0) {
         await appendCheckpoint(tx, practice.id, now, cutoff, ids)
-        await recordActivity(tx, systemActor(await systemUser(tx, practice.id), practice, now), {
+        await recordEvent(tx, systemActor(await systemUser(tx, practice.id), practice, now), {
           action: 'delete', page: RETENTION_PAGE,
           description: `Permanently deleted ${n} records older than ${formatDateTime(cutoff, practice.timeZone)} (retention).`
         })
