@@ -83,7 +83,15 @@ async function handleError (this: unknown, err: FastifyError, request: FastifyRe
   return renderError(request, reply, status, message)
 }
 
-/** Builds the application; the caller owns the ORM and decides when to listen. */
+/**
+ * Builds the application; the caller owns the ORM and decides when to listen.
+ *
+ * Plugins are registered by hand rather than autoloaded: their order is
+ * part of the design (the clock and the pools before anything that reads
+ * them, the recorder before any route, sessions only in the pages' scope),
+ * and a list read top to bottom shows that order where a folder scan would
+ * hide it.
+ */
 export function buildApp ({ config, orm, keeperOrm, clock, plan, paymentProvider }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: { level: config.LOG_LEVEL },
