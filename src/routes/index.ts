@@ -6,6 +6,8 @@ import users from './settings/users/index.js'
 import addOns from './settings/add-ons/index.js'
 import credits from './settings/credits/index.js'
 import { recordRoutes } from './records/index.js'
+import history from './history/index.js'
+import { groupHistory, recordHistory } from './history/subjects.js'
 import { patientKind } from '../domain/patients/patient.kind.js'
 import { appointmentKind } from '../domain/appointments/appointment.kind.js'
 import { invoiceKind } from '../domain/invoices/invoice.kind.js'
@@ -15,9 +17,11 @@ export default async function routes (app: FastifyInstance): Promise<void> {
   await app.register(auth)
   await app.register(home)
   await app.register(users, { prefix: '/settings/users' })
+  await app.register(history, { prefix: '/settings/users/history', of: groupHistory })
   await app.register(addOns, { prefix: '/settings/add-ons' })
   await app.register(credits, { prefix: '/settings/credits' })
   for (const kind of [patientKind, appointmentKind, invoiceKind]) {
     await app.register(recordRoutes(kind), { prefix: kind.basePath })
+    await app.register(history, { prefix: `${kind.basePath}/:id/history`, of: recordHistory(kind) })
   }
 }

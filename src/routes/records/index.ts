@@ -1,14 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { NotFoundError, ValidationError } from '../../domain/errors.js'
-import { assertMayViewHistory } from '../../domain/history/access.js'
-import { hasHistory } from '../../domain/history/history.service.js'
+import { ValidationError } from '../../domain/errors.js'
+import { mayViewHistory } from '../../domain/history/access.js'
 import { formatField, inputValue } from '../../domain/practice-records/fields.js'
 import type { PracticeRecordKind } from '../../domain/practice-records/practice-record-kind.js'
 import {
-  createRecord, deleteRecord, findRecord, getRecord, listRecords, loadLookups, recordView, updateRecord
+  createRecord, deleteRecord, getRecord, listRecords, recordView, updateRecord
 } from '../../domain/practice-records/practice-records.service.js'
-import { exportHistory, showActivity, showHistory, type HistoryPageSpec } from '../history/show-history.js'
-import { exportParams, type ExportParams } from '../history/schemas.js'
 import { formOptions } from './form-options.js'
 import { recordIdParams } from '../plain-numbers.js'
 import { listQuery, recordBody, type IdParams, type ListQuery, type RecordBody } from './schemas.js'
@@ -21,29 +18,6 @@ export function recordRoutes (kind: PracticeRecordKind) {
   /** Form inputs for stored values; a submitted form is shown again exactly as typed. */
   function inputsFor (request: FastifyRequest, values: Record<string, unknown>): Record<string, string> {
     return Object.fromEntries(kind.fields.map(f => [f.name, inputValue(f, values[f.name], request.practice!.timeZone)]))
-  }
-
-  /** How the history names the record; a deleted record is still named by its history, so auditors can see who deleted it. */
-  async function historyHeading (request: FastifyRequest, id: number): Promise<string> {
-    const practiceGroupId = request.practice!.id
-    const record = await findRecord(request.em, kind, practiceGroupId, id)
-    if (record) return `${noun} ${kind.describe(record, await loadLookups(request.em, practiceGroupId, [record]), request.practice!.timeZone)}`
-    if (await hasHistory(request.em, practiceGroupId, { recordType: kind.type, recordId: String(id) })) return `${noun} #${id} (deleted)`
-    throw new NotFoundError(noun)
-  }
-
-  /** The record history of one record, for its page and its exports; only holders of the permission get this far. */
-  async function historySpec (request: FastifyRequest, id: number): Promise<HistoryPageSpec> {
-    assertMayViewHistory(request.currentUser!)
-    const heading = await historyHeading(request, id)
-    return {
-      basePath: `${kind.basePath}/${id}/history`,
-      subject: { recordType: kind.type, recordId: String(id) },
-      title: `User Action History: ${heading}`,
-      back: { href: `${kind.basePath}/${id}`, label: `‹ Back to the ${noun}` },
-      recordedPage: `${kind.title} > History`,
-      recordedDescription: `Viewed the User Action History of ${heading}`
-    }
   }
 
   async function showForm (request: FastifyRequest, reply: FastifyReply, inputs: Record<string, unknown>, errors: Record<string, string>, id?: number): Promise<string> {
@@ -87,19 +61,10 @@ export function recordRoutes (kind: PracticeRecordKind) {
       const shown = kind.fields.map(f => ({ label: f.label, value: formatField(f, record[f.name], tz, lookups), long: f.type === 'longtext' }))
       return reply.page('pages/records/show', {
         title: `${kind.title}: ${heading}`, kind, record, heading, shown,
-        mayDelete: kind.mayDelete(request.currentUser!, record) === null
+        mayDelete: kind.mayDelete(request.currentUser!, record) === null,
+        mayViewHistory: mayViewHistory(request.currentUser!)
       })
     })
-
-    app.get<{ Params: IdParams }>('/:id/history', { config: { activity: 'view' }, schema: { params: idParams } }, async (request, reply) =>
-      showHistory(request, reply, await historySpec(request, request.params.id)))
-
-    app.get<{ Params: IdParams }>('/:id/history/activity', { config: { activity: 'view' }, schema: { params: idParams } }, async (request, reply) =>
-      showActivity(request, reply, await historySpec(request, request.params.id)))
-
-    app.get<{ Params: IdParams & ExportParams }>('/:id/history/export.:format', {
-      config: { activity: 'view' }, schema: { params: { ...idParams, properties: { ...idParams.properties, ...exportParams.properties }, required: ['id', 'format'] } }
-    }, async (request, reply) => exportHistory(request, reply, await historySpec(request, request.params.id), request.params.format))
 
     app.get<{ Params: IdParams }>('/:id/edit', { config: { activity: 'view' }, schema: { params: idParams } }, async (request, reply) => {
       const record = await getRecord(request.em, kind, request.practice!.id, request.params.id)

@@ -2,10 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { ACCESS_LEVELS } from '../../../domain/users/user.entity.js'
 import { ValidationError } from '../../../domain/errors.js'
 import { describeChanges } from '../../../domain/practice-records/fields.js'
-import { exportHistory, showActivity, showHistory, type HistoryPageSpec } from '../../history/show-history.js'
-import { exportParams, type ExportParams } from '../../history/schemas.js'
-import { verifyBody, verifyIntegrity, type VerifyBody } from '../../history/verify-integrity.js'
-import { downloadExpiryArchive } from '../../history/download-archive.js'
+import { mayViewHistory } from '../../../domain/history/access.js'
 import { createUser, getUser, listUsers, updateAccessSettings } from '../../../domain/users/user.service.js'
 import {
   accessSettingsBody, newUserBody, userIdParams,
@@ -14,15 +11,6 @@ import {
 
 const LIST_PAGE = 'Settings > Users'
 
-const GROUP_HISTORY: HistoryPageSpec = {
-  basePath: '/settings/users/history',
-  subject: null,
-  title: 'User Action History',
-  back: { href: '/settings/users', label: '‹ Settings › Users' },
-  recordedPage: 'Settings > Users > History',
-  recordedDescription: 'Viewed the group User Action History',
-  verifyPath: '/settings/users/history/verify'
-}
 const EDIT_PAGE = 'Settings > Users > Access settings'
 
 export default async function users (app: FastifyInstance): Promise<void> {
@@ -31,20 +19,8 @@ export default async function users (app: FastifyInstance): Promise<void> {
   app.get('/', { config: { activity: 'view' } }, async (request, reply) => {
     const users = await listUsers(request.em, request.practice!.id)
     await request.record({ action: 'view', page: LIST_PAGE, description: 'Viewed the list of users' })
-    return reply.page('pages/settings/users', { title: 'Settings › Users', users })
+    return reply.page('pages/settings/users', { title: 'Settings › Users', users, mayViewHistory: mayViewHistory(request.currentUser!) })
   })
-
-  app.get('/history', { config: { activity: 'view' } }, async (request, reply) => showHistory(request, reply, GROUP_HISTORY))
-
-  app.get('/history/activity', { config: { activity: 'view' } }, async (request, reply) => showActivity(request, reply, GROUP_HISTORY))
-
-  app.get('/history/archive.zip', { config: { activity: 'view' } }, async (request, reply) => downloadExpiryArchive(request, reply))
-
-  app.get<{ Params: ExportParams }>('/history/export.:format', { config: { activity: 'view' }, schema: { params: exportParams } },
-    async (request, reply) => exportHistory(request, reply, GROUP_HISTORY, request.params.format))
-
-  app.post<{ Body: VerifyBody }>('/history/verify', { config: { activity: 'view' }, preHandler: app.requireFullAccess, schema: { body: verifyBody } },
-    async (request, reply) => verifyIntegrity(request, reply, GROUP_HISTORY.verifyPath!, { href: GROUP_HISTORY.basePath, label: '‹ User Action History' }))
 
   app.get('/new', { config: { activity: 'exempt' }, preHandler: app.requireFullAccess }, async (_request, reply) =>
     reply.page('pages/settings/user-new', { title: 'Add a user', values: { accessLevel: 'Practitioner' }, errors: {}, accessLevels: ACCESS_LEVELS }))

@@ -1,6 +1,8 @@
-import type { ActivityPerDay } from '../../domain/history/activity-per-day.js'
-import { CHART_DAYS } from '../../domain/history/activity-per-day.js'
+import { CHART_DAYS, type ActivityPerDay } from '../../domain/history/activity-per-day.js'
+import type { HistoryParams } from '../../domain/history/history-params.js'
 import { viewHelpers } from '../../views/helpers.js'
+import { historyHref } from './links.js'
+import type { HistoryPageSpec } from './subjects.js'
 
 const WIDTH = 720
 const HEIGHT = 120
@@ -15,7 +17,7 @@ const records = (n: number): string => `${count(n)} record${n === 1 ? '' : 's'}`
  * it, so they never stretch), a title and summary for screen readers, and
  * the same numbers as a table.
  */
-export function activityChartModel (activity: ActivityPerDay) {
+function activityChartModel (activity: ActivityPerDay) {
   const { days, total } = activity
   const max = Math.max(1, ...days.map(d => d.count))
   const step = WIDTH / Math.max(days.length, 1)
@@ -49,5 +51,14 @@ export function activityChartModel (activity: ActivityPerDay) {
     title: activity.truncated ? `Records per day, the newest ${CHART_DAYS} days of this view` : 'Records per day in this view',
     summary,
     rows: days.filter(d => d.count > 0).reverse().map(d => ({ date: shortDate(d.day), count: count(d.count) }))
+  }
+}
+
+/** The chart as the panel loads it, or as a page of its own with the way back to the history it was drawn from. */
+export function activityChartView (history: HistoryPageSpec, params: HistoryParams, activity: ActivityPerDay) {
+  return {
+    title: `Activity per day: ${history.title}`,
+    back: { href: historyHref(history.basePath, params), label: `‹ ${history.title}` },
+    chart: activityChartModel(activity)
   }
 }

@@ -1,15 +1,26 @@
 import { ACTIONS } from '../../domain/audit-records/record.js'
-import { DATE_RANGES } from '../../domain/history/date-ranges.js'
+import type { HistoryAccess } from '../../domain/history/access.js'
+import { DATE_RANGES, isDateRange, presetInterval } from '../../domain/history/date-ranges.js'
+import type { VerificationInWords } from '../../domain/chain/describe-verification.js'
 import type { FilterChoices, ParamProblem } from '../../domain/history/history-criteria.js'
-import {
-  COLUMNS, COLUMN_FILTER_PARAMS, COLUMN_LABELS, DEFAULT_PAGE_SIZE, FILTER_PARAMS, NO_FILTERS, PAGE_SIZES,
-  historyHref, isEmptyParam, nextSort, paramPairs, type Column, type HistoryParams, type ParamName
-} from '../../domain/history/history-params.js'
+import { DEFAULT_PAGE_SIZE, FILTER_PARAMS, PAGE_SIZES, type HistoryParams, type ParamName } from '../../domain/history/history-params.js'
+import { COLUMNS, type Column } from '../../domain/audit-records/criteria.js'
 import type { HistoryPage } from '../../domain/history/history.service.js'
-import { formatDateTime, formatDateTimeSeconds, fromLocalInput } from '../../domain/time/zoned.js'
+import { formatDateTime, formatDateTimeSeconds, fromLocalInput, toLocalInput } from '../../domain/time/zoned.js'
 import { viewHelpers } from '../../views/helpers.js'
+import { NO_FILTERS, historyHref, isEmptyParam, nextSort, paramPairs } from './links.js'
+import type { HistoryPageSpec } from './subjects.js'
 
-export const ACTION_LABELS: Record<string, string> = {
+const COLUMN_LABELS: Record<Column, string> = {
+  date: 'Date', user: 'User', action: 'Action', page: 'Page', id: 'ID', description: 'Description', url: 'URL', ip: 'IP Address'
+}
+
+/** The parameters each column's filter owns. */
+const COLUMN_FILTER_PARAMS: Record<Column, ParamName[]> = {
+  date: ['range', 'from', 'to'], user: ['user'], action: ['action'], page: ['pageName'], id: ['id'], description: ['description'], url: ['url'], ip: ['ip']
+}
+
+const ACTION_LABELS: Record<string, string> = {
   view: 'View', create: 'Create', update: 'Update', delete: 'Delete', login: 'Login', logout: 'Logout',
   login_failed: 'Login failed', export: 'Export', purchase: 'Purchase'
 }
@@ -34,11 +45,16 @@ export interface HistoryLayoutInput {
   params: HistoryParams
   choices: FilterChoices
   problems: ParamProblem[]
+  access: HistoryAccess
   timeZone: string
-  windowSummary: string
-  seesEveryone: boolean
-  /** What the Date filter's From and To show: the URL's, or the bounds of its preset range. */
-  dateInputs: { from: string, to: string }
+  now: Date
+}
+
+/** What the Date filter's From and To show: the URL's, or the bounds of its preset range as a person would type them. */
+function dateInputs (params: HistoryParams, now: Date, timeZone: string): { from: string, to: string } {
+  if (!isDateRange(params.range) || params.range === 'custom') return { from: params.from, to: params.to }
+  const { since, until } = presetInterval(params.range, now, timeZone)
+  return { from: toLocalInput(since!, timeZone), to: toLocalInput(new Date(until!.getTime() - 60_000), timeZone) }
 }
 
 function chipValue (column: Column, params: HistoryParams, choices: FilterChoices, timeZone: string): string {
@@ -92,7 +108,7 @@ function pagerModel (results: HistoryPage, href: (changes: Partial<HistoryParams
  * the query's answer, so it is worked out while the database works.
  */
 export function historyLayout (input: HistoryLayoutInput) {
-  const { basePath, params, choices, timeZone } = input
+  const { basePath, params, choices, timeZone, access: { scope, may } } = input
   const href = (changes: Partial<HistoryParams> = {}): string => historyHref(basePath, params, changes)
   const hiddenExcept = (...names: ParamName[]): [string, string][] => paramPairs(params, [...names, 'page'])
 
@@ -117,14 +133,14 @@ export function historyLayout (input: HistoryLayoutInput) {
     params,
     choices,
     timeZone,
-    windowSummary: input.windowSummary,
-    dateInputs: input.dateInputs,
-    seesEveryone: input.seesEveryone,
+    windowSummary: scope.window.summary,
+    dateInputs: dateInputs(params, input.now, timeZone),
+    seesEveryone: scope.onlyUserId === null,
     headers,
     chips,
     clearAllHref: href(NO_FILTERS),
-    chartHref: historyHref(`${basePath}/activity`, { ...params, sort: '', dir: '', size: '' }),
-    exportHrefs: (['csv', 'ndjson'] as const).map(format => {
+    chartHref: may.chart ? historyHref(`${basePath}/activity`, { ...params, sort: '', dir: '', size: '' }) : null,
+    exportHrefs: (may.export ? ['csv', 'ndjson'] as const : []).map(format => {
       const query = new URLSearchParams(paramPairs(params, ['page', 'size'])).toString()
       return { format: format === 'csv' ? 'CSV' : 'NDJSON', href: `${basePath}/export.${format}${query ? `?${query}` : ''}` }
     }),
@@ -159,4 +175,15 @@ export function historyModel (layout: ReturnType<typeof historyLayout>, results:
   }
 }
 
-export type HistoryModel = ReturnType<typeof historyModel>
+export interface IntegrityView {
+  action: string
+  /** The head the user typed in, shown back to them. */
+  knownHead: string
+  error: string | null
+  result: VerificationInWords | null
+}
+
+/** The Verify integrity form: it checks the practice's whole chain, so it is offered on the group history, to those who may verify. */
+export function integrityForm (history: HistoryPageSpec, { may }: HistoryAccess): IntegrityView | null {
+  return history.subject === null && may.verify ? { action: `${history.basePath}/verify`, knownHead: '', error: null, result: null } : null
+}

@@ -1,0 +1,70 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { ForbiddenError } from '../../domain/errors.js'
+import { assertMayVerify, historyAccess, type HistoryAccess } from '../../domain/history/access.js'
+import { downloadExpiryArchive, exportHistory } from './downloads.js'
+import { exportFormat, historyQuery, verifyBody, type ExportParams, type HistoryQuery, type VerifyBody } from './schemas.js'
+import { showActivityChart, showHistory } from './show-history.js'
+import type { HistoryOf, HistoryPageSpec } from './subjects.js'
+import { verifyIntegrity } from './verify-integrity.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the history's guard: as of when, what this viewer may see and do, and which history was asked for. */
+    history: { now: Date, access: HistoryAccess, spec: HistoryPageSpec } | null
+  }
+}
+
+export interface HistoryOptions { of: HistoryOf }
+
+const VIEW = { activity: 'view' } as const
+
+const REFUSALS = {
+  export: 'You may not export this history.',
+  chart: 'You may not see the chart of this history.'
+} as const
+
+/** Refuses a route whose right historyAccess did not grant this viewer. */
+const requires = (right: keyof typeof REFUSALS) => async (request: FastifyRequest): Promise<void> => {
+  if (!request.history!.access.may[right]) throw new ForbiddenError(REFUSALS[right])
+}
+
+/**
+ * One User Action History, mounted for the group of the practice's users
+ * and for each kind of practice record: the page (or its panel, for htmx),
+ * the chart and the exports; the group history adds the archive of what
+ * the subscription's end would delete and the integrity check.
+ */
+export default async function history (app: FastifyInstance, { of }: HistoryOptions): Promise<void> {
+  app.decorateRequest('history', null)
+  app.addHook('preHandler', app.requireUser)
+  // Only holders of the permission get past the guard, and then see only what historyAccess lets them; a record that never existed is a 404.
+  app.addHook('preHandler', async function guard (request) {
+    const now = app.clock.now()
+    const access = historyAccess(request.server.plan, request.currentUser!, request.practice!, request.subscription, now)
+    request.history = { now, access, spec: await of.spec(request) }
+  })
+
+  /** The address's parameters: a record history's record id, and the route's own. */
+  const addressParams = (extra: Record<string, unknown> = {}) => {
+    const properties = { ...of.params, ...extra }
+    return Object.keys(properties).length ? { type: 'object', required: Object.keys(properties), properties } : undefined
+  }
+
+  app.get<{ Querystring: HistoryQuery }>('', { config: VIEW, schema: { params: addressParams(), querystring: historyQuery } }, showHistory)
+
+  app.get<{ Querystring: HistoryQuery }>('/activity', {
+    config: VIEW, schema: { params: addressParams(), querystring: historyQuery }, preHandler: requires('chart')
+  }, showActivityChart)
+
+  app.get<{ Params: ExportParams, Querystring: HistoryQuery }>('/export.:format', {
+    config: VIEW, schema: { params: addressParams(exportFormat), querystring: historyQuery }, preHandler: requires('export')
+  }, exportHistory)
+
+  if (!of.group) return
+
+  app.get('/archive.zip', { config: VIEW }, downloadExpiryArchive)
+
+  app.post<{ Body: VerifyBody }>('/verify', {
+    config: VIEW, schema: { body: verifyBody }, preHandler: async request => assertMayVerify(request.currentUser!)
+  }, verifyIntegrity)
+}

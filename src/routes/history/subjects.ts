@@ -1,0 +1,70 @@
+import type { FastifyRequest } from 'fastify'
+import { NotFoundError } from '../../domain/errors.js'
+import { hasHistory, type HistorySubject } from '../../domain/history/history.service.js'
+import type { PracticeRecordKind } from '../../domain/practice-records/practice-record-kind.js'
+import { findRecord, loadLookups } from '../../domain/practice-records/practice-records.service.js'
+import { recordIdParams } from '../plain-numbers.js'
+
+/** One history page: where it is, what it is called, and how its opening is recorded. */
+export interface HistoryPageSpec {
+  basePath: string
+  /** The practice record whose history this is; null for the group history of all the practice's users. */
+  subject: HistorySubject | null
+  title: string
+  back: { href: string, label: string }
+  /** The page and words recorded when someone opens this history. */
+  recordedPage: string
+  recordedDescription: string
+}
+
+/** What a mounted history is of, for the routes: the group of users, or one kind of practice record. */
+export interface HistoryOf {
+  /** Only the group history offers the archive of what expiry deletes and the integrity check. */
+  group: boolean
+  /** Schemas of the address's own parameters (a record's id), checked on every route of the history. */
+  params: Record<string, unknown>
+  /** Names the history a request asks for; a record that never existed is not found. */
+  spec: (request: FastifyRequest) => Promise<HistoryPageSpec>
+}
+
+const GROUP_HISTORY: HistoryPageSpec = {
+  basePath: '/settings/users/history',
+  subject: null,
+  title: 'User Action History',
+  back: { href: '/settings/users', label: '‹ Settings › Users' },
+  recordedPage: 'Settings > Users > History',
+  recordedDescription: 'Viewed the group User Action History'
+}
+
+export const groupHistory: HistoryOf = { group: true, params: {}, spec: async () => GROUP_HISTORY }
+
+/** The history of each record of one kind, at `<kind>/:id/history`. */
+export function recordHistory (kind: PracticeRecordKind): HistoryOf {
+  const noun = kind.title.toLowerCase()
+
+  /** How the history names the record; a deleted record is still named by its history, so auditors can see who deleted it. */
+  async function heading (request: FastifyRequest, id: number): Promise<string> {
+    const practiceGroupId = request.practice!.id
+    const record = await findRecord(request.em, kind, practiceGroupId, id)
+    if (record) return `${noun} ${kind.describe(record, await loadLookups(request.em, practiceGroupId, [record]), request.practice!.timeZone)}`
+    if (await hasHistory(request.em, practiceGroupId, { recordType: kind.type, recordId: String(id) })) return `${noun} #${id} (deleted)`
+    throw new NotFoundError(noun)
+  }
+
+  return {
+    group: false,
+    params: recordIdParams(noun).properties,
+    async spec (request) {
+      const { id } = request.params as { id: number }
+      const named = await heading(request, id)
+      return {
+        basePath: `${kind.basePath}/${id}/history`,
+        subject: { recordType: kind.type, recordId: String(id) },
+        title: `User Action History: ${named}`,
+        back: { href: `${kind.basePath}/${id}`, label: `‹ Back to the ${noun}` },
+        recordedPage: `${kind.title} > History`,
+        recordedDescription: `Viewed the User Action History of ${named}`
+      }
+    }
+  }
+}
