@@ -14,7 +14,7 @@ import rateLimit from './plugins/external/rate-limit.js'
 import view from './plugins/external/view.js'
 import clockPlugin from './plugins/app/clock.js'
 import planPlugin from './plugins/app/plan.js'
-import activity from './plugins/app/activity.js'
+import recorder from './plugins/app/recorder.js'
 import ormPlugin from './plugins/app/orm.js'
 import sessionStore from './plugins/app/session-store.js'
 import auth, { SignInRequiredError } from './plugins/app/auth.js'
@@ -110,7 +110,7 @@ export function buildApp ({ config, orm, keeperOrm, clock, plan, paymentProvider
   app.register(topUpSettler)
   app.register(sealer)
   app.register(sessionStore)
-  app.register(activity)
+  app.register(recorder)
   app.register(helmet)
   app.register(staticFiles)
   app.register(view)

@@ -35,15 +35,15 @@ function concreteUrl (url: string): string {
 }
 
 t.test('when the app starts, then every route declares how it is recorded', async t => {
-  const undeclared = ctx.app.routeActivities.filter(r => !['view', 'change', 'sign-in', 'exempt'].includes(r.activity))
+  const undeclared = ctx.app.routeRecordings.filter(r => !['view', 'change', 'sign-in', 'exempt'].includes(r.recording))
   t.same(undeclared, [])
-  const exempt = ctx.app.routeActivities.filter(r => r.activity === 'exempt' && r.method !== 'HEAD').map(r => `${r.method} ${r.url}`)
+  const exempt = ctx.app.routeRecordings.filter(r => r.recording === 'exempt' && r.method !== 'HEAD').map(r => `${r.method} ${r.url}`)
   t.same(exempt.filter(r => !r.includes('/public/') && !r.includes('/vendor/')).sort(), ['GET /', 'GET /health', 'GET /login', 'GET /settings/users/new'].sort(),
     'only assets, the health check, the sign-in form, the start redirect and the blank user form go unrecorded')
 })
 
 t.test('when every page that shows practice data is opened, then each records exactly one view of itself', async t => {
-  const views = ctx.app.routeActivities.filter(r => r.activity === 'view' && r.method === 'GET')
+  const views = ctx.app.routeRecordings.filter(r => r.recording === 'view' && r.method === 'GET')
   t.ok(views.length >= 10, `${views.length} view routes`)
   for (const route of views) {
     const url = concreteUrl(route.url)
@@ -58,7 +58,7 @@ t.test('when every page that shows practice data is opened, then each records ex
 
 t.test('when a view route answers without recording its view, then the page is withheld with 503', async t => {
   const probe = buildApp({ config: ctx.config, orm: ctx.orm, keeperOrm: ctx.keeper, clock: ctx.clock })
-  probe.get('/probe', { config: { activity: 'view' } }, async (_request, reply) => reply.type('text/html').send('patient data'))
+  probe.get('/probe', { config: { recording: 'view' } }, async (_request, reply) => reply.type('text/html').send('patient data'))
   await probe.ready()
   t.teardown(() => probe.close())
   const response = await probe.inject({ method: 'GET', url: '/probe' })
@@ -69,5 +69,5 @@ t.test('when a view route answers without recording its view, then the page is w
 t.test('when a route forgets to declare how it is recorded, then the app refuses to start', async t => {
   const careless = buildApp({ config: ctx.config, orm: ctx.orm, keeperOrm: ctx.keeper, clock: ctx.clock })
   careless.register(async app => { app.get('/undeclared', async () => 'x') })
-  await t.rejects(async () => { await careless.ready() }, /must declare config.activity/)
+  await t.rejects(async () => { await careless.ready() }, /must declare config.recording/)
 })

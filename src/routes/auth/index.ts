@@ -25,7 +25,7 @@ export default async function auth (app: FastifyInstance): Promise<void> {
     lockMinutes: app.config.SIGN_IN_LOCK_MINUTES
   }
 
-  app.get<{ Querystring: { next?: string } }>('/login', { config: { activity: 'exempt' }, schema: { querystring: loginQuery } }, async (request, reply) => {
+  app.get<{ Querystring: { next?: string } }>('/login', { config: { recording: 'exempt' }, schema: { querystring: loginQuery } }, async (request, reply) => {
     if (request.currentUser) return reply.redirect(safeNext(request.query.next))
     return reply.page('pages/auth/login', { title: 'Sign in', next: safeNext(request.query.next), email: '' })
   })
@@ -38,7 +38,7 @@ export default async function auth (app: FastifyInstance): Promise<void> {
       new UserFacingError(429, `Too many sign-in attempts from your network address. Wait ${context.after} and try again.`)
   }
 
-  app.post<{ Body: LoginBody }>('/login', { config: { activity: 'sign-in', rateLimit: attemptsPerAddress }, schema: { body: loginBody } }, async (request, reply) => {
+  app.post<{ Body: LoginBody }>('/login', { config: { recording: 'sign-in', rateLimit: attemptsPerAddress }, schema: { body: loginBody } }, async (request, reply) => {
     const { email, password } = request.body
     const next = safeNext(request.body.next)
     const result = await attemptSignIn(request.em, app.clock, limits, { email, password, ip: request.ip })
@@ -65,7 +65,7 @@ export default async function auth (app: FastifyInstance): Promise<void> {
     return reply.page('pages/auth/login', { title: 'Sign in', next, email, error: failure.message(limits.lockMinutes) })
   })
 
-  app.post('/logout', { config: { activity: 'sign-in' } }, async (request, reply) => {
+  app.post('/logout', { config: { recording: 'sign-in' } }, async (request, reply) => {
     const user = request.currentUser
     if (user) {
       await request.record({ action: 'logout', page: PAGE, recordType: 'user', recordId: user.id, description: `${user.name} signed out` })

@@ -16,7 +16,7 @@ declare module 'fastify' {
 
 export interface HistoryOptions { of: HistoryOf }
 
-const VIEW = { activity: 'view' } as const
+const VIEW = { recording: 'view' } as const
 
 const REFUSALS = {
   export: 'You may not export this history.',

@@ -22,7 +22,7 @@ async function recordOpening (request: FastifyRequest): Promise<void> {
   const refining = request.headers['hx-request'] === 'true' || request.headers['hx-history-restore-request'] === 'true'
   const opening = historyOpening(request.session.openedHistories ?? {}, spec.basePath, refining ? 'refinement' : 'opening', now)
   if (!opening.record) {
-    request.activityRecorded = true
+    request.recorded = true
     return
   }
   await request.record({

@@ -28,19 +28,19 @@ export function recordRoutes (kind: PracticeRecordKind) {
   return async function routes (app: FastifyInstance): Promise<void> {
     app.addHook('preHandler', app.requireUser)
 
-    app.get<{ Querystring: ListQuery }>('/', { config: { activity: 'view' }, schema: { querystring: listQuery } }, async (request, reply) => {
+    app.get<{ Querystring: ListQuery }>('/', { config: { recording: 'view' }, schema: { querystring: listQuery } }, async (request, reply) => {
       const list = await listRecords(request.em, kind, request.practice!.id, request.query.q, request.query.page)
       const search = request.query.q.trim() ? `, searching for "${request.query.q.trim()}"` : ''
       await request.record({ action: 'view', page: kind.plural, description: `Viewed the ${noun} list, page ${list.page}${search}` })
       return reply.page('pages/records/list', { title: kind.plural, kind, list, q: request.query.q, formatField })
     })
 
-    app.get('/new', { config: { activity: 'view' } }, async (request, reply) => {
+    app.get('/new', { config: { recording: 'view' } }, async (request, reply) => {
       await request.record({ action: 'view', page: kind.page, recordType: kind.type, description: `Opened the form for a new ${noun}` })
       return showForm(request, reply, inputsFor(request, kind.defaults(app.clock.now(), request.practice!.timeZone)), {})
     })
 
-    app.post<{ Body: RecordBody }>('/', { config: { activity: 'change' }, schema: { body: recordBody } }, async (request, reply) => {
+    app.post<{ Body: RecordBody }>('/', { config: { recording: 'change' }, schema: { body: recordBody } }, async (request, reply) => {
       try {
         const record = await request.em.transactional(em => createRecord(em, kind, request.actor(), request.currentUser!, request.body))
         request.session.flash = `${kind.title} saved.`
@@ -52,10 +52,10 @@ export function recordRoutes (kind: PracticeRecordKind) {
       }
     })
 
-    app.get<{ Params: IdParams }>('/:id', { config: { activity: 'view' }, schema: { params: idParams } }, async (request, reply) => {
+    app.get<{ Params: IdParams }>('/:id', { config: { recording: 'view' }, schema: { params: idParams } }, async (request, reply) => {
       const record = await getRecord(request.em, kind, request.practice!.id, request.params.id)
       const lookups = await recordView(request.em, kind, request.actor(), record)
-      request.activityRecorded = true
+      request.recorded = true
       const tz = request.practice!.timeZone
       const heading = kind.describe(record, lookups, tz)
       const shown = kind.fields.map(f => ({ label: f.label, value: formatField(f, record[f.name], tz, lookups), long: f.type === 'longtext' }))
@@ -66,14 +66,14 @@ export function recordRoutes (kind: PracticeRecordKind) {
       })
     })
 
-    app.get<{ Params: IdParams }>('/:id/edit', { config: { activity: 'view' }, schema: { params: idParams } }, async (request, reply) => {
+    app.get<{ Params: IdParams }>('/:id/edit', { config: { recording: 'view' }, schema: { params: idParams } }, async (request, reply) => {
       const record = await getRecord(request.em, kind, request.practice!.id, request.params.id)
       await recordView(request.em, kind, request.actor(), record, 'Opened the edit form of')
-      request.activityRecorded = true
+      request.recorded = true
       return showForm(request, reply, inputsFor(request, record), {}, record.id)
     })
 
-    app.post<{ Params: IdParams, Body: RecordBody }>('/:id', { config: { activity: 'change' }, schema: { params: idParams, body: recordBody } }, async (request, reply) => {
+    app.post<{ Params: IdParams, Body: RecordBody }>('/:id', { config: { recording: 'change' }, schema: { params: idParams, body: recordBody } }, async (request, reply) => {
       try {
         await request.em.transactional(em => updateRecord(em, kind, request.actor(), request.currentUser!, request.params.id, request.body))
         request.session.flash = `${kind.title} saved.`
@@ -86,7 +86,7 @@ export function recordRoutes (kind: PracticeRecordKind) {
       }
     })
 
-    app.post<{ Params: IdParams }>('/:id/delete', { config: { activity: 'change' }, schema: { params: idParams } }, async (request, reply) => {
+    app.post<{ Params: IdParams }>('/:id/delete', { config: { recording: 'change' }, schema: { params: idParams } }, async (request, reply) => {
       await request.em.transactional(em => deleteRecord(em, kind, request.actor(), request.currentUser!, request.params.id))
       request.session.flash = `${kind.title} deleted.`
       return reply.redirect(kind.basePath, 303)

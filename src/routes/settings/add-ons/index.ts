@@ -12,13 +12,13 @@ async function showAddOns (request: FastifyRequest, reply: FastifyReply, problem
 export default async function addOns (app: FastifyInstance): Promise<void> {
   app.addHook('preHandler', app.requireUser)
 
-  app.get('/', { config: { activity: 'view' } }, async (request, reply) => {
+  app.get('/', { config: { recording: 'view' } }, async (request, reply) => {
     await request.record({ action: 'view', page: ADD_ONS_PAGE, description: 'Viewed the add-ons and the User Action History subscription' })
     return showAddOns(request, reply)
   })
 
   app.post<{ Body: PurchaseBody }>('/subscribe', {
-    config: { activity: 'change' }, preHandler: app.requireFullAccess, schema: { body: purchaseBody }
+    config: { recording: 'change' }, preHandler: app.requireFullAccess, schema: { body: purchaseBody }
   }, async (request, reply) => {
     try {
       const result = await purchaseSubscription(request.em, request.server.plan, request.actor(), request.body.idempotencyKey, request.body.expectedPrice)
@@ -32,7 +32,7 @@ export default async function addOns (app: FastifyInstance): Promise<void> {
   })
 
   app.post<{ Body: AutoRenewBody }>('/auto-renew', {
-    config: { activity: 'change' }, preHandler: app.requireFullAccess, schema: { body: autoRenewBody }
+    config: { recording: 'change' }, preHandler: app.requireFullAccess, schema: { body: autoRenewBody }
   }, async (request, reply) => {
     const on = request.body.autoRenew === 'on'
     await setAutoRenew(request.em, request.actor(), on)

@@ -31,13 +31,13 @@ function topUpNotice (result: TopUpResult): string {
 export default async function credits (app: FastifyInstance): Promise<void> {
   app.addHook('preHandler', app.requireUser)
 
-  app.get('/', { config: { activity: 'view' } }, async (request, reply) => {
+  app.get('/', { config: { recording: 'view' } }, async (request, reply) => {
     await request.record({ action: 'view', page: CREDITS_PAGE, description: 'Viewed the credit balance and ledger' })
     return showCredits(request, reply)
   })
 
   app.post<{ Body: TopUpBody }>('/top-up', {
-    config: { activity: 'change' }, preHandler: app.requireFullAccess, schema: { body: topUpBody }
+    config: { recording: 'change' }, preHandler: app.requireFullAccess, schema: { body: topUpBody }
   }, async (request, reply) => {
     if (!app.paymentProvider) throw new UserFacingError(503, 'Top-ups are not available: no payment provider is configured.')
     try {

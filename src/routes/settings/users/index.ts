@@ -16,16 +16,16 @@ const EDIT_PAGE = 'Settings > Users > Access settings'
 export default async function users (app: FastifyInstance): Promise<void> {
   app.addHook('preHandler', app.requireUser)
 
-  app.get('/', { config: { activity: 'view' } }, async (request, reply) => {
+  app.get('/', { config: { recording: 'view' } }, async (request, reply) => {
     const users = await listUsers(request.em, request.practice!.id)
     await request.record({ action: 'view', page: LIST_PAGE, description: 'Viewed the list of users' })
     return reply.page('pages/settings/users', { title: 'Settings › Users', users, mayViewHistory: mayViewHistory(request.currentUser!) })
   })
 
-  app.get('/new', { config: { activity: 'exempt' }, preHandler: app.requireFullAccess }, async (_request, reply) =>
+  app.get('/new', { config: { recording: 'exempt' }, preHandler: app.requireFullAccess }, async (_request, reply) =>
     reply.page('pages/settings/user-new', { title: 'Add a user', values: { accessLevel: 'Practitioner' }, errors: {}, accessLevels: ACCESS_LEVELS }))
 
-  app.post<{ Body: NewUserBody }>('/', { config: { activity: 'change' }, preHandler: app.requireFullAccess, schema: { body: newUserBody } }, async (request, reply) => {
+  app.post<{ Body: NewUserBody }>('/', { config: { recording: 'change' }, preHandler: app.requireFullAccess, schema: { body: newUserBody } }, async (request, reply) => {
     const values = { name: '', email: '', password: '', accessLevel: '', ...request.body }
     try {
       const user = await request.em.transactional(async em => {
@@ -46,14 +46,14 @@ export default async function users (app: FastifyInstance): Promise<void> {
     }
   })
 
-  app.get<{ Params: UserIdParams }>('/:id/edit', { config: { activity: 'view' }, preHandler: app.requireFullAccess, schema: { params: userIdParams } }, async (request, reply) => {
+  app.get<{ Params: UserIdParams }>('/:id/edit', { config: { recording: 'view' }, preHandler: app.requireFullAccess, schema: { params: userIdParams } }, async (request, reply) => {
     const user = await getUser(request.em, request.practice!.id, request.params.id)
     await request.record({ action: 'view', page: EDIT_PAGE, recordType: 'user', recordId: user.id, description: `Viewed access settings of ${user.name}` })
     return reply.page('pages/settings/user-edit', { title: `Edit ${user.name}`, target: user, values: user, errors: {}, accessLevels: ACCESS_LEVELS })
   })
 
   app.post<{ Params: UserIdParams, Body: AccessSettingsBody }>('/:id', {
-    config: { activity: 'change' },
+    config: { recording: 'change' },
     preHandler: app.requireFullAccess,
     schema: { params: userIdParams, body: accessSettingsBody }
   }, async (request, reply) => {

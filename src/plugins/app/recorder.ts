@@ -10,41 +10,41 @@ import type { User } from '../../domain/users/user.entity.js'
  * own transaction, `sign-in` routes record sign-in events, and `exempt`
  * routes show no practice data (assets, health check, blank forms).
  */
-export type RouteActivity = 'view' | 'change' | 'sign-in' | 'exempt'
+export type RouteRecording = 'view' | 'change' | 'sign-in' | 'exempt'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    activity?: RouteActivity
+    recording?: RouteRecording
   }
   interface FastifyRequest {
     actor: (as?: User) => Actor
-    record: (activity: RecordedEvent, options?: { em?: EntityManager, as?: User }) => Promise<void>
-    activityRecorded: boolean
+    record: (event: RecordedEvent, options?: { em?: EntityManager, as?: User }) => Promise<void>
+    recorded: boolean
   }
   interface FastifyInstance {
-    routeActivities: { method: string, url: string, activity: RouteActivity }[]
+    routeRecordings: { method: string, url: string, recording: RouteRecording }[]
   }
 }
 
 const STATIC_PREFIXES = ['/public/', '/vendor/']
 
 export default fp(async (app) => {
-  const routes: { method: string, url: string, activity: RouteActivity }[] = []
-  app.decorate('routeActivities', routes)
+  const routes: { method: string, url: string, recording: RouteRecording }[] = []
+  app.decorate('routeRecordings', routes)
 
   app.addHook('onRoute', (route) => {
     const methods = ([] as string[]).concat(route.method)
-    const declared = route.config?.activity
-    const activity = declared ?? (STATIC_PREFIXES.some(prefix => route.url.startsWith(prefix)) ? 'exempt' : undefined)
-    if (!activity) throw new Error(`Route ${methods.join(',')} ${route.url} must declare config.activity (view, change, sign-in or exempt)`)
-    for (const method of methods) routes.push({ method, url: route.url, activity })
+    const declared = route.config?.recording
+    const recording = declared ?? (STATIC_PREFIXES.some(prefix => route.url.startsWith(prefix)) ? 'exempt' : undefined)
+    if (!recording) throw new Error(`Route ${methods.join(',')} ${route.url} must declare config.recording (view, change, sign-in or exempt)`)
+    for (const method of methods) routes.push({ method, url: route.url, recording })
   })
 
-  app.decorateRequest('activityRecorded', false)
+  app.decorateRequest('recorded', false)
 
   app.decorateRequest('actor', function (as?: User): Actor {
     const user = as ?? this.currentUser
-    if (!user) throw new Error('No user to record activity for')
+    if (!user) throw new Error('No user to record an event for')
     return {
       practiceGroupId: user.practiceGroupId,
       userId: user.id,
@@ -56,16 +56,16 @@ export default fp(async (app) => {
     }
   })
 
-  app.decorateRequest('record', async function (activity: RecordedEvent, options: { em?: EntityManager, as?: User } = {}): Promise<void> {
-    await recordEvent(options.em ?? this.em, this.actor(options.as), activity)
-    this.activityRecorded = true
+  app.decorateRequest('record', async function (event: RecordedEvent, options: { em?: EntityManager, as?: User } = {}): Promise<void> {
+    await recordEvent(options.em ?? this.em, this.actor(options.as), event)
+    this.recorded = true
   })
 
   // Fail closed: a page declared as a view is never sent unless its view was recorded.
   app.addHook('onSend', async (request, reply, payload) => {
-    if (request.routeOptions.config?.activity !== 'view' || reply.statusCode !== 200 || request.activityRecorded) return payload
+    if (request.routeOptions.config?.recording !== 'view' || reply.statusCode !== 200 || request.recorded) return payload
     request.log.error({ url: request.url }, 'a view route answered without recording the view')
     reply.status(503).type('text/plain; charset=utf-8')
     return 'This page could not be recorded in the User Action History, so it is not shown.'
   })
-}, { name: 'activity', dependencies: ['clock'] })
+}, { name: 'recorder', dependencies: ['clock'] })
