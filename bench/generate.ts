@@ -2,7 +2,7 @@ import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
-import { seededRandom } from '../src/db/seed/everyday-use.js'
+import { seededRandom } from '../src/seed/everyday-use.js'
 import { DAY_MS } from '../src/domain/time/zoned.js'
 
 export interface DataSetSize {

@@ -6,7 +6,7 @@ import { writePlanTerms } from './db/plan-terms.js'
 import { loginRoles } from './db/roles.js'
 import { ensureDatabase } from './db/databases.js'
 import { startEmbeddedPostgres, PortBusyError, type EmbeddedDatabase } from './db/embedded-postgres.js'
-import { seedDemoIfEmpty, DEMO_SIGN_INS, DEMO_PASSWORD } from './db/seed/demo.js'
+import { seedDemoIfEmpty, DEMO_SIGN_INS, DEMO_PASSWORD } from './seed/demo.js'
 import { DEFAULT_PLAN } from './domain/plan/plan.js'
 
 /** Demo data includes past activity, which only the owner may date. */

@@ -6,7 +6,7 @@ import { chromiumAvailable, listen, openBrowser, signInWithBrowser } from '../he
 import { PASSWORD } from '../helpers/agent.js'
 import { addRecord } from '../helpers/history.js'
 import { actorAt, subscribeAt } from '../helpers/subscriptions.js'
-import { makePracticeGroup, makeUser, unique } from '../../src/db/factories.js'
+import { makePracticeGroup, makeUser, unique } from '../../src/seed/factories.js'
 import { setAutoRenew } from '../../src/domain/subscriptions/subscription.service.js'
 
 if (chromiumAvailable(t)) {

@@ -4,7 +4,7 @@ import { build } from '../helpers/app.js'
 import { chromiumAvailable, listen, openBrowser, signInWithBrowser } from '../helpers/browser.js'
 import { PASSWORD } from '../helpers/agent.js'
 import { addRecord } from '../helpers/history.js'
-import { makePracticeGroup, makeUser, unique } from '../../src/db/factories.js'
+import { makePracticeGroup, makeUser, unique } from '../../src/seed/factories.js'
 import type { User } from '../../src/domain/users/user.entity.js'
 
 if (chromiumAvailable(t)) {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { build } from '../helpers/app.js'
 import { chromiumAvailable, listen, openBrowser, signInWithBrowser } from '../helpers/browser.js'
-import { makePracticeGroup, makeUser } from '../../src/db/factories.js'
+import { makePracticeGroup, makeUser } from '../../src/seed/factories.js'
 import { PASSWORD } from '../helpers/agent.js'
 
 if (chromiumAvailable(t)) {

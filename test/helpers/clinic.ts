@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql'
-import { makePracticeGroup, makeUser, unique } from '../../src/db/factories.js'
+import { makePracticeGroup, makeUser, unique } from '../../src/seed/factories.js'
 import type { PracticeGroup } from '../../src/domain/practice-groups/practice-group.entity.js'
 import type { User } from '../../src/domain/users/user.entity.js'
 

@@ -1,4 +1,4 @@
-import { seededRandom } from '../../src/db/seed/everyday-use.js'
+import { seededRandom } from '../../src/seed/everyday-use.js'
 
 const range = (from: number, to: number): string[] =>
   Array.from({ length: to - from + 1 }, (_, i) => String.fromCharCode(from + i))

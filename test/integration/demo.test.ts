@@ -2,7 +2,7 @@ import t from 'tap'
 import { unzipSync, strFromU8 } from 'fflate'
 import { build } from '../helpers/app.js'
 import { Agent } from '../helpers/agent.js'
-import { DEMO_PASSWORD, seedDemo } from '../../src/db/seed/demo.js'
+import { DEMO_PASSWORD, seedDemo } from '../../src/seed/demo.js'
 import { sealPracticeBefore } from '../../src/domain/chain/sealer.js'
 import { PracticeGroup } from '../../src/domain/practice-groups/practice-group.entity.js'
 

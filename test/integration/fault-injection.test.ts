@@ -4,7 +4,7 @@ import { build } from '../helpers/app.js'
 import { Agent, PASSWORD } from '../helpers/agent.js'
 import { makeClinic } from '../helpers/clinic.js'
 import { auditCount } from '../helpers/audit.js'
-import { seededRandom } from '../../src/db/seed/everyday-use.js'
+import { seededRandom } from '../../src/seed/everyday-use.js'
 import { Patient } from '../../src/domain/patients/patient.entity.js'
 
 const ctx = await build(t)

@@ -5,7 +5,7 @@ import { signedInAgent } from '../helpers/agent.js'
 import { makeClinic } from '../helpers/clinic.js'
 import { auditRows } from '../helpers/audit.js'
 import { addRecord, shownRows } from '../helpers/history.js'
-import { seededRandom } from '../../src/db/seed/everyday-use.js'
+import { seededRandom } from '../../src/seed/everyday-use.js'
 
 const ctx = await build(t)
 ctx.clock.set('2026-11-25T03:00:00Z')

@@ -2,7 +2,7 @@ import t from 'tap'
 import { build } from '../helpers/app.js'
 import { signedInAgent, type Agent } from '../helpers/agent.js'
 import { makeClinic } from '../helpers/clinic.js'
-import { makeUser, unique } from '../../src/db/factories.js'
+import { makeUser, unique } from '../../src/seed/factories.js'
 import { addRecord, shownRange, shownRows } from '../helpers/history.js'
 
 const ctx = await build(t)

@@ -8,7 +8,7 @@ import { buildApp } from '../../src/app.js'
 import { LISTENER_APPLICATION_NAME } from '../../src/domain/sessions/signed-in-changes.js'
 import { SessionCache } from '../../src/domain/sessions/session-cache.js'
 import { PostgresSessionStore } from '../../src/domain/sessions/session-store.js'
-import { unique } from '../../src/db/factories.js'
+import { unique } from '../../src/seed/factories.js'
 import { inPracticeScope } from '../../src/db/practice-scope.js'
 
 const ctx = await build(t)

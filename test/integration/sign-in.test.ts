@@ -3,7 +3,7 @@ import { build } from '../helpers/app.js'
 import { buildApp } from '../../src/app.js'
 import { Agent, PASSWORD } from '../helpers/agent.js'
 import { makeClinic } from '../helpers/clinic.js'
-import { makeUser } from '../../src/db/factories.js'
+import { makeUser } from '../../src/seed/factories.js'
 
 const ctx = await build(t)
 const clinic = await makeClinic(ctx.em())

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { seededRandom } from '../../src/db/seed/everyday-use.js'
+import { seededRandom } from '../../src/seed/everyday-use.js'
 import { instantMicros, nextEntry, recordDigest, type ChainEntry } from '../../src/domain/chain/chain-encoding.js'
 import type { ChainRecord } from '../../src/domain/audit-records/chain-reads.js'
 import { verifyChain } from '../../src/domain/chain/chain-verifier.js'

@@ -1,12 +1,12 @@
 import type { MikroORM } from '@mikro-orm/core'
 import type { EntityManager } from '@mikro-orm/postgresql'
-import { PracticeGroup } from '../../domain/practice-groups/practice-group.entity.js'
-import { makePracticeGroup, makeUser, type UserValues } from '../factories.js'
+import { PracticeGroup } from '../domain/practice-groups/practice-group.entity.js'
+import { makePracticeGroup, makeUser, type UserValues } from './factories.js'
 import { simulateEverydayUse } from './everyday-use.js'
-import type { Actor } from '../../domain/audit-records/record.js'
-import { DEFAULT_PLAN } from '../../domain/plan/plan.js'
-import { purchaseSubscription, setAutoRenew } from '../../domain/subscriptions/subscription.service.js'
-import { DAY_MS } from '../../domain/time/zoned.js'
+import type { Actor } from '../domain/audit-records/record.js'
+import { DEFAULT_PLAN } from '../domain/plan/plan.js'
+import { purchaseSubscription, setAutoRenew } from '../domain/subscriptions/subscription.service.js'
+import { DAY_MS } from '../domain/time/zoned.js'
 
 export const DEMO_PASSWORD = 'harbour-demo-2026'
 

@@ -1,5 +1,5 @@
-import { loadConfig } from '../../config.js'
-import { migrate, openUnscopedOrm } from '../orm.js'
+import { loadConfig } from '../config.js'
+import { migrate, openUnscopedOrm } from '../db/orm.js'
 import { seedDemoIfEmpty } from './demo.js'
 
 const config = loadConfig()
