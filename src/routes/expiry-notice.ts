@@ -2,25 +2,24 @@ import type { EntityManager } from '@mikro-orm/core'
 import type { PracticeGroup } from '../domain/practice-groups/practice-group.entity.js'
 import type { Plan } from '../domain/plan/plan.js'
 import { nothingOldEnoughAtExpiry, retentionAfterExpiry } from '../domain/plan/plan-sentences.js'
-import { deletionAtExpiry } from '../domain/retention/retention.js'
-import { expiryWarning } from '../domain/subscriptions/subscription.service.js'
+import { upcomingLapse } from '../domain/retention/retention.js'
 import type { User } from '../domain/users/user.entity.js'
 import { formatDateTime } from '../domain/time/zoned.js'
 import { viewHelpers } from '../views/helpers.js'
 import { mayViewHistory } from '../domain/history/access.js'
-
-export const ARCHIVE_PATH = '/settings/users/history/archive.zip'
+import { GROUP_HISTORY_PATH } from './history/subjects.js'
 
 /**
  * The banner shown from the plan's warning lead before a subscription
- * lapses: when, why, exactly which records will be deleted, and (for users
- * who may see the history) the archive of them to download first.
+ * lapses, in the practice's own words and times: when, why, exactly which
+ * records will be deleted, and (for users who may see the history) the
+ * archive of them to download first.
  */
 export async function expiryNotice (em: EntityManager, plan: Plan, practice: PracticeGroup, viewer: User, now: Date) {
-  const warning = await expiryWarning(em, plan, practice.id, practice.creditBalance, now)
-  if (!warning) return null
+  const lapse = await upcomingLapse(em, plan, practice, now)
+  if (!lapse) return null
+  const { warning, deletion } = lapse
   const tz = practice.timeZone
-  const deletion = await deletionAtExpiry(em, plan, practice.id, warning.expiresAt)
   return {
     ...warning,
     expiresAt: formatDateTime(warning.expiresAt, tz),
@@ -33,7 +32,7 @@ export async function expiryNotice (em: EntityManager, plan: Plan, practice: Pra
       noneOldEnough: nothingOldEnoughAtExpiry(plan),
       afterwards: retentionAfterExpiry(plan)
     },
-    archiveHref: mayViewHistory(viewer) && deletion.count > 0 ? ARCHIVE_PATH : null
+    archiveHref: mayViewHistory(viewer) && deletion.count > 0 ? `${GROUP_HISTORY_PATH}/archive.zip` : null
   }
 }
 

@@ -137,6 +137,21 @@ export async function visiblePageNames (em: EntityManager, scope: HistoryScope):
   return rows.map((r: { page: string }) => r.page)
 }
 
+export interface RecordsBefore {
+  count: number
+  oldest: Date | null
+  newest: Date | null
+}
+
+/** How many of the rows in a scope lie before `before`, and the oldest and newest of them: what an expiry will delete, as the scope sees it. */
+export async function visibleBefore (em: EntityManager, scope: HistoryScope, before: Date): Promise<RecordsBefore> {
+  const where = visibleRows(scope, null, { ...EVERYTHING, until: before })
+  const [row] = await em.getConnection().execute(
+    `select count(*) as n, min(occurred_at) as oldest, max(occurred_at) as newest from audit_records where ${where.sql}`, where.params
+  ) as Array<{ n: string, oldest: Date | null, newest: Date | null }>
+  return { count: Number(row!.n), oldest: row!.oldest, newest: row!.newest }
+}
+
 /** Whether a record, even one since deleted, ever appeared in this practice's history: how a deleted record is still named. */
 export async function everInHistory (em: EntityManager, practiceGroupId: number, subject: HistorySubject): Promise<boolean> {
   const rows = await em.getConnection().execute(

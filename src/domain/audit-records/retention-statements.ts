@@ -1,17 +1,12 @@
 import type { EntityManager } from '@mikro-orm/core'
-
-export interface OlderRecords {
-  count: number
-  oldest: Date | null
-  newest: Date | null
-}
+import type { RecordsBefore } from './reads.js'
 
 /**
- * The practice's records from before `before`: what retention deletes at
- * that cutoff. The expiry banner, the archive and the job's dry run all
- * count with this, so what they announce is what the job deletes.
+ * The practice's records from before `before`, whoever may see them: what
+ * retention deletes at that cutoff. The expiry banner and the job's dry run
+ * both count with this, so what they announce is what the job deletes.
  */
-export async function recordsOlderThan (em: EntityManager, practiceGroupId: number, before: Date): Promise<OlderRecords> {
+export async function recordsOlderThan (em: EntityManager, practiceGroupId: number, before: Date): Promise<RecordsBefore> {
   const [row] = await em.getConnection().execute(
     'select count(*) as n, min(occurred_at) as oldest, max(occurred_at) as newest from audit_records where practice_group_id = ? and occurred_at < ?',
     [practiceGroupId, before]) as Array<{ n: string, oldest: Date | null, newest: Date | null }>

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { UserFacingError } from '../../domain/errors.js'
 import { openExpiryArchive } from '../../domain/history/expiry-archive.js'
 import { openHistoryExport } from '../../domain/history/history-export.js'
-import { deletionAtExpiry } from '../../domain/retention/retention.js'
+import { archivableAtExpiry } from '../../domain/retention/retention.js'
 import { formatDateTime, localIsoDate } from '../../domain/time/zoned.js'
 import { paramPairs } from './links.js'
 import { parseHistoryRequest } from './parse.js'
@@ -41,7 +41,7 @@ export async function downloadExpiryArchive (request: FastifyRequest, reply: Fas
   const subscription = request.subscription
   if (!subscription || !access.may.archive) throw new UserFacingError(409, 'There is no active subscription whose end would delete records, so there is nothing to archive.')
   const expiresAt = subscription.currentPeriodEnd
-  const { cutoff, count } = await deletionAtExpiry(request.em, request.server.plan, practice.id, expiresAt)
+  const { cutoff, count } = await archivableAtExpiry(request.em, request.server.plan, access.scope, expiresAt)
   if (count === 0) throw new UserFacingError(409, 'No records are old enough to be deleted when this subscription period ends, so there is nothing to archive.')
   const tz = practice.timeZone
   const stream = await openExpiryArchive(request.em, access.scope, { practiceName: practice.name, timeZone: tz, expiresAt, cutoff, now }, async records => {

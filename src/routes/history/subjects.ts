@@ -27,8 +27,10 @@ export interface HistoryOf {
   spec: (request: FastifyRequest) => Promise<HistoryPageSpec>
 }
 
+export const GROUP_HISTORY_PATH = '/settings/users/history'
+
 const GROUP_HISTORY: HistoryPageSpec = {
-  basePath: '/settings/users/history',
+  basePath: GROUP_HISTORY_PATH,
   subject: null,
   title: 'User Action History',
   back: { href: '/settings/users', label: '‹ Settings › Users' },
