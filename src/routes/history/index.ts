@@ -44,20 +44,20 @@ export default async function history (app: FastifyInstance, { of }: HistoryOpti
     request.history = { now, access, spec: await of.spec(request) }
   })
 
-  /** The address's parameters: a record history's record id, and the route's own. */
+  /** The address's parameters (a record history's record id, and the route's own), as a schema only when there are any. */
   const addressParams = (extra: Record<string, unknown> = {}) => {
     const properties = { ...of.params, ...extra }
-    return Object.keys(properties).length ? { type: 'object', required: Object.keys(properties), properties } : undefined
+    return Object.keys(properties).length ? { params: { type: 'object', required: Object.keys(properties), properties } } : {}
   }
 
-  app.get<{ Querystring: HistoryQuery }>('', { config: VIEW, schema: { params: addressParams(), querystring: historyQuery } }, showHistory)
+  app.get<{ Querystring: HistoryQuery }>('', { config: VIEW, schema: { ...addressParams(), querystring: historyQuery } }, showHistory)
 
   app.get<{ Querystring: HistoryQuery }>('/activity', {
-    config: VIEW, schema: { params: addressParams(), querystring: historyQuery }, preHandler: requires('chart')
+    config: VIEW, schema: { ...addressParams(), querystring: historyQuery }, preHandler: requires('chart')
   }, showActivityChart)
 
   app.get<{ Params: ExportParams, Querystring: HistoryQuery }>('/export.:format', {
-    config: VIEW, schema: { params: addressParams(exportFormat), querystring: historyQuery }, preHandler: requires('export')
+    config: VIEW, schema: { ...addressParams(exportFormat), querystring: historyQuery }, preHandler: requires('export')
   }, exportHistory)
 
   if (!of.group) return
