@@ -101,9 +101,10 @@ export async function generate (client: pg.Client, size: DataSetSize, now: Date,
         const wordCount = 9 + Math.floor(random() * 22)
         const words = Array.from({ length: wordCount }, () => random() < 0.0005 ? RARE_WORD : pick(WORDS))
         const description = `${action === 'update' ? 'Changed' : 'Viewed'} ${type ?? 'page'} ${recordId ?? ''}: ${words.join(' ')}`.slice(0, 200)
+        const patientId = type === 'patient' ? recordId : type ? String(1 + Math.floor(random() * patients)) : null
         const url = type ? `/${type}s/${recordId}${action === 'update' ? '' : random() < 0.2 ? '?tab=notes' : ''}` : `/${page.toLowerCase().replace(/[^a-z]+/g, '-')}`
         yield [group.id, at.toISOString(), group.userIds[userIndex], `Bench User ${userIndex + 1}`, action, page, type ?? '\\N', recordId ?? '\\N',
-          escapeCopy(description), escapeCopy(url), ips[userIndex]].join('\t') + '\n'
+          escapeCopy(description), escapeCopy(url), ips[userIndex], patientId ?? '\\N'].join('\t') + '\n'
       }
     }
   }
@@ -116,7 +117,7 @@ export async function generate (client: pg.Client, size: DataSetSize, now: Date,
     if (chunk) yield chunk
   }
   await pipeline(Readable.from(batch()), client.query(copyFrom(
-    'copy audit_records (practice_group_id, occurred_at, user_id, user_name, action, page, record_type, record_id, description, url, ip) from stdin')))
+    'copy audit_records (practice_group_id, occurred_at, user_id, user_name, action, page, record_type, record_id, description, url, ip, patient_id) from stdin')))
   for (const index of indexes) await client.query(index.indexdef)
   await client.query('vacuum analyze audit_records')
   return { groups, largest, focalPatientId, newest: new Date(newest) }

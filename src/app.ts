@@ -4,7 +4,7 @@ import type { PostgreSqlDriver } from '@mikro-orm/postgresql'
 import { trustedProxies, type Config } from './config.js'
 import type { Clock } from './domain/clock/clock.js'
 import type { Plan } from './domain/plan/plan.js'
-import { NotFoundError, UserFacingError, ValidationError } from './domain/errors.js'
+import { NotFoundError, RefusalError, UserFacingError, ValidationError } from './domain/errors.js'
 import helmet from './plugins/external/helmet.js'
 import staticFiles from './plugins/external/static.js'
 import formbody from './plugins/external/formbody.js'
@@ -14,7 +14,7 @@ import rateLimit from './plugins/external/rate-limit.js'
 import view from './plugins/external/view.js'
 import clockPlugin from './plugins/app/clock.js'
 import planPlugin from './plugins/app/plan.js'
-import recorder from './plugins/app/recorder.js'
+import recorder, { recordRefusal } from './plugins/app/recorder.js'
 import ormPlugin from './plugins/app/orm.js'
 import sessionStore from './plugins/app/session-store.js'
 import auth, { SignInRequiredError } from './plugins/app/auth.js'
@@ -78,6 +78,7 @@ async function handleError (this: unknown, err: FastifyError, request: FastifyRe
     if (request.method === 'GET') return reply.redirect(`/login?${new URLSearchParams({ next: request.url })}`)
   }
   const { status, message } = publicMessage(err)
+  if (err instanceof RefusalError && request.currentUser) await recordRefusal(request, err)
   if (status >= 500) request.log.error({ err }, 'request failed')
   if (err instanceof ValidationError) request.log.debug({ fields: err.fields }, 'validation failed')
   return renderError(request, reply, status, message)

@@ -14,6 +14,7 @@ import { Migration20261202000100LeastPrivilege } from '../../migrations/Migratio
 import { Migration20261202000500TopUps } from '../../migrations/Migration20261202000500_top_ups.js'
 import { Migration20261202000600TopUpScope } from '../../migrations/Migration20261202000600_top_up_scope.js'
 import { Migration20261208000100PlanTerms } from '../../migrations/Migration20261208000100_plan_terms.js'
+import { Migration20261209000100RecordPatientAndOutcome } from '../../migrations/Migration20261209000100_record_patient_and_outcome.js'
 
 /** Listed explicitly so the same build runs migrations from source (tsx) and from dist. */
 export const migrationsList = [
@@ -32,5 +33,6 @@ export const migrationsList = [
   { name: 'Migration20261202000100_least_privilege', class: Migration20261202000100LeastPrivilege },
   { name: 'Migration20261202000500_top_ups', class: Migration20261202000500TopUps },
   { name: 'Migration20261202000600_top_up_scope', class: Migration20261202000600TopUpScope },
-  { name: 'Migration20261208000100_plan_terms', class: Migration20261208000100PlanTerms }
+  { name: 'Migration20261208000100_plan_terms', class: Migration20261208000100PlanTerms },
+  { name: 'Migration20261209000100_record_patient_and_outcome', class: Migration20261209000100RecordPatientAndOutcome }
 ]

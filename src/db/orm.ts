@@ -44,11 +44,14 @@ export function ormOptions (databaseUrl: string, { scoped = false, poolMax = 10 
   }
 }
 
-/** Applies pending migrations with the owner's rights (the app's roles may not change the schema). */
-export async function migrate (ownerUrl: string): Promise<void> {
+/**
+ * Applies pending migrations with the owner's rights (the app's roles may
+ * not change the schema), all of them or those up to and including `upTo`.
+ */
+export async function migrate (ownerUrl: string, upTo?: string): Promise<void> {
   const orm = await MikroORM.init(ormOptions(ownerUrl, { poolMax: 1 }))
   try {
-    await orm.getMigrator().up()
+    await orm.getMigrator().up(upTo ? { to: upTo } : undefined)
   } finally {
     await orm.close(true)
   }

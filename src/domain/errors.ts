@@ -5,13 +5,33 @@ export class UserFacingError extends Error {
   }
 }
 
-export class NotFoundError extends UserFacingError {
+/** The practice record a refusal concerns, for the record of the refused attempt. */
+export interface Concerning {
+  recordType: string
+  recordId: number
+  patientId: number | null
+}
+
+/**
+ * A refusal that is recorded as a denied attempt: the user tried something
+ * their access does not allow, or a record that is not theirs to see.
+ */
+export class RefusalError extends UserFacingError {
+  concerning: Concerning | null = null
+
+  about (concerning: Concerning): this {
+    this.concerning = concerning
+    return this
+  }
+}
+
+export class NotFoundError extends RefusalError {
   constructor (what = 'page') {
     super(404, `That ${what} does not exist, or it is not in your practice.`)
   }
 }
 
-export class ForbiddenError extends UserFacingError {
+export class ForbiddenError extends RefusalError {
   constructor (message = 'Your access level does not allow this.') {
     super(403, message)
   }

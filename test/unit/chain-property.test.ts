@@ -35,7 +35,10 @@ function randomRecord (id: number, txId: number, at: number): ChainRecord {
     description: text(30),
     url: `/${text(8)}`,
     ip: random() < 0.2 ? null : `203.0.113.${int(1, 254)}`,
-    changes: random() < 0.7 ? null : JSON.stringify([{ field: text(4), before: text(4), after: text(4) }])
+    changes: random() < 0.7 ? null : JSON.stringify([{ field: text(4), before: text(4), after: text(4) }]),
+    patientId: random() < 0.5 ? null : String(int(1, 99)),
+    outcome: pick(['success', 'denied']),
+    coversPatient: random() < 0.7
   }
 }
 
@@ -118,6 +121,19 @@ const TAMPERINGS: Record<string, Tampering> = {
     const edited = { ...target, [field]: field === 'userId' || field === 'practiceGroupId' ? Number(was ?? 0) + 1 : `${String(was ?? '')}${pick(ALPHABET)}` }
     Object.assign(target, edited)
     return `${field} of #${target.id}`
+  },
+  'edit the patient or outcome of a record whose seal covers them': world => {
+    const target = pick(sealedRecords(world).filter(r => r.coversPatient))
+    if (!target) return null
+    const field = pick(['patientId', 'outcome'] as const)
+    Object.assign(target, { [field]: `${target[field] ?? ''}${pick(ALPHABET)}` })
+    return `${field} of #${target.id}`
+  },
+  'move where seals start covering the patient': world => {
+    const target = pick(sealedRecords(world))
+    if (!target) return null
+    target.coversPatient = !target.coversPatient
+    return `#${target.id}`
   },
   'delete a record': world => {
     const target = pick(sealedRecords(world))

@@ -20,6 +20,7 @@ export const appointmentKind: PracticeRecordKind = {
   ],
   listColumns: ['startsAt', 'patientId', 'practitionerId', 'durationMinutes', 'status'],
   listOrder: { startsAt: 'desc', id: 'desc' },
+  patientOf: record => record.patientId == null ? null : Number(record.patientId),
   describe: (record, lookups, timeZone) =>
     `${lookups.patients.get(Number(record.patientId)) ?? 'patient'} with ${lookups.practitioners.get(Number(record.practitionerId)) ?? 'practitioner'} at ${formatDateTime(record.startsAt as Date, timeZone)}`,
   defaults: () => ({ durationMinutes: 30, status: 'Booked' }),

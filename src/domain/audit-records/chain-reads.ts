@@ -18,6 +18,14 @@ export interface ChainRecord {
   url: string
   ip: string | null
   changes: string | null
+  patientId: string | null
+  outcome: string
+  /**
+   * Whether the record's seal covers its patient and outcome: true for
+   * records written since those columns exist, false for older ones, whose
+   * patient was filled in after they were sealed.
+   */
+  coversPatient: boolean
 }
 
 /**
@@ -27,7 +35,8 @@ export interface ChainRecord {
  */
 const CHAIN_RECORD_COLUMNS = `id::text as id, tx_id::text as tx_id, practice_group_id,
   to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at,
-  user_id, user_name, action, page, record_type, record_id, description, url, ip::text as ip, changes::text as changes`
+  user_id, user_name, action, page, record_type, record_id, description, url, ip::text as ip, changes::text as changes,
+  patient_id::text as patient_id, outcome, tx_id >= (select patient_sealed_from from audit_seal_state) as covers_patient`
 
 function chainRecordFromRow (row: Record<string, unknown>): ChainRecord {
   return {
@@ -44,7 +53,10 @@ function chainRecordFromRow (row: Record<string, unknown>): ChainRecord {
     description: String(row.description),
     url: String(row.url),
     ip: row.ip == null ? null : String(row.ip),
-    changes: row.changes == null ? null : String(row.changes)
+    changes: row.changes == null ? null : String(row.changes),
+    patientId: row.patient_id == null ? null : String(row.patient_id),
+    outcome: String(row.outcome),
+    coversPatient: row.covers_patient === true
   }
 }
 

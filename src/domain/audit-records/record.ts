@@ -1,6 +1,11 @@
 /** What a history record says: who did what, where, when and from where; the recorder writes it, every reader reads it. */
-export const ACTIONS = ['view', 'create', 'update', 'delete', 'login', 'logout', 'login_failed', 'export', 'purchase'] as const
+export const ACTIONS = ['view', 'create', 'update', 'delete', 'login', 'logout', 'login_failed', 'export', 'purchase', 'denied'] as const
 export type Action = typeof ACTIONS[number]
+
+/** A refused attempt is recorded with the action `denied`, and only such a record has this outcome. */
+export type Outcome = 'success' | 'denied'
+
+export const outcomeOf = (action: Action): Outcome => action === 'denied' ? 'denied' : 'success'
 
 /** Who is acting, from where, and at what moment: what every record needs besides the action itself. */
 export interface Actor {
@@ -28,6 +33,8 @@ export interface RecordedEvent {
   page: string
   recordType?: string | null
   recordId?: string | number | null
+  /** The patient the record concerns: the patient's own id, or the patient of an appointment or invoice. */
+  patientId?: number | null
   description: string
   changes?: FieldChangeRecord[] | null
 }

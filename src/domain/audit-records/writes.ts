@@ -1,5 +1,5 @@
 import type { EntityManager, Transaction } from '@mikro-orm/core'
-import type { RecordedEvent, Actor } from './record.js'
+import { outcomeOf, type RecordedEvent, type Actor } from './record.js'
 
 const MAX_URL = 2000
 const MAX_DESCRIPTION = 4000
@@ -8,9 +8,9 @@ function clip (text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text
 }
 
-const COLUMNS = '(practice_group_id, occurred_at, user_id, user_name, action, page, record_type, record_id, description, url, ip, changes)'
-const VALUES = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::inet, ?::jsonb)'
-/** Rows per statement when records are written together: 1,200 parameters, well under PostgreSQL's limit of 65,535. */
+const COLUMNS = '(practice_group_id, occurred_at, user_id, user_name, action, page, record_type, record_id, description, url, ip, changes, patient_id, outcome)'
+const VALUES = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::inet, ?::jsonb, ?, ?)'
+/** Rows per statement when records are written together: 1,400 parameters, well under PostgreSQL's limit of 65,535. */
 export const MAX_ROWS_TOGETHER = 100
 
 /** One record's values, in the order the insert statements list the columns. */
@@ -21,7 +21,7 @@ export function rowOf (actor: Actor, event: RecordedEvent): RecordRow {
     actor.practiceGroupId, actor.occurredAt, actor.userId, clip(actor.userName, 200), event.action, event.page,
     event.recordType ?? null, event.recordId == null ? null : String(event.recordId),
     clip(event.description, MAX_DESCRIPTION), clip(actor.url, MAX_URL), actor.ip,
-    event.changes ? JSON.stringify(event.changes) : null
+    event.changes ? JSON.stringify(event.changes) : null, event.patientId ?? null, outcomeOf(event.action)
   ]
 }
 

@@ -5,6 +5,8 @@ import type { ChainRecord } from '../audit-records/chain-reads.js'
 export const GENESIS = Buffer.alloc(32)
 
 const RECORD_TAG = 'practice-audit/record/v1'
+/** Records that name their patient and outcome hash them too, under their own tag. */
+const RECORD_WITH_PATIENT_TAG = 'practice-audit/record/v2'
 const ENTRY_TAG = 'practice-audit/chain-entry/v1'
 /** Seals that carry their records' times hash under their own tag, so the two layouts can never be confused. */
 const TIMED_ENTRY_TAG = 'practice-audit/chain-entry/v2'
@@ -34,10 +36,13 @@ function text (value: number | null): string | null {
 }
 
 export function recordDigest (record: ChainRecord): Buffer {
-  return createHash('sha256').update(encodeFields([
-    RECORD_TAG, String(record.id), record.txId, String(record.practiceGroupId), record.occurredAt, text(record.userId), record.userName,
+  const fields = [
+    String(record.id), record.txId, String(record.practiceGroupId), record.occurredAt, text(record.userId), record.userName,
     record.action, record.page, record.recordType, record.recordId, record.description, record.url, record.ip, record.changes
-  ])).digest()
+  ]
+  return createHash('sha256').update(encodeFields(record.coversPatient
+    ? [RECORD_WITH_PATIENT_TAG, ...fields, record.patientId, record.outcome]
+    : [RECORD_TAG, ...fields])).digest()
 }
 
 export type ChainEntryKind = 'seal' | 'checkpoint'

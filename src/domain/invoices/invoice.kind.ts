@@ -24,6 +24,7 @@ export const invoiceKind: PracticeRecordKind = {
   ],
   listColumns: ['issueDate', 'patientId', 'description', 'amountCents', 'status'],
   listOrder: { issueDate: 'desc', id: 'desc' },
+  patientOf: record => record.patientId == null ? null : Number(record.patientId),
   describe: (record, lookups) => `#${String(record.id ?? 'new')} for ${lookups.patients.get(Number(record.patientId)) ?? 'patient'}`,
   defaults: (now, timeZone) => ({ issueDate: localIsoDate(now, timeZone), status: 'Draft' }),
   mayChange: (user, before, after) => {

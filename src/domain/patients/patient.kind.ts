@@ -18,6 +18,7 @@ export const patientKind: PracticeRecordKind = {
   ],
   listColumns: ['name', 'dateOfBirth', 'phone', 'email'],
   listOrder: { name: 'asc', id: 'asc' },
+  patientOf: record => record.id == null ? null : Number(record.id),
   describe: (record) => String(record.name),
   defaults: () => ({}),
   mayChange: () => null,

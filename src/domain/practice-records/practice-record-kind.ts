@@ -29,6 +29,8 @@ export interface PracticeRecordKind {
   /** Ordering of the list, newest or alphabetical first. */
   listOrder: Record<string, 'asc' | 'desc'>
   describe: (record: Record<string, unknown>, lookups: Lookups, timeZone: string) => string
+  /** The patient a record of this kind concerns, which its history records name. */
+  patientOf: (record: Record<string, unknown>) => number | null
   defaults: (now: Date, timeZone: string) => Record<string, unknown>
   /** A reason the user may not make this change, or null. */
   mayChange: (user: User, before: Record<string, unknown> | null, after: Record<string, unknown>) => string | null

@@ -65,7 +65,7 @@ export async function findRecord (em: EntityManager, kind: PracticeRecordKind, p
 
 export async function getRecord (em: EntityManager, kind: PracticeRecordKind, practiceGroupId: number, id: number): Promise<PracticeRecord> {
   const record = await findRecord(em, kind, practiceGroupId, id)
-  if (!record) throw new NotFoundError(kind.title.toLowerCase())
+  if (!record) throw new NotFoundError(kind.title.toLowerCase()).about({ recordType: kind.type, recordId: id, patientId: null })
   return record
 }
 
@@ -91,14 +91,17 @@ async function parseForm (em: EntityManager, kind: PracticeRecordKind, actor: Ac
   return record
 }
 
-function assertAllowed (reason: string | null): void {
-  if (reason) throw new ForbiddenError(reason)
+/** Refuses a change the user's access does not allow, naming the record (if it exists yet) for the record of the refusal. */
+function assertAllowed (reason: string | null, kind: PracticeRecordKind, record: Record<string, unknown>): void {
+  if (!reason) return
+  const refusal = new ForbiddenError(reason)
+  throw record.id == null ? refusal : refusal.about({ recordType: kind.type, recordId: Number(record.id), patientId: kind.patientOf(record) })
 }
 
 export async function recordView (em: EntityManager, kind: PracticeRecordKind, actor: Actor, record: PracticeRecord, what = 'Viewed'): Promise<Lookups> {
   const lookups = await loadLookups(em, actor.practiceGroupId, [record])
   await recordEvent(em, actor, {
-    action: 'view', page: kind.page, recordType: kind.type, recordId: record.id,
+    action: 'view', page: kind.page, recordType: kind.type, recordId: record.id, patientId: kind.patientOf(record),
     description: `${what} ${kind.title.toLowerCase()} ${kind.describe(record, lookups, actor.timeZone)}`
   })
   return lookups
@@ -106,13 +109,13 @@ export async function recordView (em: EntityManager, kind: PracticeRecordKind, a
 
 export async function createRecord (em: EntityManager, kind: PracticeRecordKind, actor: Actor, user: User, body: Record<string, unknown>): Promise<PracticeRecord> {
   const values = await parseForm(em, kind, actor, body)
-  assertAllowed(kind.mayChange(user, null, values))
+  assertAllowed(kind.mayChange(user, null, values), kind, values)
   const record = em.create(kind.entity, { ...values, practiceGroupId: actor.practiceGroupId } as PracticeRecord)
   await em.flush()
   const lookups = await loadLookups(em, actor.practiceGroupId, [record])
   const changes = diffFields(kind.fields, {}, record, actor.timeZone, lookups)
   await recordEvent(em, actor, {
-    action: 'create', page: kind.page, recordType: kind.type, recordId: record.id,
+    action: 'create', page: kind.page, recordType: kind.type, recordId: record.id, patientId: kind.patientOf(record),
     description: `Created ${kind.title.toLowerCase()} ${kind.describe(record, lookups, actor.timeZone)}`,
     changes
   })
@@ -124,14 +127,14 @@ export async function updateRecord (em: EntityManager, kind: PracticeRecordKind,
   const record = await getRecord(em, kind, actor.practiceGroupId, id)
   const values = await parseForm(em, kind, actor, body)
   const before = { ...record }
-  assertAllowed(kind.mayChange(user, before, values))
+  assertAllowed(kind.mayChange(user, before, values), kind, before)
   const lookups = await loadLookups(em, actor.practiceGroupId, [before, values])
   const changes = diffFields(kind.fields, before, values, actor.timeZone, lookups)
   if (changes.length === 0) return record
   em.assign(record, values)
   await em.flush()
   await recordEvent(em, actor, {
-    action: 'update', page: kind.page, recordType: kind.type, recordId: record.id,
+    action: 'update', page: kind.page, recordType: kind.type, recordId: record.id, patientId: kind.patientOf(record),
     description: `Updated ${kind.title.toLowerCase()} ${kind.describe(before, lookups, actor.timeZone)}: ${describeChanges(changes)}`,
     changes
   })
@@ -146,7 +149,7 @@ export class RecordInUseError extends UserFacingError {
 
 export async function deleteRecord (em: EntityManager, kind: PracticeRecordKind, actor: Actor, user: User, id: number): Promise<void> {
   const record = await getRecord(em, kind, actor.practiceGroupId, id)
-  assertAllowed(kind.mayDelete(user, record))
+  assertAllowed(kind.mayDelete(user, record), kind, record)
   const lookups = await loadLookups(em, actor.practiceGroupId, [record])
   const description = `Deleted ${kind.title.toLowerCase()} ${kind.describe(record, lookups, actor.timeZone)}`
   const changes = diffFields(kind.fields, record, {}, actor.timeZone, lookups)
@@ -156,5 +159,5 @@ export async function deleteRecord (em: EntityManager, kind: PracticeRecordKind,
     if ((err as { code?: string }).code === '23503' || (err as Error).name === 'ForeignKeyConstraintViolationException') throw new RecordInUseError(kind.title)
     throw err
   }
-  await recordEvent(em, actor, { action: 'delete', page: kind.page, recordType: kind.type, recordId: id, description, changes })
+  await recordEvent(em, actor, { action: 'delete', page: kind.page, recordType: kind.type, recordId: id, patientId: kind.patientOf(record), description, changes })
 }

@@ -21,7 +21,7 @@ export async function exportHistory (request: FastifyRequest<{ Params: ExportPar
   const filters = paramPairs(params, ['page', 'size']).map(([name, value]) => `${name}=${value}`).join(', ')
   const stream = await openHistoryExport(request.em, access.scope, spec.subject, criteria, format, timeZone, async count => {
     await request.record({
-      action: 'export', page: spec.recordedPage, recordType: spec.subject?.recordType ?? null, recordId: spec.subject?.recordId ?? null,
+      action: 'export', page: spec.recordedPage, recordType: spec.subject?.recordType ?? null, recordId: spec.subject?.recordId ?? null, patientId: spec.patientId,
       description: `Exported ${count} records as ${format.toUpperCase()} from ${spec.title}${filters ? ` (${filters})` : ' (no filters)'}`
     })
   })

@@ -22,7 +22,7 @@ const COLUMN_FILTER_PARAMS: Record<Column, ParamName[]> = {
 
 const ACTION_LABELS: Record<string, string> = {
   view: 'View', create: 'Create', update: 'Update', delete: 'Delete', login: 'Login', logout: 'Logout',
-  login_failed: 'Login failed', export: 'Export', purchase: 'Purchase'
+  login_failed: 'Login failed', export: 'Export', purchase: 'Purchase', denied: 'Denied'
 }
 
 const RECORD_TYPE_LABELS: Record<string, string> = { patient: 'Patient', appointment: 'Appointment', invoice: 'Invoice', user: 'User' }

@@ -26,7 +26,7 @@ async function recordOpening (request: FastifyRequest): Promise<void> {
     return
   }
   await request.record({
-    action: 'view', page: spec.recordedPage, recordType: spec.subject?.recordType ?? null, recordId: spec.subject?.recordId ?? null,
+    action: 'view', page: spec.recordedPage, recordType: spec.subject?.recordType ?? null, recordId: spec.subject?.recordId ?? null, patientId: spec.patientId,
     description: spec.recordedDescription
   })
   request.session.openedHistories = opening.remember

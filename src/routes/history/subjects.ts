@@ -10,6 +10,8 @@ export interface HistoryPageSpec {
   basePath: string
   /** The practice record whose history this is; null for the group history of all the practice's users. */
   subject: HistorySubject | null
+  /** The patient the subject concerns, named by the records of opening and exporting this history. */
+  patientId: number | null
   title: string
   back: { href: string, label: string }
   /** The page and words recorded when someone opens this history. */
@@ -32,6 +34,7 @@ export const GROUP_HISTORY_PATH = '/settings/users/history'
 const GROUP_HISTORY: HistoryPageSpec = {
   basePath: GROUP_HISTORY_PATH,
   subject: null,
+  patientId: null,
   title: 'User Action History',
   back: { href: '/settings/users', label: '‹ Settings › Users' },
   recordedPage: 'Settings > Users > History',
@@ -44,12 +47,21 @@ export const groupHistory: HistoryOf = { group: true, params: {}, spec: async ()
 export function recordHistory (kind: PracticeRecordKind): HistoryOf {
   const noun = kind.title.toLowerCase()
 
-  /** How the history names the record; a deleted record is still named by its history, so auditors can see who deleted it. */
-  async function heading (request: FastifyRequest, id: number): Promise<string> {
+  /**
+   * How the history names the record, and the patient it concerns; a
+   * deleted record is still named by its history, so auditors can see who
+   * deleted it.
+   */
+  async function heading (request: FastifyRequest, id: number): Promise<{ named: string, patientId: number | null }> {
     const practiceGroupId = request.practice!.id
     const record = await findRecord(request.em, kind, practiceGroupId, id)
-    if (record) return `${noun} ${kind.describe(record, await loadLookups(request.em, practiceGroupId, [record]), request.practice!.timeZone)}`
-    if (await hasHistory(request.em, practiceGroupId, { recordType: kind.type, recordId: String(id) })) return `${noun} #${id} (deleted)`
+    if (record) {
+      const lookups = await loadLookups(request.em, practiceGroupId, [record])
+      return { named: `${noun} ${kind.describe(record, lookups, request.practice!.timeZone)}`, patientId: kind.patientOf(record) }
+    }
+    if (await hasHistory(request.em, practiceGroupId, { recordType: kind.type, recordId: String(id) })) {
+      return { named: `${noun} #${id} (deleted)`, patientId: kind.patientOf({ id }) }
+    }
     throw new NotFoundError(noun)
   }
 
@@ -58,10 +70,11 @@ export function recordHistory (kind: PracticeRecordKind): HistoryOf {
     params: recordIdParams(noun).properties,
     async spec (request) {
       const { id } = request.params as { id: number }
-      const named = await heading(request, id)
+      const { named, patientId } = await heading(request, id)
       return {
         basePath: `${kind.basePath}/${id}/history`,
         subject: { recordType: kind.type, recordId: String(id) },
+        patientId,
         title: `User Action History: ${named}`,
         back: { href: `${kind.basePath}/${id}`, label: `‹ Back to the ${noun}` },
         recordedPage: `${kind.title} > History`,
