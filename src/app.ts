@@ -19,10 +19,13 @@ import ormPlugin from './plugins/app/orm.js'
 import sessionStore from './plugins/app/session-store.js'
 import auth, { SignInRequiredError } from './plugins/app/auth.js'
 import render from './plugins/app/render.js'
+import breakGlass from './plugins/app/break-glass.js'
 import scheduledJobs from './plugins/app/scheduled-job.js'
 import topUpSettler from './plugins/app/top-up-settler.js'
 import sealer from './plugins/app/sealer.js'
 import storableText from './plugins/app/storable-text.js'
+import { ReasonRequiredError } from './domain/restricted-patients/break-glass.js'
+import { reasonPageFor } from './routes/restricted-patients/address.js'
 import { configuredPaymentProvider, type PaymentProvider } from './domain/credits/payment-provider.js'
 import routes from './routes/index.js'
 import { RECORD_ID_KEYWORD, plainNumberKeywords } from './routes/plain-numbers.js'
@@ -77,6 +80,11 @@ async function handleError (this: unknown, err: FastifyError, request: FastifyRe
     if (request.isHtmx) return reply.header('HX-Redirect', '/login').status(401).send()
     if (request.method === 'GET') return reply.redirect(`/login?${new URLSearchParams({ next: request.url })}`)
   }
+  if (err instanceof ReasonRequiredError) {
+    const reasonPage = reasonPageFor(err.patientId, request)
+    if (request.method === 'GET' && !request.isHtmx) return reply.redirect(reasonPage, 303)
+    if (request.isHtmx) reply.header('HX-Redirect', reasonPage)
+  }
   const { status, message } = publicMessage(err)
   if (err instanceof RefusalError && request.currentUser) await recordRefusal(request, err)
   if (status >= 500) request.log.error({ err }, 'request failed')
@@ -125,6 +133,7 @@ export function buildApp ({ config, orm, keeperOrm, clock, plan, paymentProvider
     scope.register(rateLimit)
     scope.register(auth)
     scope.register(render)
+    scope.register(breakGlass)
     scope.register(routes)
     scope.setErrorHandler(handleError)
     scope.setNotFoundHandler(async (request, reply) =>

@@ -7,6 +7,7 @@ import addOns from './settings/add-ons/index.js'
 import credits from './settings/credits/index.js'
 import { recordRoutes } from './records/index.js'
 import history from './history/index.js'
+import restrictedPatients from './restricted-patients/index.js'
 import { groupHistory, recordHistory } from './history/subjects.js'
 import { patientKind } from '../domain/patients/patient.kind.js'
 import { appointmentKind } from '../domain/appointments/appointment.kind.js'
@@ -24,4 +25,5 @@ export default async function routes (app: FastifyInstance): Promise<void> {
     await app.register(recordRoutes(kind), { prefix: kind.basePath })
     await app.register(history, { prefix: `${kind.basePath}/:id/history`, of: recordHistory(kind) })
   }
+  await app.register(restrictedPatients, { prefix: '/patients' })
 }

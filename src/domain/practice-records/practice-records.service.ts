@@ -69,6 +69,14 @@ export async function getRecord (em: EntityManager, kind: PracticeRecordKind, pr
   return record
 }
 
+/** The patient a record concerns, or null when there is no such record; a patient's own id needs no read. */
+export async function patientOfRecord (em: EntityManager, kind: PracticeRecordKind, practiceGroupId: number, id: number): Promise<number | null> {
+  const own = kind.patientOf({ id })
+  if (own !== null) return own
+  const record = await findRecord(em, kind, practiceGroupId, id)
+  return record ? kind.patientOf(record) : null
+}
+
 /** Patients and practitioners chosen in a form must belong to the same practice. */
 async function checkReferences (em: EntityManager, practiceGroupId: number, values: Record<string, unknown>, errors: Record<string, string>): Promise<void> {
   if (typeof values.patientId === 'number' && !await em.count(Patient, { id: values.patientId, practiceGroupId })) {

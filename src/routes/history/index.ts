@@ -37,11 +37,13 @@ const requires = (right: keyof typeof REFUSALS) => async (request: FastifyReques
 export default async function history (app: FastifyInstance, { of }: HistoryOptions): Promise<void> {
   app.decorateRequest('history', null)
   app.addHook('preHandler', app.requireUser)
-  // Only holders of the permission get past the guard, and then see only what historyAccess lets them; a record that never existed is a 404.
+  // Only holders of the permission get past the guard, and then see only what historyAccess lets them; a record that never existed is a 404;
+  // a restricted patient's records need a reason first.
   app.addHook('preHandler', async function guard (request) {
     const now = app.clock.now()
     const access = historyAccess(request.server.plan, request.currentUser!, request.practice!, request.subscription, now)
     request.history = { now, access, spec: await of.spec(request) }
+    await request.assertMayOpenPatient(request.history.spec.patientId)
   })
 
   /** The address's parameters (a record history's record id, and the route's own), as a schema only when there are any. */

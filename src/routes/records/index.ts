@@ -2,9 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ValidationError } from '../../domain/errors.js'
 import { mayViewHistory } from '../../domain/history/access.js'
 import { formatField, inputValue } from '../../domain/practice-records/fields.js'
-import type { PracticeRecordKind } from '../../domain/practice-records/practice-record-kind.js'
+import type { PracticeRecord, PracticeRecordKind } from '../../domain/practice-records/practice-record-kind.js'
+import { findRestriction } from '../../domain/restricted-patients/restriction.js'
+import { isFullAccess } from '../../domain/users/user.entity.js'
 import {
-  createRecord, deleteRecord, getRecord, listRecords, recordView, updateRecord
+  createRecord, deleteRecord, getRecord, listRecords, patientOfRecord, recordView, updateRecord
 } from '../../domain/practice-records/practice-records.service.js'
 import { formOptions } from './form-options.js'
 import { recordIdParams } from '../plain-numbers.js'
@@ -25,14 +27,28 @@ export function recordRoutes (kind: PracticeRecordKind) {
     return reply.page('pages/records/form', { title: id ? `Edit ${noun}` : `New ${noun}`, kind, id, inputs, errors, options })
   }
 
+  /** On a patient's profile: whether they are restricted, and whether this user may change that. */
+  async function restrictionShown (request: FastifyRequest, record: PracticeRecord): Promise<{ restricted: boolean, mayChange: boolean } | null> {
+    if (kind.type !== 'patient') return null
+    const restriction = await findRestriction(request.em, request.practice!.id, record.id)
+    return { restricted: restriction !== null, mayChange: isFullAccess(request.currentUser!) }
+  }
+
   return async function routes (app: FastifyInstance): Promise<void> {
     app.addHook('preHandler', app.requireUser)
+    // Every route of one record (its page, form, save and delete) opens its patient, so a restricted patient asks for a reason first.
+    app.addHook('preHandler', async (request) => {
+      const { id } = (request.params ?? {}) as Partial<IdParams>
+      if (typeof id === 'number') await request.assertMayOpenPatient(await patientOfRecord(request.em, kind, request.practice!.id, id))
+    })
 
     app.get<{ Querystring: ListQuery }>('/', { config: { recording: 'view' }, schema: { querystring: listQuery } }, async (request, reply) => {
       const list = await listRecords(request.em, kind, request.practice!.id, request.query.q, request.query.page)
       const search = request.query.q.trim() ? `, searching for "${request.query.q.trim()}"` : ''
+      const restricted = await request.patientsNeedingReason(list.rows.map(row => kind.patientOf(row) ?? 0))
+      const withheld = new Set(list.rows.filter(row => restricted.has(kind.patientOf(row) ?? 0)).map(row => row.id))
       await request.record({ action: 'view', page: kind.plural, description: `Viewed the ${noun} list, page ${list.page}${search}` })
-      return reply.page('pages/records/list', { title: kind.plural, kind, list, q: request.query.q, formatField })
+      return reply.page('pages/records/list', { title: kind.plural, kind, list, withheld, q: request.query.q, formatField })
     })
 
     app.get('/new', { config: { recording: 'view' } }, async (request, reply) => {
@@ -62,7 +78,8 @@ export function recordRoutes (kind: PracticeRecordKind) {
       return reply.page('pages/records/show', {
         title: `${kind.title}: ${heading}`, kind, record, heading, shown,
         mayDelete: kind.mayDelete(request.currentUser!, record) === null,
-        mayViewHistory: mayViewHistory(request.currentUser!)
+        mayViewHistory: mayViewHistory(request.currentUser!),
+        restriction: await restrictionShown(request, record)
       })
     })
 
