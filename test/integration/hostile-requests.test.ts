@@ -78,6 +78,9 @@ async function makePractice (letter: 'A' | 'B'): Promise<Practice> {
     }))
     ids.invoice!.push(await create('/invoices', { patientId: String(patient), issueDate: '2026-11-24', description: name('Invoice'), amountCents: '120.50', status: 'Draft' }))
   }
+  // One restricted patient, so the break-the-glass routes and the reason gate meet the same hostile requests.
+  await agent.get(`/patients/${ids.patient[0]}/restriction`)
+  await agent.post(`/patients/${ids.patient[0]}/restriction`, { restricted: 'on' })
   return { owner, reception, ids }
 }
 const A = await makePractice('A')
@@ -193,7 +196,7 @@ async function signIn (visitor: Visitor): Promise<void> {
 interface State { fingerprint: string, users: string, changesRecorded: number }
 async function state (): Promise<State> {
   const aggregate = (table: string): string => `(select string_agg(t::text, ',' order by t.id) from ${table} t)`
-  const others = ['patients', 'appointments', 'invoices', 'subscriptions', 'credit_entries', 'practice_groups']
+  const others = ['patients', 'appointments', 'invoices', 'subscriptions', 'credit_entries', 'practice_groups', 'restricted_patients', 'restricted_patient_openers']
   const [row] = await ctx.em().getConnection().execute<{ fingerprint: string, users: string, recorded: string }[]>(`
     select md5(concat_ws('|', ${others.map(aggregate).join(', ')})) as fingerprint, md5(${aggregate('users')}) as users,
            (select count(*) from audit_records where action not in ('view', 'export')) as recorded`)

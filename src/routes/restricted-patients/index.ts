@@ -38,6 +38,8 @@ export default async function restrictedPatients (app: FastifyInstance): Promise
   app.addHook('preHandler', app.requireUser)
 
   async function showReasonForm (reply: FastifyReply, patient: Person, next: string, values: ReasonBody, errors: FieldErrors): Promise<string> {
+    // Never kept by the browser, so going back to it asks the server again, which opens the record while the reason lasts.
+    reply.header('Cache-Control', 'no-store')
     return reply.page('pages/restricted-patients/reason', {
       title: 'Restricted patient', patient, next, values, errors, reasons: REASONS, detailsMax: REASON_DETAILS_MAX
     })
