@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql'
 import { PracticeGroup } from '../domain/practice-groups/practice-group.entity.js'
 import { makePracticeGroup, makeUser, type UserValues } from './factories.js'
 import { simulateEverydayUse } from './everyday-use.js'
+import { seedRestrictedPatient } from './restricted-patient.js'
 import type { Actor } from '../domain/audit-records/record.js'
 import { DEFAULT_PLAN } from '../domain/plan/plan.js'
 import { purchaseSubscription, setAutoRenew } from '../domain/subscriptions/subscription.service.js'
@@ -28,6 +29,7 @@ export const DEMO_SIGN_INS = [...HARBOUR_USERS, ...BAYSIDE_USERS]
  * Two practices. Harbour Health Clinic has 45 days of activity and took the
  * User Action History add-on 27 days ago, then turned auto-renew off, so
  * its whole history shows and the expiry banner (with its archive) is up.
+ * One of its patients is restricted, and Riley gave a reason to open them.
  * Bayside Physio is on the free tier.
  */
 export async function seedDemo (orm: MikroORM, now = new Date()): Promise<void> {
@@ -41,6 +43,7 @@ export async function seedDemo (orm: MikroORM, now = new Date()): Promise<void> 
   await simulateEverydayUse(em, harbour, harbourUsers, now, 45, 2026)
   await simulateEverydayUse(em, bayside, baysideUsers, now, 5, 7)
   const olivia = harbourUsers[0]!
+  await seedRestrictedPatient(em, harbour, olivia, harbourUsers[3]!, now)
   const actingAt = (daysAgo: number, url: string): Actor => ({
     practiceGroupId: harbour.id, userId: olivia.id, userName: olivia.name, url, ip: '203.0.113.24', timeZone: harbour.timeZone,
     occurredAt: new Date(now.getTime() - daysAgo * DAY_MS)

@@ -41,3 +41,16 @@ t.test('a change in the demo expands to its details', async t => {
   const updates = await olivia.get('/settings/users/history?action=update')
   t.match(updates.body, /<summary>Changes \(\d+\)<\/summary>/)
 })
+
+t.test('one Harbour patient is restricted: Riley gave a reason to open them, and is asked again in a new session', async t => {
+  const reasons = await olivia.get(`/settings/users/history?${new URLSearchParams({ pageName: 'Break the glass' })}`)
+  t.match(reasons.body, /Gave a reason to open patient [^<]+: Billing query/)
+  const [restricted] = await ctx.em().getConnection().execute<{ patient_id: number }[]>(
+    'select patient_id from restricted_patients where practice_group_id = ?', [harbour.id])
+  t.ok(restricted)
+  const riley = new Agent(ctx.app)
+  await riley.signIn('reception@harbour.test', DEMO_PASSWORD)
+  const opened = await riley.get(`/patients/${restricted!.patient_id}`)
+  t.equal(opened.statusCode, 303)
+  t.match(String(opened.headers.location), `/patients/${restricted!.patient_id}/break-glass`)
+})
