@@ -21,7 +21,11 @@ const patient = await agent.post('/patients', { name: 'Route Walker' })
 const patientId = /\/patients\/(\d+)/.exec(String(patient.headers.location))![1]!
 const appointment = await agent.post('/appointments', { patientId, practitionerId: String(clinic.practitioner.id), startsAt: '2026-12-02T09:30', durationMinutes: '30', status: 'Booked' })
 const invoice = await agent.post('/invoices', { patientId, issueDate: '2026-11-20', description: 'Consult', amountCents: '80', status: 'Draft' })
+// A patient restricted with nobody named, so the reason page asks rather than sending the owner on.
+const restricted = /\/patients\/(\d+)/.exec(String((await agent.post('/patients', { name: 'Restricted Walker' })).headers.location))![1]!
+await agent.post(`/patients/${restricted}/restriction`, { restricted: 'on' })
 const ids: Record<string, string> = {
+  '/patients/:id/break-glass': restricted,
   '/patients/:id': patientId,
   '/appointments/:id': /\/appointments\/(\d+)/.exec(String(appointment.headers.location))![1]!,
   '/invoices/:id': /\/invoices\/(\d+)/.exec(String(invoice.headers.location))![1]!,
