@@ -92,10 +92,10 @@ export async function countOpenAlerts (em: EntityManager, practiceGroupId: numbe
   return Number(row!.count)
 }
 
-/** Alerts raised since `since` (all of them without one). */
+/** Alerts about what happened since `since` (all of them without one). */
 export async function countAlertsSince (em: EntityManager, practiceGroupId: number, since: Date | null): Promise<number> {
   const [row] = await em.getConnection().execute<Array<{ count: string }>>(
-    'select count(*) as count from alerts where practice_group_id = ? and raised_at >= ?', [practiceGroupId, since ?? new Date(0)])
+    'select count(*) as count from alerts where practice_group_id = ? and evidence_to >= ?', [practiceGroupId, since ?? new Date(0)])
   return Number(row!.count)
 }
 
