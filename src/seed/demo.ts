@@ -1,8 +1,10 @@
 import type { MikroORM } from '@mikro-orm/core'
 import type { EntityManager } from '@mikro-orm/postgresql'
 import { PracticeGroup } from '../domain/practice-groups/practice-group.entity.js'
+import type { User } from '../domain/users/user.entity.js'
 import { makePracticeGroup, makeUser, type UserValues } from './factories.js'
 import { simulateEverydayUse } from './everyday-use.js'
+import { seedAlertCases } from './alert-cases.js'
 import type { Actor } from '../domain/audit-records/record.js'
 import { DEFAULT_PLAN } from '../domain/plan/plan.js'
 import { purchaseSubscription, setAutoRenew } from '../domain/subscriptions/subscription.service.js'
@@ -47,6 +49,8 @@ export async function seedDemo (orm: MikroORM, now = new Date()): Promise<void> 
   })
   await purchaseSubscription(em, DEFAULT_PLAN, actingAt(27, '/settings/add-ons/subscribe'), 'demo-harbour-subscription')
   await setAutoRenew(em, actingAt(1, '/settings/add-ons/auto-renew'), false)
+  const [owner, practitioner, namesake, reception] = harbourUsers as [User, User, User, User]
+  await seedAlertCases(em, harbour, { owner, practitioner, namesake, reception }, now)
 }
 
 /** Loads the demo practices into an empty database; returns whether it did. */

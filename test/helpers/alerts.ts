@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql'
 import { recordEvent } from '../../src/domain/recorder/recorder.js'
-import { scanForAlerts } from '../../src/domain/alerts/alert-scan.js'
+import { scanUntilCaughtUp } from '../../src/domain/alerts/alert-scan.js'
 import type { TestContext } from './app.js'
 import type { Action } from '../../src/domain/audit-records/record.js'
 import type { User } from '../../src/domain/users/user.entity.js'
@@ -54,21 +54,9 @@ export async function happened (em: EntityManager, user: User, at: Date | string
   })
 }
 
-/**
- * Runs the alert pass until it has read every record written so far, and
- * returns how many it read. Transaction ids are the server's, so another
- * database's running transaction (a test file beside this one) can hold a
- * pass back for a moment, as it holds back the sealer.
- */
-export async function scanEverything (ctx: Pick<TestContext, 'keeper' | 'em' | 'clock'>, patienceMs = 15_000): Promise<number> {
-  const giveUpAt = Date.now() + patienceMs
-  let read = 0
-  for (;;) {
-    read += (await scanForAlerts(ctx.keeper.em.fork(), ctx.clock.now())).records
-    const [row] = await ctx.em().getConnection().execute<Array<{ waiting: boolean }>>(
-      'select exists (select 1 from audit_records where tx_id >= (select scanned_below from alert_scan_state)) as waiting')
-    if (!row!.waiting) return read
-    if (Date.now() >= giveUpAt) throw new Error('the alert pass did not reach the newest records in time')
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
+/** Runs the alert pass until it has read every record written so far; returns how many it read. */
+export async function scanEverything (ctx: Pick<TestContext, 'keeper' | 'clock'>): Promise<number> {
+  const { records, caughtUp } = await scanUntilCaughtUp(ctx.keeper.em.fork(), ctx.clock.now())
+  if (!caughtUp) throw new Error('the alert pass did not reach the newest records in time')
+  return records
 }

@@ -41,3 +41,12 @@ t.test('a change in the demo expands to its details', async t => {
   const updates = await olivia.get('/settings/users/history?action=update')
   t.match(updates.body, /<summary>Changes \(\d+\)<\/summary>/)
 })
+
+t.test('Olivia sees the demo\'s alerts on first sign-in: a family-name lookup and an evening view, with one denied attempt since records began', async t => {
+  const page = await olivia.get('/settings/alerts')
+  t.equal(page.statusCode, 200)
+  t.match(page.body, /id="alert-badge" class="badge"[^>]*>2</, 'two open alerts in the top bar')
+  t.match(page.body, 'Dr Priya Nair opened Marcus Nair, who shares their family name.')
+  t.match(page.body, /Riley Reception used the practice&#39;s records outside opening hours|Riley Reception used the practice's records outside opening hours/)
+  t.match(page.body, '2 alerts and 1 denied attempt since records began')
+})

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/core'
 import type { PoolClient } from 'pg'
 import { inPgTransaction } from '../../db/sql.js'
 import { clientQuery } from '../chain/chain-store.js'
-import { declareAlertScanCursor, deniedInWindow, fetchScannedRecords, patientViewsInWindow, type ScannedRecord, type WindowEvent } from '../audit-records/alert-reads.js'
+import { declareAlertScanCursor, deniedInWindow, fetchScannedRecords, hasUnreadForAlerts, patientViewsInWindow, type ScannedRecord, type WindowEvent } from '../audit-records/alert-reads.js'
 import { readAlertSettings } from './alert-settings.js'
 import { storeAlerts } from './alert-store.js'
 import {
@@ -142,4 +142,30 @@ export async function scanForAlerts (em: EntityManager, now: Date): Promise<Aler
     await client.query('update alert_scan_state set scanned_below = $1', [boundary])
     return { records, alerts }
   })
+}
+
+/**
+ * Runs passes until every record written so far is read, and returns how
+ * many were. Transaction ids belong to the whole server, so a transaction
+ * still running in another database can hold a pass back: this retries
+ * briefly, then gives up, and the next scheduled pass carries on.
+ */
+export async function scanUntilCaughtUp (em: EntityManager, now: Date, patienceMs = 15_000): Promise<{ records: number, caughtUp: boolean }> {
+  const giveUpAt = Date.now() + patienceMs
+  let records = 0
+  for (;;) {
+    records += (await scanForAlerts(em, now)).records
+    if (!await hasUnreadForAlerts(em)) return { records, caughtUp: true }
+    if (Date.now() >= giveUpAt) return { records, caughtUp: false }
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
+/**
+ * Moves the alert pass past every record written so far, unread: for
+ * history that predates a practice's alerts (the demo's simulated weeks),
+ * as the migration that added alerts did for the records before it.
+ */
+export async function skipRecordsSoFar (em: EntityManager): Promise<void> {
+  await em.getConnection().execute('update alert_scan_state set scanned_below = greatest(scanned_below, pg_current_xact_id())')
 }

@@ -98,3 +98,10 @@ export async function countDeniedSince (em: EntityManager, practiceGroupId: numb
     [practiceGroupId, since ?? new Date(0)])
   return Number(row!.count)
 }
+
+/** Whether any record's transaction lies at or beyond the alert pass's position: written, or still being written, since its last pass. */
+export async function hasUnreadForAlerts (em: EntityManager): Promise<boolean> {
+  const [row] = await em.getConnection().execute<Array<{ waiting: boolean }>>(
+    'select exists (select 1 from audit_records where tx_id >= (select scanned_below from alert_scan_state)) as waiting')
+  return row!.waiting
+}
