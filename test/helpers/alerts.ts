@@ -54,9 +54,14 @@ export async function happened (em: EntityManager, user: User, at: Date | string
   })
 }
 
-/** Runs the alert pass until it has read every record written so far; returns how many it read. */
+/**
+ * Runs the alert pass until it has read every record written so far;
+ * returns how many it read. Test files beside this one run transactions on
+ * the same server, which hold a pass back while they run, so this waits
+ * longer than the app would.
+ */
 export async function scanEverything (ctx: Pick<TestContext, 'keeper' | 'clock'>): Promise<number> {
-  const { records, caughtUp } = await scanUntilCaughtUp(ctx.keeper.em.fork(), ctx.clock.now())
+  const { records, caughtUp } = await scanUntilCaughtUp(ctx.keeper.em.fork(), ctx.clock.now(), 60_000)
   if (!caughtUp) throw new Error('the alert pass did not reach the newest records in time')
   return records
 }
