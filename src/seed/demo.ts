@@ -1,9 +1,12 @@
 import type { MikroORM } from '@mikro-orm/core'
 import type { EntityManager } from '@mikro-orm/postgresql'
 import { PracticeGroup } from '../domain/practice-groups/practice-group.entity.js'
+import type { User } from '../domain/users/user.entity.js'
 import { makePracticeGroup, makeUser, type UserValues } from './factories.js'
 import { simulateEverydayUse } from './everyday-use.js'
 import { seedRestrictedPatient } from './restricted-patient.js'
+import { seedAlertCases } from './alert-cases.js'
+import { skipRecordsSoFar } from '../domain/alerts/alert-scan.js'
 import type { Actor } from '../domain/audit-records/record.js'
 import { DEFAULT_PLAN } from '../domain/plan/plan.js'
 import { purchaseSubscription, setAutoRenew } from '../domain/subscriptions/subscription.service.js'
@@ -43,13 +46,17 @@ export async function seedDemo (orm: MikroORM, now = new Date()): Promise<void> 
   await simulateEverydayUse(em, harbour, harbourUsers, now, 45, 2026)
   await simulateEverydayUse(em, bayside, baysideUsers, now, 5, 7)
   const olivia = harbourUsers[0]!
-  await seedRestrictedPatient(em, harbour, olivia, harbourUsers[3]!, now)
   const actingAt = (daysAgo: number, url: string): Actor => ({
     practiceGroupId: harbour.id, userId: olivia.id, userName: olivia.name, url, ip: '203.0.113.24', timeZone: harbour.timeZone,
     occurredAt: new Date(now.getTime() - daysAgo * DAY_MS)
   })
   await purchaseSubscription(em, DEFAULT_PLAN, actingAt(27, '/settings/add-ons/subscribe'), 'demo-harbour-subscription')
   await setAutoRenew(em, actingAt(1, '/settings/add-ons/auto-renew'), false)
+  // The weeks above predate the practice's alerts (their hours depend on when the demo is loaded): the alert pass starts here.
+  await skipRecordsSoFar(em)
+  const [owner, practitioner, namesake, reception] = harbourUsers as [User, User, User, User]
+  await seedRestrictedPatient(em, harbour, olivia, reception, now)
+  await seedAlertCases(em, harbour, { owner, practitioner, namesake, reception }, now)
 }
 
 /** Loads the demo practices into an empty database; returns whether it did. */

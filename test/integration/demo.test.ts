@@ -54,3 +54,13 @@ t.test('one Harbour patient is restricted: Riley gave a reason to open them, and
   t.equal(opened.statusCode, 303)
   t.match(String(opened.headers.location), `/patients/${restricted!.patient_id}/break-glass`)
 })
+
+t.test('Olivia sees the demo\'s alerts on first sign-in: a family-name lookup, an evening view and a break-the-glass reason, with one denied attempt since records began', async t => {
+  const page = await olivia.get('/settings/alerts')
+  t.equal(page.statusCode, 200)
+  t.match(page.body, /id="alert-badge" class="badge"[^>]*>3</, 'three open alerts in the top bar')
+  t.match(page.body, 'Dr Priya Nair opened Marcus Nair, who shares their family name.')
+  t.match(page.body, /Riley Reception used the practice&#39;s records outside opening hours|Riley Reception used the practice's records outside opening hours/)
+  t.match(page.body, /Riley Reception gave a reason to open restricted patient [^<]+: Billing query/)
+  t.match(page.body, '3 alerts and 1 denied attempt since records began')
+})

@@ -1,4 +1,7 @@
 import fp from 'fastify-plugin'
+import type { FastifyRequest } from 'fastify'
+import { countOpenAlerts } from '../../domain/alerts/alert-store.js'
+import { isFullAccess } from '../../domain/users/user.entity.js'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -10,6 +13,22 @@ declare module 'fastify' {
   }
   interface Session {
     flash?: string
+  }
+}
+
+/**
+ * The top bar's count of unacknowledged alerts, for Full Access users on a
+ * whole page (fragments have no top bar). A page is still shown if the
+ * count cannot be read.
+ */
+async function openAlertsFor (request: FastifyRequest, template: string): Promise<number | null> {
+  const user = request.currentUser
+  if (!user || !isFullAccess(user) || !template.startsWith('pages/')) return null
+  try {
+    return await countOpenAlerts(request.em, user.practiceGroupId)
+  } catch (err) {
+    request.log.error({ err }, 'the count of open alerts could not be read')
+    return null
   }
 }
 
@@ -36,6 +55,7 @@ export default fp(async (app) => {
       csrfToken: this.generateCsrf(),
       path: request.url,
       flash,
+      openAlerts: await openAlertsFor(request, template),
       ...data
     })
   })

@@ -1,12 +1,15 @@
 import fp from 'fastify-plugin'
 import { Cron } from 'croner'
 import { sealCommittedRecords } from '../../domain/chain/sealer.js'
+import { scanForAlerts } from '../../domain/alerts/alert-scan.js'
 
 /**
  * Seals new history records into their practices' hash chains on
  * SEAL_SCHEDULE (every 30 seconds by default; "off" disables it), so no
  * record stays unsealed for more than a minute. Recording itself never
  * waits for it. Instances that run it at once take turns on a row lock.
+ * Right after each seal pass, the alert pass reads the same new records
+ * for snooping alerts; a failure of either leaves the other to run.
  */
 export default fp(async (app) => {
   if (app.config.SEAL_SCHEDULE === 'off') return
@@ -16,6 +19,12 @@ export default fp(async (app) => {
       if (report.records > 0) app.log.debug({ report }, 'history records sealed')
     } catch (err) {
       app.log.error({ err }, 'sealing the history failed')
+    }
+    try {
+      const report = await scanForAlerts(app.keeperOrm.em.fork(), app.clock.now())
+      if (report.alerts > 0) app.log.info({ report }, 'snooping alerts raised')
+    } catch (err) {
+      app.log.error({ err }, 'looking for snooping alerts failed')
     }
   })
   app.addHook('onReady', async () => { job.resume() })

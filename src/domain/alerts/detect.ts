@@ -1,0 +1,154 @@
+import type { ScannedRecord, WindowEvent } from '../audit-records/alert-reads.js'
+import { formatDateTime, formatTime } from '../time/zoned.js'
+import { outsideOpeningHours } from './opening-hours.js'
+import type { AlertSettings, Rule } from './rules.js'
+
+/** An alert as the pass works it out, before it is stored. */
+export interface AlertDraft {
+  practiceGroupId: number
+  rule: Rule
+  /** Who or what the alert is about, so the same finding is not raised again while it goes on. */
+  subjectKey: string
+  userId: number | null
+  userName: string | null
+  patientId: number | null
+  ip: string | null
+  summary: string
+  evidenceFrom: Date
+  evidenceTo: Date
+}
+
+export interface PersonFacts { name: string, email: string }
+export interface PatientFacts { name: string, email: string | null }
+
+/** What the per-record rules know besides the record. */
+export interface RecordContext {
+  settings: AlertSettings
+  timeZone: string
+  users: Map<number, PersonFacts>
+  patients: Map<number, PatientFacts>
+}
+
+/** The page and words with which a reason to open a restricted patient is recorded. */
+export const BREAK_THE_GLASS_PAGE = 'Break the glass'
+const BREAK_THE_GLASS_WORDS = 'Gave a reason to open'
+
+const EXPORTED_COUNT = /^(?:Exported|Archived) (\d+) records/
+
+/** The last word of a name, as people file family names; "" for none. */
+export function familyName (name: string): string {
+  const words = name.trim().toLowerCase().split(/\s+/)
+  return words[words.length - 1]!.replace(/[^\p{L}'-]/gu, '')
+}
+
+function sharesFamilyName (user: PersonFacts, patient: PatientFacts): boolean {
+  const family = familyName(user.name)
+  return family.length > 1 && family === familyName(patient.name)
+}
+
+function isOwnRecord (user: PersonFacts, patient: PatientFacts): boolean {
+  return patient.email != null && patient.email.trim().toLowerCase() === user.email.trim().toLowerCase()
+}
+
+function draft (record: ScannedRecord, rule: Rule, subject: string, summary: string, patientId: number | null = null): AlertDraft {
+  return {
+    practiceGroupId: record.practiceGroupId, rule, subjectKey: subject, userId: record.userId, userName: record.userName,
+    patientId, ip: null, summary, evidenceFrom: record.occurredAt, evidenceTo: record.occurredAt
+  }
+}
+
+/** The alerts one record raises by itself, under the rules its practice has on. */
+export function recordAlerts (record: ScannedRecord, context: RecordContext): AlertDraft[] {
+  const { settings, timeZone } = context
+  const drafts: AlertDraft[] = []
+  const user = context.users.get(record.userId)
+  if (!user) return drafts
+  const patient = record.patientId == null ? undefined : context.patients.get(record.patientId)
+  if (record.action === 'view' && patient && record.patientId != null) {
+    if (settings.on['family-name'] && sharesFamilyName(user, patient)) {
+      drafts.push(draft(record, 'family-name', `${record.userId}:${record.patientId}`, `${record.userName} opened ${patient.name}, who shares their family name.`, record.patientId))
+    }
+    if (settings.on['own-record'] && isOwnRecord(user, patient)) {
+      drafts.push(draft(record, 'own-record', `${record.userId}:${record.patientId}`, `${record.userName} opened ${patient.name}, which appears to be their own patient record (same email).`, record.patientId))
+    }
+  }
+  if (settings.on['after-hours'] && record.action !== 'logout' && outsideOpeningHours(record.occurredAt, timeZone, settings.openingHours)) {
+    drafts.push(draft(record, 'after-hours', `${record.userId}`, `${record.userName} used the practice's records outside opening hours (from ${formatDateTime(record.occurredAt, timeZone)}).`))
+  }
+  const exported = record.action === 'export' ? EXPORTED_COUNT.exec(record.description) : null
+  if (settings.on['large-export'] && exported && Number(exported[1]) > settings.largeExport.count) {
+    drafts.push(draft(record, 'large-export', `${record.userId}:${record.id}`, `${record.userName} exported ${Number(exported[1]).toLocaleString('en-AU')} records (more than ${settings.largeExport.count.toLocaleString('en-AU')}).`))
+  }
+  if (settings.on['break-the-glass'] && record.page === BREAK_THE_GLASS_PAGE && record.description.startsWith(BREAK_THE_GLASS_WORDS)) {
+    const patientAndReason = record.description.slice(BREAK_THE_GLASS_WORDS.length).trim()
+    drafts.push(draft(record, 'break-the-glass', `${record.userId}:${record.id}`, `${record.userName} gave a reason to open restricted ${patientAndReason}`, record.patientId))
+  }
+  return drafts
+}
+
+/**
+ * How long a finding stays one alert: while it goes on, the same rule about
+ * the same person (and patient or address) is not raised again. Exports and
+ * reasons given are each their own finding.
+ */
+export function quietMinutes (rule: Rule, settings: AlertSettings): number {
+  if (rule === 'many-patients') return settings.manyPatients.minutes
+  if (rule === 'denied-attempts') return settings.deniedAttempts.minutes
+  if (rule === 'large-export' || rule === 'break-the-glass') return 0
+  return 60
+}
+
+/**
+ * Findings about the same thing in one pass make one alert, covering them,
+ * when they lie within the rule's quiet minutes of each other: the same
+ * rule that keeps a later pass from raising them again. So the alerts do
+ * not depend on where one pass ended and the next began.
+ */
+export function mergeDrafts (into: Map<string, AlertDraft[]>, drafts: AlertDraft[], quiet: (draft: AlertDraft) => number): void {
+  for (const next of drafts) {
+    const key = `${next.practiceGroupId}|${next.rule}|${next.subjectKey}`
+    const gap = quiet(next) * 60_000
+    const kept = into.get(key) ?? []
+    const held = kept.find(d => d.evidenceFrom.getTime() - gap <= next.evidenceTo.getTime() && next.evidenceFrom.getTime() <= d.evidenceTo.getTime() + gap)
+    if (!held) {
+      into.set(key, [...kept, next])
+      continue
+    }
+    if (next.evidenceFrom < held.evidenceFrom) held.evidenceFrom = next.evidenceFrom
+    if (next.evidenceTo > held.evidenceTo) held.evidenceTo = next.evidenceTo
+  }
+}
+
+export interface Burst { from: Date, to: Date, count: number }
+
+/**
+ * The first moment at a newly read record when more than `limit` distinct
+ * keys fall within `minutes` before it (that moment included): a burst.
+ * Records read by earlier passes count, but only a new record can complete
+ * a burst, so none is found twice.
+ */
+export function firstBurst (events: WindowEvent[], limit: number, minutes: number): Burst | null {
+  const sorted = [...events].sort((a, b) => a.at.getTime() - b.at.getTime())
+  const span = minutes * 60_000
+  const inWindow = new Map<string, number>()
+  let start = 0
+  for (const event of sorted) {
+    inWindow.set(event.key, (inWindow.get(event.key) ?? 0) + 1)
+    while (sorted[start]!.at.getTime() < event.at.getTime() - span) {
+      const leaving = sorted[start++]!.key
+      const left = inWindow.get(leaving)! - 1
+      if (left === 0) inWindow.delete(leaving)
+      else inWindow.set(leaving, left)
+    }
+    if (event.isNew && inWindow.size > limit) return { from: sorted[start]!.at, to: event.at, count: inWindow.size }
+  }
+  return null
+}
+
+export function manyPatientsSummary (userName: string, burst: Burst, minutes: number, timeZone: string): string {
+  return `${userName} opened ${burst.count} different patients within ${minutes} minutes (${formatTime(burst.from, timeZone)}–${formatTime(burst.to, timeZone)}).`
+}
+
+export function deniedSummary (who: string, burst: Burst, minutes: number, timeZone: string): string {
+  return `${burst.count} attempts by ${who} were denied within ${minutes} minutes (${formatTime(burst.from, timeZone)}–${formatTime(burst.to, timeZone)}).`
+}
