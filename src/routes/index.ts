@@ -8,6 +8,7 @@ import credits from './settings/credits/index.js'
 import { recordRoutes } from './records/index.js'
 import history from './history/index.js'
 import { groupHistory, recordHistory } from './history/subjects.js'
+import accessReport from './access-report/index.js'
 import { patientKind } from '../domain/patients/patient.kind.js'
 import { appointmentKind } from '../domain/appointments/appointment.kind.js'
 import { invoiceKind } from '../domain/invoices/invoice.kind.js'
@@ -24,4 +25,5 @@ export default async function routes (app: FastifyInstance): Promise<void> {
     await app.register(recordRoutes(kind), { prefix: kind.basePath })
     await app.register(history, { prefix: `${kind.basePath}/:id/history`, of: recordHistory(kind) })
   }
+  await app.register(accessReport, { prefix: patientKind.basePath })
 }
