@@ -10,6 +10,7 @@ import { recordRoutes } from './records/index.js'
 import history from './history/index.js'
 import restrictedPatients from './restricted-patients/index.js'
 import { groupHistory, recordHistory } from './history/subjects.js'
+import accessReport from './access-report/index.js'
 import { patientKind } from '../domain/patients/patient.kind.js'
 import { appointmentKind } from '../domain/appointments/appointment.kind.js'
 import { invoiceKind } from '../domain/invoices/invoice.kind.js'
@@ -28,4 +29,5 @@ export default async function routes (app: FastifyInstance): Promise<void> {
     await app.register(history, { prefix: `${kind.basePath}/:id/history`, of: recordHistory(kind) })
   }
   await app.register(restrictedPatients, { prefix: '/patients' })
+  await app.register(accessReport, { prefix: patientKind.basePath })
 }

@@ -39,6 +39,7 @@ export interface RecordValues {
   page?: string
   recordType?: string | null
   recordId?: string | null
+  patientId?: number | null
   description?: string
   url?: string
   ip?: string
@@ -60,6 +61,7 @@ export async function addRecord (em: EntityManager, user: User, values: RecordVa
     page: values.page ?? 'Patients',
     recordType: values.recordType ?? null,
     recordId: values.recordId ?? null,
+    patientId: values.patientId ?? null,
     description: values.description ?? 'Viewed the patient list, page 1',
     changes: values.changes ?? null
   })

@@ -45,7 +45,8 @@ const strangerOwner = await signedInAgent(ctx.app, other.owner.email)
 const stranger = await created(strangerOwner, '/patients', { name: 'Other Practice Patient', notes: '' })
 
 const AVA_PAGES = [`/patients/${ava}`, `/patients/${ava}/edit`, `/appointments/${appointment}`, `/appointments/${appointment}/edit`, `/invoices/${invoice}`,
-  `/patients/${ava}/history`, `/appointments/${appointment}/history`, `/invoices/${invoice}/history`, `/patients/${ava}/history/export.csv`, `/invoices/${invoice}/history/activity`]
+  `/patients/${ava}/history`, `/appointments/${appointment}/history`, `/invoices/${invoice}/history`, `/patients/${ava}/history/export.csv`, `/invoices/${invoice}/history/activity`,
+  `/patients/${ava}/access-report`, `/patients/${ava}/access-report.csv`]
 const SECRETS = ['Ava-private-note', 'Ava-appointment-note', 'Ava-invoice-item', 'ava@example.test', '0400 111 222']
 
 t.test('when a Full Access user marks a patient Restricted, then the practitioners with an appointment are named by default and the marking is recorded', async t => {

@@ -4,6 +4,9 @@ import { testDatabase } from '../helpers/app.js'
 import { interpret } from '../../src/domain/history/history-criteria.js'
 import { readParams } from '../../src/domain/history/history-params.js'
 import { pageQuery, perDayQuery } from '../../src/domain/audit-records/reads.js'
+import { newestPerPersonQuery, perPersonCountQuery } from '../../src/domain/audit-records/person-reads.js'
+import { reportCriteria } from '../../src/domain/access-report/access-report.js'
+import type { SqlQuery } from '../../src/domain/audit-records/visible.js'
 import type { HistoryScope } from '../../src/domain/history/access.js'
 import { APP_ROLE } from '../../src/db/app-role.js'
 
@@ -67,4 +70,21 @@ t.test("when the activity chart counts a practice's records per day, then it rea
   const text = await plan(sql)
   t.match(text, /Index (Only )?Scan using audit_group_\w*time_idx/, 'an index led by the group and its time')
   t.notMatch(text, /Seq Scan/)
+})
+
+t.test("when a patient's access report is read, then the patient index serves its counts and its list, for everyone's rows or one user's", async t => {
+  const literal = (value: unknown): string => value instanceof Date ? `'${value.toISOString()}'` : typeof value === 'string' ? `'${value}'` : String(value)
+  const inlined = ({ sql, params }: SqlQuery): string => { let n = 0; return sql.replace(/\?/g, () => literal(params[n++])) }
+  const criteria = reportCriteria(42, { since: new Date('2026-11-01T00:00:00Z'), until: null })
+  // A patient's records are few, so the report sorts them itself; what matters is which rows are read.
+  await client.query('set enable_sort = on')
+  t.teardown(() => client.query('set enable_sort = off'))
+  for (const onlyUserId of [null, 7]) {
+    const scope: HistoryScope = { practiceGroupId: 1, onlyUserId, window: { since: new Date('2026-01-01T00:00:00Z'), subscribed: true, summary: '' } }
+    for (const query of [perPersonCountQuery(scope, criteria), newestPerPersonQuery(scope, criteria, 200)]) {
+      const text = await plan(inlined(query))
+      t.match(text, 'audit_group_patient_time_idx', `${query.sql.slice(0, 40)}… (${onlyUserId ? 'one user' : 'everyone'})`)
+      t.notMatch(text, /Seq Scan/)
+    }
+  }
 })

@@ -2,8 +2,9 @@ import t from 'tap'
 import pg from 'pg'
 import { randomUUID } from 'node:crypto'
 import { build } from '../helpers/app.js'
-import { signedInAgent, type Agent } from '../helpers/agent.js'
+import { signedInAgent } from '../helpers/agent.js'
 import { makeClinic } from '../helpers/clinic.js'
+import { createdRecord } from '../helpers/records.js'
 import { migrate } from '../../src/db/orm.js'
 import { dropDatabase, ensureDatabase } from '../../src/db/databases.js'
 import { sealPracticeBefore } from '../../src/domain/chain/sealer.js'
@@ -22,19 +23,12 @@ async function rowsOf (practiceGroupId: number, where: string, params: unknown[]
     [practiceGroupId, ...params])
 }
 
-async function created (agent: Agent, path: string, form: Record<string, string>): Promise<number> {
-  await agent.get(`${path}/new`)
-  const response = await agent.post(path, form)
-  if (response.statusCode !== 303) throw new Error(`${path} was not created: ${response.statusCode} ${response.body}`)
-  return Number(new RegExp(`${path}/(\\d+)`).exec(String(response.headers.location))![1])
-}
-
 const owner = await signedInAgent(ctx.app, clinic.owner.email)
-const patientId = await created(owner, '/patients', { name: 'Ava Nguyen', dateOfBirth: '1984-03-09', phone: '0400 111 222', email: 'ava@example.test', notes: '' })
-const appointmentId = await created(owner, '/appointments', {
+const patientId = await createdRecord(owner, '/patients', { name: 'Ava Nguyen', dateOfBirth: '1984-03-09', phone: '0400 111 222', email: 'ava@example.test', notes: '' })
+const appointmentId = await createdRecord(owner, '/appointments', {
   patientId: String(patientId), practitionerId: String(clinic.practitioner.id), startsAt: '2026-11-26T09:00', durationMinutes: '30', status: 'Booked', notes: ''
 })
-const invoiceId = await created(owner, '/invoices', {
+const invoiceId = await createdRecord(owner, '/invoices', {
   patientId: String(patientId), issueDate: '2026-11-25', description: 'Consultation', amountCents: '85.00', status: 'Issued'
 })
 
@@ -66,7 +60,7 @@ t.test('when a receptionist tries to void an invoice, then the refusal is record
 t.test('when someone without the permission opens a history, or tries another practice\'s patient, then each attempt is recorded as denied', async t => {
   const locum = await signedInAgent(ctx.app, clinic.practitionerWithoutHistory.email)
   t.equal((await locum.get('/settings/users/history')).statusCode, 403)
-  const stranger = await created(await signedInAgent(ctx.app, other.owner.email), '/patients', {
+  const stranger = await createdRecord(await signedInAgent(ctx.app, other.owner.email), '/patients', {
     name: 'Other Practice Patient', dateOfBirth: '1990-01-01', phone: '0400 000 000', email: 'o@example.test', notes: ''
   })
   t.equal((await locum.get(`/patients/${stranger}`)).statusCode, 404)

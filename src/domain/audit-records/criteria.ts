@@ -37,6 +37,8 @@ export interface HistoryCriteria {
   urlContains: string | null
   ip: string | null
   ipIsRange: boolean
+  /** Only records concerning this patient: about the patient, or their appointments and invoices. */
+  patientId?: number
   page: number
   /** The last page was asked for by name ("last"), whatever its number. */
   lastPage: boolean

@@ -28,6 +28,7 @@ export function visibleRows (scope: HistoryScope, subject: HistorySubject | null
   if (criteria.until) add(`${column('occurred_at')} < ?`, criteria.until)
   if (scope.onlyUserId !== null) add(`${column('user_id')} = ?`, scope.onlyUserId)
   if (subject) add(`${column('record_type')} = ? and ${column('record_id')} = ?`, subject.recordType, subject.recordId)
+  if (criteria.patientId !== undefined) add(`${column('patient_id')} = ?`, criteria.patientId)
   if (criteria.userIds.length) add(`${column('user_id')} in (${criteria.userIds.map(() => '?').join(', ')})`, ...criteria.userIds)
   if (criteria.actions.length) add(`${column('action')} in (${criteria.actions.map(() => '?').join(', ')})`, ...criteria.actions)
   if (criteria.pageName) add(`${column('page')} = ?`, criteria.pageName)

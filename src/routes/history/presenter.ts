@@ -20,7 +20,7 @@ const COLUMN_FILTER_PARAMS: Record<Column, ParamName[]> = {
   date: ['range', 'from', 'to'], user: ['user'], action: ['action'], page: ['pageName'], id: ['id'], description: ['description'], url: ['url'], ip: ['ip']
 }
 
-const ACTION_LABELS: Record<string, string> = {
+export const ACTION_LABELS: Record<string, string> = {
   view: 'View', create: 'Create', update: 'Update', delete: 'Delete', login: 'Login', logout: 'Logout',
   login_failed: 'Login failed', export: 'Export', purchase: 'Purchase', denied: 'Denied'
 }
