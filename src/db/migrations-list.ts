@@ -17,6 +17,7 @@ import { Migration20261208000100PlanTerms } from '../../migrations/Migration2026
 import { Migration20261209000100RecordPatientAndOutcome } from '../../migrations/Migration20261209000100_record_patient_and_outcome.js'
 import { Migration20261210000100RestrictedPatients } from '../../migrations/Migration20261210000100_restricted_patients.js'
 import { Migration20261210000200AlertsAndReviews } from '../../migrations/Migration20261210000200_alerts_and_reviews.js'
+import { Migration20261211000100UserDateOfBirth } from '../../migrations/Migration20261211000100_user_date_of_birth.js'
 
 /** Listed explicitly so the same build runs migrations from source (tsx) and from dist. */
 export const migrationsList = [
@@ -38,5 +39,6 @@ export const migrationsList = [
   { name: 'Migration20261208000100_plan_terms', class: Migration20261208000100PlanTerms },
   { name: 'Migration20261209000100_record_patient_and_outcome', class: Migration20261209000100RecordPatientAndOutcome },
   { name: 'Migration20261210000100_restricted_patients', class: Migration20261210000100RestrictedPatients },
-  { name: 'Migration20261210000200_alerts_and_reviews', class: Migration20261210000200AlertsAndReviews }
+  { name: 'Migration20261210000200_alerts_and_reviews', class: Migration20261210000200AlertsAndReviews },
+  { name: 'Migration20261211000100_user_date_of_birth', class: Migration20261211000100UserDateOfBirth }
 ]

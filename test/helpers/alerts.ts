@@ -24,9 +24,9 @@ export async function alertsOf (em: EntityManager, practiceGroupId: number): Pro
   return rows.map(row => ({ ...row, evidence_from: new Date(row.evidence_from), evidence_to: new Date(row.evidence_to) }))
 }
 
-export async function makePatient (em: EntityManager, practiceGroupId: number, name: string, email: string | null = null): Promise<number> {
+export async function makePatient (em: EntityManager, practiceGroupId: number, name: string, email: string | null = null, dateOfBirth: string | null = null): Promise<number> {
   const [row] = await em.getConnection().execute<Array<{ id: number }>>(
-    'insert into patients (practice_group_id, name, email) values (?, ?, ?) returning id', [practiceGroupId, name, email])
+    'insert into patients (practice_group_id, name, email, date_of_birth) values (?, ?, ?, ?) returning id', [practiceGroupId, name, email, dateOfBirth])
   return row!.id
 }
 

@@ -163,3 +163,16 @@ t.test('when after-hours use is read in one pass or split across two, then the a
   t.same(await spans(split), expected, 'a finding that goes on across passes grows; one an hour and a half later is its own')
   t.same(await spans(oneGo), expected)
 })
+
+t.test('when a user opens a patient with their own name and date of birth, then it is flagged; the same name born another day is not', async t => {
+  const clinic = await clinicWithScan()
+  await ctx.em().getConnection().execute('update users set date_of_birth = ? where id = ?', ['1981-06-14', clinic.reception.id])
+  const sameNameOtherDay = await makePatient(ctx.em(), clinic.group.id, clinic.reception.name, null, '1981-06-15')
+  const self = await makePatient(ctx.em(), clinic.group.id, `  ${clinic.reception.name.toUpperCase()} `, 'different@example.test', '1981-06-14')
+  const ownRecord = async (): Promise<string[]> => (await scan(), await alertsOf(ctx.em(), clinic.group.id)).filter(a => a.rule === 'own-record').map(a => a.summary)
+  await happened(ctx.em(), clinic.reception, TUESDAY('10:00'), { patientId: sameNameOtherDay })
+  t.same(await ownRecord(), [], 'a namesake is at most a family-name alert')
+  await happened(ctx.em(), clinic.reception, TUESDAY('10:05'), { patientId: self })
+  const [summary] = await ownRecord()
+  t.match(summary, '(same name and date of birth)')
+})

@@ -135,3 +135,10 @@ t.test('when the migration runs over an existing history, then records about pat
   ], 'from the id, the row, or what a deleted appointment\'s own history last named; unknown stays empty')
   t.same([...new Set(rows.map(r => r.outcome))], ['success'])
 })
+
+t.test('when someone without the permission opens the history of a patient\'s appointment, then the denied attempt names the appointment and the patient', async t => {
+  const locum = await signedInAgent(ctx.app, clinic.practitionerWithoutHistory.email)
+  t.equal((await locum.get(`/appointments/${appointmentId}/history`)).statusCode, 403)
+  const [denied] = (await rowsOf(clinic.group.id, "action = 'denied' and record_type = 'appointment'")).slice(-1)
+  t.match(denied, { record_id: String(appointmentId), patient_id: patientId })
+})

@@ -2,6 +2,7 @@ import t from 'tap'
 import { build } from '../helpers/app.js'
 import { Agent, signedInAgent } from '../helpers/agent.js'
 import { makeClinic } from '../helpers/clinic.js'
+import { auditRows } from '../helpers/audit.js'
 import { User } from '../../src/domain/users/user.entity.js'
 
 const ctx = await build(t)
@@ -141,4 +142,23 @@ t.test('when any page is served, then the security headers are strict', async t 
   t.match(csp, "base-uri 'none'")
   t.match(csp, "frame-ancestors 'none'")
   t.notMatch(csp, 'unsafe-inline')
+})
+
+t.test('when a Full Access user gives a user a date of birth, then it is saved and recorded; an impossible or future date is refused in place', async t => {
+  const owner = await signedInAgent(ctx.app, clinic.owner.email)
+  const target = clinic.practitionerWithoutHistory
+  const form = { accessLevel: target.accessLevel, active: 'on' }
+  for (const [dateOfBirth, message] of [['1985-02-30', 'Enter a date of birth as a calendar date'], ['2999-01-01', 'A date of birth lies between 1900 and today.']] as const) {
+    await owner.get(`/settings/users/${target.id}/edit`)
+    const refused = await owner.post(`/settings/users/${target.id}`, { ...form, dateOfBirth })
+    t.equal(refused.statusCode, 422, dateOfBirth)
+    t.match(refused.body, message)
+  }
+  await owner.get(`/settings/users/${target.id}/edit`)
+  const saved = await owner.post(`/settings/users/${target.id}`, { ...form, dateOfBirth: '1985-02-03' })
+  t.equal(saved.statusCode, 303)
+  const [row] = await ctx.em().getConnection().execute<{ date_of_birth: string }[]>('select date_of_birth::text as date_of_birth from users where id = ?', [target.id])
+  t.equal(row!.date_of_birth, '1985-02-03')
+  const [change] = await auditRows(ctx.em(), clinic.group.id, "action = 'update' and record_type = 'user' and record_id = ? and description like '%Date of birth%'", [String(target.id)])
+  t.match(change!.description, 'Date of birth:  → 1985-02-03')
 })

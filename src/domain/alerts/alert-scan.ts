@@ -54,8 +54,8 @@ async function practiceContext (client: PoolClient, practiceGroupId: number): Pr
   const query = clientQuery(client)
   const [practice] = await query('select time_zone from practice_groups where id = ?', [practiceGroupId])
   const users = new Map<number, PersonFacts>()
-  for (const row of await query('select id, name, email from users where practice_group_id = ? and not is_system', [practiceGroupId])) {
-    users.set(Number(row.id), { name: String(row.name), email: String(row.email) })
+  for (const row of await query('select id, name, email, date_of_birth::text as date_of_birth from users where practice_group_id = ? and not is_system', [practiceGroupId])) {
+    users.set(Number(row.id), { name: String(row.name), email: String(row.email), dateOfBirth: row.date_of_birth == null ? null : String(row.date_of_birth) })
   }
   return { practiceGroupId, settings: await readAlertSettings(query, practiceGroupId), timeZone: String(practice!.time_zone), users, patients: new Map() }
 }
@@ -65,8 +65,10 @@ async function learnPatients (client: PoolClient, context: PracticeContext, reco
   if (!context.settings.on['family-name'] && !context.settings.on['own-record']) return
   const unknown = [...new Set(records.filter(r => r.action === 'view' && r.patientId != null && !context.patients.has(r.patientId)).map(r => r.patientId!))]
   if (unknown.length === 0) return
-  const { rows } = await client.query('select id, name, email from patients where practice_group_id = $1 and id = any($2::int[])', [context.practiceGroupId, unknown])
-  for (const row of rows) context.patients.set(Number(row.id), { name: String(row.name), email: row.email as string | null } satisfies PatientFacts)
+  const { rows } = await client.query('select id, name, email, date_of_birth::text as date_of_birth from patients where practice_group_id = $1 and id = any($2::int[])', [context.practiceGroupId, unknown])
+  for (const row of rows) {
+    context.patients.set(Number(row.id), { name: String(row.name), email: row.email as string | null, dateOfBirth: row.date_of_birth == null ? null : String(row.date_of_birth) } satisfies PatientFacts)
+  }
 }
 
 async function windowDraft (client: PoolClient, candidate: WindowCandidate, context: PracticeContext, newFrom: bigint, below: string): Promise<AlertDraft | null> {

@@ -18,8 +18,8 @@ export interface AlertDraft {
   evidenceTo: Date
 }
 
-export interface PersonFacts { name: string, email: string }
-export interface PatientFacts { name: string, email: string | null }
+export interface PersonFacts { name: string, email: string, dateOfBirth: string | null }
+export interface PatientFacts { name: string, email: string | null, dateOfBirth: string | null }
 
 /** What the per-record rules know besides the record. */
 export interface RecordContext {
@@ -46,8 +46,13 @@ function sharesFamilyName (user: PersonFacts, patient: PatientFacts): boolean {
   return family.length > 1 && family === familyName(patient.name)
 }
 
-function isOwnRecord (user: PersonFacts, patient: PatientFacts): boolean {
-  return patient.email != null && patient.email.trim().toLowerCase() === user.email.trim().toLowerCase()
+const sameText = (a: string, b: string): boolean => a.trim().toLowerCase().replace(/\s+/g, ' ') === b.trim().toLowerCase().replace(/\s+/g, ' ')
+
+/** How a patient record looks like the user's own: the same email, or the same name and date of birth; null when it does not. */
+function ownRecordMatch (user: PersonFacts, patient: PatientFacts): string | null {
+  if (patient.email != null && sameText(patient.email, user.email)) return 'same email'
+  if (user.dateOfBirth != null && user.dateOfBirth === patient.dateOfBirth && sameText(user.name, patient.name)) return 'same name and date of birth'
+  return null
 }
 
 function draft (record: ScannedRecord, rule: Rule, subject: string, summary: string, patientId: number | null = null): AlertDraft {
@@ -68,8 +73,9 @@ export function recordAlerts (record: ScannedRecord, context: RecordContext): Al
     if (settings.on['family-name'] && sharesFamilyName(user, patient)) {
       drafts.push(draft(record, 'family-name', `${record.userId}:${record.patientId}`, `${record.userName} opened ${patient.name}, who shares their family name.`, record.patientId))
     }
-    if (settings.on['own-record'] && isOwnRecord(user, patient)) {
-      drafts.push(draft(record, 'own-record', `${record.userId}:${record.patientId}`, `${record.userName} opened ${patient.name}, which appears to be their own patient record (same email).`, record.patientId))
+    const own = settings.on['own-record'] ? ownRecordMatch(user, patient) : null
+    if (own) {
+      drafts.push(draft(record, 'own-record', `${record.userId}:${record.patientId}`, `${record.userName} opened ${patient.name}, which appears to be their own patient record (${own}).`, record.patientId))
     }
   }
   if (settings.on['after-hours'] && record.action !== 'logout' && outsideOpeningHours(record.occurredAt, timeZone, settings.openingHours)) {

@@ -11,6 +11,8 @@ export const User = defineEntity({
     practiceGroupId: p.integer(),
     name: p.string().length(200),
     email: p.string().length(254),
+    /** Optional: lets the own-record alert recognise a staff member who is also a patient. */
+    dateOfBirth: p.string().columnType('date').nullable(),
     passwordHash: p.string().hidden(),
     active: p.boolean().default(true),
     accessLevel: p.string().$type<AccessLevel>(),

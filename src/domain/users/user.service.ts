@@ -3,19 +3,23 @@ import { NotFoundError, ValidationError, type FieldErrors } from '../errors.js'
 import type { FieldChangeRecord } from '../audit-records/record.js'
 import { User, isFullAccess, type AccessLevel } from './user.entity.js'
 import { hashPassword } from './passwords.js'
-import { checkAccessLevel, checkEmail, checkName, checkPassword } from './user.validation.js'
+import { checkAccessLevel, checkDateOfBirth, checkEmail, checkName, checkPassword } from './user.validation.js'
 
 export interface NewUserInput {
   name: string
   email: string
   password: string
   accessLevel: string
+  /** YYYY-MM-DD, or empty. */
+  dateOfBirth: string
 }
 
 export interface AccessSettingsInput {
   accessLevel: string
   active: boolean
   canViewHistory: boolean
+  /** YYYY-MM-DD, or empty. */
+  dateOfBirth: string
 }
 
 
@@ -45,8 +49,9 @@ export async function practiceOfEmail (em: EntityManager, email: string): Promis
 }
 
 /** A new user never starts with the User Action History permission; a Full Access user grants it later. */
-export async function createUser (em: EntityManager, practiceGroupId: number, input: NewUserInput): Promise<User> {
+export async function createUser (em: EntityManager, practiceGroupId: number, input: NewUserInput, today: string): Promise<User> {
   const errors: FieldErrors = {}
+  const dateOfBirth = checkDateOfBirth(input.dateOfBirth, today, errors)
   const email = input.email.trim().toLowerCase()
   checkName(input.name, errors)
   checkEmail(email, errors)
@@ -59,6 +64,7 @@ export async function createUser (em: EntityManager, practiceGroupId: number, in
     practiceGroupId,
     name: input.name.trim(),
     email,
+    dateOfBirth,
     passwordHash: await hashPassword(input.password),
     accessLevel: input.accessLevel as AccessLevel,
     active: true,
@@ -83,9 +89,10 @@ async function countOtherActiveFullAccess (em: EntityManager, user: User): Promi
  * Applies an access-settings edit and returns what changed. A practice must
  * keep one active Full Access user, or nobody could manage it any more.
  */
-export async function updateAccessSettings (em: EntityManager, user: User, input: AccessSettingsInput): Promise<FieldChangeRecord[]> {
+export async function updateAccessSettings (em: EntityManager, user: User, input: AccessSettingsInput, today: string): Promise<FieldChangeRecord[]> {
   const errors: FieldErrors = {}
-  if (!checkAccessLevel(input.accessLevel, errors)) throw new ValidationError(errors)
+  const dateOfBirth = checkDateOfBirth(input.dateOfBirth, today, errors)
+  if (!checkAccessLevel(input.accessLevel, errors) || Object.keys(errors).length > 0) throw new ValidationError(errors)
   const accessLevel = input.accessLevel
 
   const losesFullAccess = isFullAccess(user) && user.active && (accessLevel !== 'Full Access' || !input.active)
@@ -97,14 +104,15 @@ export async function updateAccessSettings (em: EntityManager, user: User, input
   }
 
   const changes: FieldChangeRecord[] = []
-  const words = (value: string | boolean): string => typeof value === 'boolean' ? (value ? 'On' : 'Off') : value
-  const record = <K extends 'accessLevel' | 'active' | 'canViewHistory'>(field: K, label: string, after: User[K]): void => {
+  const words = (value: string | boolean | null | undefined): string => typeof value === 'boolean' ? (value ? 'On' : 'Off') : value ?? ''
+  const record = <K extends 'accessLevel' | 'active' | 'canViewHistory' | 'dateOfBirth'>(field: K, label: string, after: User[K]): void => {
     if (user[field] === after) return
-    changes.push({ field, label, before: user[field], after, beforeText: words(user[field]), afterText: words(after) })
+    changes.push({ field, label, before: user[field] ?? null, after: after ?? null, beforeText: words(user[field]), afterText: words(after) })
     user[field] = after
   }
   record('accessLevel', 'Access level', accessLevel)
   record('active', 'Active', input.active)
   record('canViewHistory', 'User Action History', input.canViewHistory)
+  record('dateOfBirth', 'Date of birth', dateOfBirth)
   return changes
 }

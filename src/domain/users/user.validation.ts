@@ -22,6 +22,19 @@ export function checkPassword (password: string, errors: FieldErrors): void {
   else if (password.length > 1000) errors.password = 'A password can be at most 1,000 characters.'
 }
 
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/
+
+/** An optional date of birth as a form sends it: empty, or a real calendar date between 1900 and today. */
+export function checkDateOfBirth (value: string, today: string, errors: FieldErrors): string | null {
+  const trimmed = value.trim()
+  if (trimmed === '') return null
+  const parts = ISO_DATE.exec(trimmed)
+  const date = parts ? new Date(Date.UTC(Number(parts[1]), Number(parts[2]) - 1, Number(parts[3]))) : null
+  if (!date || date.toISOString().slice(0, 10) !== trimmed) errors.dateOfBirth = 'Enter a date of birth as a calendar date, or leave it empty.'
+  else if (trimmed < '1900-01-01' || trimmed > today) errors.dateOfBirth = 'A date of birth lies between 1900 and today.'
+  return trimmed
+}
+
 export function checkAccessLevel (value: string, errors: FieldErrors): value is AccessLevel {
   if ((ACCESS_LEVELS as readonly string[]).includes(value)) return true
   errors.accessLevel = `Choose one of: ${ACCESS_LEVELS.join(', ')}.`

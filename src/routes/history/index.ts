@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { ForbiddenError } from '../../domain/errors.js'
+import { ForbiddenError, RefusalError } from '../../domain/errors.js'
 import { assertMayVerify, historyAccess, type HistoryAccess } from '../../domain/history/access.js'
 import { downloadExpiryArchive, exportHistory } from './downloads.js'
 import { exportFormat, historyQuery, verifyBody, type ExportParams, type HistoryQuery, type VerifyBody } from './schemas.js'
@@ -41,7 +41,17 @@ export default async function history (app: FastifyInstance, { of }: HistoryOpti
   // a restricted patient's records need a reason first.
   app.addHook('preHandler', async function guard (request) {
     const now = app.clock.now()
-    const access = historyAccess(request.server.plan, request.currentUser!, request.practice!, request.subscription, now)
+    let access: HistoryAccess
+    try {
+      access = historyAccess(request.server.plan, request.currentUser!, request.practice!, request.subscription, now)
+    } catch (err) {
+      // A refused history of a practice record is recorded as concerning that record and its patient.
+      if (err instanceof RefusalError) {
+        const concerning = await of.concerning(request)
+        if (concerning) err.about(concerning)
+      }
+      throw err
+    }
     request.history = { now, access, spec: await of.spec(request) }
     await request.assertMayOpenPatient(request.history.spec.patientId)
   })

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { NotFoundError } from '../../domain/errors.js'
+import { NotFoundError, type Concerning } from '../../domain/errors.js'
 import { hasHistory, type HistorySubject } from '../../domain/history/history.service.js'
 import type { PracticeRecordKind } from '../../domain/practice-records/practice-record-kind.js'
 import { findRecord, loadLookups } from '../../domain/practice-records/practice-records.service.js'
@@ -27,6 +27,8 @@ export interface HistoryOf {
   params: Record<string, unknown>
   /** Names the history a request asks for; a record that never existed is not found. */
   spec: (request: FastifyRequest) => Promise<HistoryPageSpec>
+  /** The practice record (and its patient) a refused request for this history concerns, if it is in the practice. */
+  concerning: (request: FastifyRequest) => Promise<Concerning | null>
 }
 
 export const GROUP_HISTORY_PATH = '/settings/users/history'
@@ -41,7 +43,7 @@ const GROUP_HISTORY: HistoryPageSpec = {
   recordedDescription: 'Viewed the group User Action History'
 }
 
-export const groupHistory: HistoryOf = { group: true, params: {}, spec: async () => GROUP_HISTORY }
+export const groupHistory: HistoryOf = { group: true, params: {}, spec: async () => GROUP_HISTORY, concerning: async () => null }
 
 /** The history of each record of one kind, at `<kind>/:id/history`. */
 export function recordHistory (kind: PracticeRecordKind): HistoryOf {
@@ -68,6 +70,11 @@ export function recordHistory (kind: PracticeRecordKind): HistoryOf {
   return {
     group: false,
     params: recordIdParams(noun).properties,
+    async concerning (request) {
+      const { id } = request.params as { id: number }
+      const record = await findRecord(request.em, kind, request.practice!.id, id)
+      return record && { recordType: kind.type, recordId: id, patientId: kind.patientOf(record) }
+    },
     async spec (request) {
       const { id } = request.params as { id: number }
       const { named, patientId } = await heading(request, id)

@@ -1,3 +1,4 @@
+import { localIsoDate } from '../../../domain/time/zoned.js'
 import type { FastifyInstance } from 'fastify'
 import { ACCESS_LEVELS } from '../../../domain/users/user.entity.js'
 import { ValidationError } from '../../../domain/errors.js'
@@ -26,10 +27,11 @@ export default async function users (app: FastifyInstance): Promise<void> {
     reply.page('pages/settings/user-new', { title: 'Add a user', values: { accessLevel: 'Practitioner' }, errors: {}, accessLevels: ACCESS_LEVELS }))
 
   app.post<{ Body: NewUserBody }>('/', { config: { recording: 'change' }, preHandler: app.requireFullAccess, schema: { body: newUserBody } }, async (request, reply) => {
-    const values = { name: '', email: '', password: '', accessLevel: '', ...request.body }
+    const values = { name: '', email: '', password: '', accessLevel: '', dateOfBirth: '', ...request.body }
+    const today = localIsoDate(app.clock.now(), request.practice!.timeZone)
     try {
       const user = await request.em.transactional(async em => {
-        const created = await createUser(em, request.practice!.id, values)
+        const created = await createUser(em, request.practice!.id, values, today)
         await em.flush()
         await request.record({
           action: 'create', page: LIST_PAGE, recordType: 'user', recordId: created.id,
@@ -60,12 +62,14 @@ export default async function users (app: FastifyInstance): Promise<void> {
     const input = {
       accessLevel: request.body.accessLevel ?? '',
       active: request.body.active === 'on',
-      canViewHistory: request.body.canViewHistory === 'on'
+      canViewHistory: request.body.canViewHistory === 'on',
+      dateOfBirth: request.body.dateOfBirth ?? ''
     }
+    const today = localIsoDate(app.clock.now(), request.practice!.timeZone)
     try {
       const target = await request.em.transactional(async em => {
         const user = await getUser(em, request.practice!.id, request.params.id)
-        const changes = await updateAccessSettings(em, user, input)
+        const changes = await updateAccessSettings(em, user, input, today)
         if (changes.length === 0) return user
         await em.flush()
         await request.record({
