@@ -1,6 +1,7 @@
 import type { ScannedRecord, WindowEvent } from '../audit-records/alert-reads.js'
 import { formatDateTime, formatTime } from '../time/zoned.js'
 import { outsideOpeningHours } from './opening-hours.js'
+import { BREAK_GLASS_PAGE, REASON_GIVEN } from '../restricted-patients/break-glass.js'
 import type { AlertSettings, Rule } from './rules.js'
 
 /** An alert as the pass works it out, before it is stored. */
@@ -28,10 +29,6 @@ export interface RecordContext {
   users: Map<number, PersonFacts>
   patients: Map<number, PatientFacts>
 }
-
-/** The page and words with which a reason to open a restricted patient is recorded. */
-export const BREAK_THE_GLASS_PAGE = 'Break the glass'
-const BREAK_THE_GLASS_WORDS = 'Gave a reason to open'
 
 const EXPORTED_COUNT = /^(?:Exported|Archived) (\d+) records/
 
@@ -85,8 +82,8 @@ export function recordAlerts (record: ScannedRecord, context: RecordContext): Al
   if (settings.on['large-export'] && exported && Number(exported[1]) > settings.largeExport.count) {
     drafts.push(draft(record, 'large-export', `${record.userId}:${record.id}`, `${record.userName} exported ${Number(exported[1]).toLocaleString('en-AU')} records (more than ${settings.largeExport.count.toLocaleString('en-AU')}).`))
   }
-  if (settings.on['break-the-glass'] && record.page === BREAK_THE_GLASS_PAGE && record.description.startsWith(BREAK_THE_GLASS_WORDS)) {
-    const patientAndReason = record.description.slice(BREAK_THE_GLASS_WORDS.length).trim()
+  if (settings.on['break-the-glass'] && record.page === BREAK_GLASS_PAGE && record.description.startsWith(REASON_GIVEN)) {
+    const patientAndReason = record.description.slice(REASON_GIVEN.length).trim()
     drafts.push(draft(record, 'break-the-glass', `${record.userId}:${record.id}`, `${record.userName} gave a reason to open restricted ${patientAndReason}`, record.patientId))
   }
   return drafts

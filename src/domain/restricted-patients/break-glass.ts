@@ -21,8 +21,9 @@ export const REASON_DETAILS_MAX = 200
 /** How long a given reason opens the patient, in this session. */
 export const GRANT_MS = 30 * 60_000
 
-/** The page under which a given reason is recorded; alerts look for it. */
+/** The page under which a given reason is recorded, and the words its description starts with; alerts look for both. */
 export const BREAK_GLASS_PAGE = 'Break the glass'
+export const REASON_GIVEN = 'Gave a reason to open'
 
 /** When this session gave a reason to open each restricted patient (ms since the epoch), by patient id. */
 export type Grants = Record<string, number>
@@ -86,6 +87,6 @@ export function parseReason (choice: string | undefined, details: string | undef
 export async function giveReason (em: EntityManager, actor: Actor, patient: Person, reason: string): Promise<void> {
   await recordEvent(em, actor, {
     action: 'view', page: BREAK_GLASS_PAGE, recordType: 'patient', recordId: patient.id, patientId: patient.id,
-    description: `Gave a reason to open patient ${patient.name}: ${reason}`
+    description: `${REASON_GIVEN} patient ${patient.name}: ${reason}`
   })
 }
