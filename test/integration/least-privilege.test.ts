@@ -178,3 +178,23 @@ t.test('when the scheduled job runs as the keeper, then it renews, expires and d
   t.equal(mine?.error, undefined)
   t.equal(mine?.deleted, 1)
 })
+
+t.test('when a table holds a practice\'s rows, then row-level security is on and the app role is held to its practice by a policy', async t => {
+  const tables = await ctx.em().getConnection().execute<{ table: string, secured: boolean, app_policies: string, app_scoped: string }[]>(`
+    select c.relname as table, c.relrowsecurity as secured,
+           (select count(*) from pg_policy p where p.polrelid = c.oid and '${APP_ROLE}'::regrole = any(p.polroles)) as app_policies,
+           (select count(*) from pg_policy p where p.polrelid = c.oid and '${APP_ROLE}'::regrole = any(p.polroles)
+               and pg_get_expr(p.polqual, p.polrelid) like '%app_practice()%') as app_scoped
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = 'public' and c.relkind = 'r'
+       and (c.relname = 'practice_groups' or exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'practice_group_id' and not a.attisdropped))
+       -- Failed sign-ins are counted by email and address before any practice is known (see the least-privilege migration).
+       and c.relname <> 'sign_in_failures'
+     order by 1`)
+  t.ok(tables.length >= 15, `${tables.length} tables hold practice rows`)
+  for (const table of tables) {
+    t.ok(table.secured, `${table.table} has row-level security`)
+    t.equal(Number(table.app_policies), Number(table.app_scoped), `every app-role policy on ${table.table} is scoped to the request's practice`)
+    t.ok(Number(table.app_scoped) > 0, `${table.table} has a practice policy for the app role`)
+  }
+})
