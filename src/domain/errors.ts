@@ -8,7 +8,8 @@ export class UserFacingError extends Error {
 /** The practice record a refusal concerns, for the record of the refused attempt. */
 export interface Concerning {
   recordType: string
-  recordId: number
+  /** Null for a record that was to be created. */
+  recordId: number | null
   patientId: number | null
 }
 

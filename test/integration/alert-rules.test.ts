@@ -176,3 +176,18 @@ t.test('when a user opens a patient with their own name and date of birth, then 
   const [summary] = await ownRecord()
   t.match(summary, '(same name and date of birth)')
 })
+
+t.test('when an alert has been acknowledged and the same person goes on, then a new alert is raised rather than the old one growing', async t => {
+  const clinic = await clinicWithScan()
+  const family = clinic.practitioner.name.split(' ').pop()!
+  const relative = await makePatient(ctx.em(), clinic.group.id, `Kim ${family}`)
+  await happened(ctx.em(), clinic.practitioner, TUESDAY('10:00'), { patientId: relative })
+  t.same(await rulesFired(clinic), ['family-name'])
+  await ctx.em().getConnection().execute(
+    "update alerts set acknowledged_at = now(), acknowledged_by = ?, acknowledged_by_name = ?, acknowledgement_note = 'asked about it' where practice_group_id = ?",
+    [clinic.owner.id, clinic.owner.name, clinic.group.id])
+  await happened(ctx.em(), clinic.practitioner, TUESDAY('10:25'), { patientId: relative })
+  const alerts = (await scan(), await alertsOf(ctx.em(), clinic.group.id))
+  t.equal(alerts.length, 2, 'the second opening is an alert of its own')
+  t.same(alerts.map(a => a.evidence_to), [TUESDAY('10:00'), TUESDAY('10:25')], 'the acknowledged alert kept its evidence')
+})

@@ -154,3 +154,18 @@ t.test('when the app\'s own login tries to raise, rewrite or hide alerts, then t
   const seen = await sendAsApp(ctx.orm, 'select id from alerts where practice_group_id = ?', [clinic.group.id], other.group.id) as unknown[]
   t.same(seen, [], 'another practice sees none of these alerts')
 })
+
+t.test('when a Full Access user tries to acknowledge an alert about their own actions, then it is refused in place', async t => {
+  const secondOwner = await makeUser(ctx.em(), clinic.group, { name: unique('Second Owner'), accessLevel: 'Full Access', canViewHistory: true })
+  await ctx.em().getConnection().execute(
+    `insert into alerts (practice_group_id, rule, subject_key, raised_at, user_id, user_name, summary, evidence_from, evidence_to)
+     values (?, 'after-hours', ?, now(), ?, ?, 'Used the records at night.', now(), now())`, [clinic.group.id, String(clinic.owner.id), clinic.owner.id, clinic.owner.name])
+  const [own] = (await alertsOf(ctx.em(), clinic.group.id)).filter(a => a.user_id === clinic.owner.id)
+  await owner.get('/settings/alerts')
+  const refused = await owner.post(`/settings/alerts/${own!.id}/acknowledge`, { note: 'It was me, all fine' })
+  t.equal(refused.statusCode, 422)
+  t.match(refused.body, 'another Full Access user must acknowledge it')
+  const colleague = await signedInAgent(ctx.app, secondOwner.email)
+  await colleague.get('/settings/alerts')
+  t.equal((await colleague.post(`/settings/alerts/${own!.id}/acknowledge`, { note: 'Checked with them' })).statusCode, 303)
+})

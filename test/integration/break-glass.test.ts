@@ -206,3 +206,25 @@ t.test('when the restriction is lifted, then it is recorded and the patient open
   t.equal(unchanged.statusCode, 303)
   t.equal((await auditRows(ctx.em(), clinic.group.id, "page = 'Patient restriction' and action = 'update'")).length, 5, 'saving no change records nothing')
 })
+
+t.test('when a save or an htmx request is refused for want of a reason, or a refused new invoice names a patient, then each is recorded as denied with the patient', async t => {
+  const manager = await signedInAgent(ctx.app, clinic.owner.email)
+  const cara = await created(manager, '/patients', { name: 'Cara Refused', dateOfBirth: '1977-07-07', phone: '0400 777 777', email: 'cara@example.test', notes: 'Cara-private-note' })
+  t.equal((await saveRestriction(manager, cara, true, [])).statusCode, 303)
+  const deniedFor = async (): Promise<number> => (await auditRows(ctx.em(), clinic.group.id, "action = 'denied' and record_type = 'patient' and record_id = ?", [String(cara)])).length
+  const before = await deniedFor()
+  const fragment = await manager.get(`/patients/${cara}`, { 'hx-request': 'true' })
+  t.equal(fragment.statusCode, 403)
+  await manager.get(`/patients/${cara}/edit`)
+  const save = await manager.post(`/patients/${cara}`, { name: 'Cara Overwritten', dateOfBirth: '1977-07-07', phone: '', email: '', notes: '' })
+  t.equal(save.statusCode, 403)
+  t.equal(await deniedFor(), before + 2, 'the htmx request and the save are both on record')
+
+  const practitioner = await signedInAgent(ctx.app, clinic.practitioner.email)
+  await practitioner.get('/invoices/new')
+  const invoice = await practitioner.post('/invoices', { patientId: String(ben), issueDate: '2026-11-25', description: 'Forged', amountCents: '10.00', status: 'Issued' })
+  t.equal(invoice.statusCode, 403)
+  const [refused] = (await auditRows(ctx.em(), clinic.group.id, "action = 'denied' and record_type = 'invoice' and user_id = ?", [clinic.practitioner.id])).slice(-1)
+  const [{ patient_id: named }] = await ctx.em().getConnection().execute<{ patient_id: number }[]>('select patient_id from audit_records where id = ?', [refused!.id])
+  t.equal(named, ben, 'the refused invoice names the patient it was for')
+})

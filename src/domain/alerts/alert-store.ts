@@ -47,11 +47,15 @@ const ALERT_COLUMNS = `a.id, a.rule, a.raised_at, a.user_id, a.user_name, a.pati
   a.evidence_from, a.evidence_to, a.acknowledged_at, a.acknowledged_by_name, a.acknowledgement_note`
 const WITH_PATIENT = 'alerts a left join patients p on p.id = a.patient_id and p.practice_group_id = a.practice_group_id'
 
-/** The alert already raised for this finding, if one lies within the rule's quiet minutes of it. */
+/**
+ * The open alert already raised for this finding, if one lies within the
+ * rule's quiet minutes of it. An acknowledged alert takes no more evidence:
+ * what happens after someone looked at it is a new alert.
+ */
 async function raisedRecently (client: PoolClient, draft: AlertDraft, quietMinutes: number): Promise<number | null> {
   const gap = quietMinutes * 60_000
   const { rows } = await client.query(
-    'select id from alerts where practice_group_id = $1 and rule = $2 and subject_key = $3 and evidence_to >= $4 and evidence_from <= $5 order by id limit 1',
+    'select id from alerts where practice_group_id = $1 and rule = $2 and subject_key = $3 and acknowledged_at is null and evidence_to >= $4 and evidence_from <= $5 order by id limit 1',
     [draft.practiceGroupId, draft.rule, draft.subjectKey, new Date(draft.evidenceFrom.getTime() - gap), new Date(draft.evidenceTo.getTime() + gap)])
   return rows.length > 0 ? Number(rows[0].id) : null
 }
@@ -123,6 +127,7 @@ export async function acknowledgeAlert (em: EntityManager, practiceGroupId: numb
   const text = checkNote(note)
   const alert = await getAlert(em, practiceGroupId, id)
   if (alert.acknowledgedAt) throw new ValidationError({ note: `${alert.acknowledgedByName ?? 'Someone'} has already acknowledged this alert.` })
+  if (alert.userId === by.id) throw new ValidationError({ note: 'This alert is about your own actions: another Full Access user must acknowledge it.' })
   await em.getConnection().execute(
     `update alerts set acknowledged_at = ?, acknowledged_by = ?, acknowledged_by_name = ?, acknowledgement_note = ?
       where practice_group_id = ? and id = ? and acknowledged_at is null`,

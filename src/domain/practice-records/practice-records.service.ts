@@ -102,8 +102,7 @@ async function parseForm (em: EntityManager, kind: PracticeRecordKind, actor: Ac
 /** Refuses a change the user's access does not allow, naming the record (if it exists yet) for the record of the refusal. */
 function assertAllowed (reason: string | null, kind: PracticeRecordKind, record: Record<string, unknown>): void {
   if (!reason) return
-  const refusal = new ForbiddenError(reason)
-  throw record.id == null ? refusal : refusal.about({ recordType: kind.type, recordId: Number(record.id), patientId: kind.patientOf(record) })
+  throw new ForbiddenError(reason).about({ recordType: kind.type, recordId: record.id == null ? null : Number(record.id), patientId: kind.patientOf(record) })
 }
 
 export async function recordView (em: EntityManager, kind: PracticeRecordKind, actor: Actor, record: PracticeRecord, what = 'Viewed'): Promise<Lookups> {

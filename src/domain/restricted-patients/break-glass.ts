@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { sqlIn } from '../../db/sql.js'
 import type { Actor } from '../audit-records/record.js'
-import { UserFacingError, ValidationError } from '../errors.js'
+import { RefusalError, ValidationError } from '../errors.js'
 import { recordEvent } from '../recorder/recorder.js'
 import type { User } from '../users/user.entity.js'
 import type { Person } from './restriction.js'
@@ -29,9 +29,11 @@ export const REASON_GIVEN = 'Gave a reason to open'
 export type Grants = Record<string, number>
 
 /** The viewer asked for a restricted patient's records without a current reason. */
-export class ReasonRequiredError extends UserFacingError {
+/** Recorded as a denied attempt when it is answered with a refusal rather than the reason page. */
+export class ReasonRequiredError extends RefusalError {
   constructor (readonly patientId: number) {
     super(403, 'This patient is restricted: give a reason for opening their records first.')
+    this.about({ recordType: 'patient', recordId: patientId, patientId })
   }
 }
 
