@@ -228,3 +228,27 @@ t.test('when a save or an htmx request is refused for want of a reason, or a ref
   const [{ patient_id: named }] = await ctx.em().getConnection().execute<{ patient_id: number }[]>('select patient_id from audit_records where id = ?', [refused!.id])
   t.equal(named, ben, 'the refused invoice names the patient it was for')
 })
+
+t.test('when someone without a reason reads the group history, its exports or searches it, then a restricted patient\'s records show without their details', async t => {
+  const manager = await signedInAgent(ctx.app, clinic.owner.email)
+  const dora = await created(manager, '/patients', { name: 'Dora Withheld', dateOfBirth: '1966-06-06', phone: '0400 666 666', email: 'dora@example.test', notes: 'Dora-secret-diagnosis' })
+  t.equal((await saveRestriction(manager, dora, true, [])).statusCode, 303)
+  const reader = await signedInAgent(ctx.app, clinic.owner.email)
+  const byId = `/settings/users/history?${new URLSearchParams({ id: String(dora) })}`
+  const fragment = await reader.get(byId, { 'hx-request': 'true' })
+  t.equal(fragment.statusCode, 200)
+  t.notMatch(fragment.body, 'Dora-secret-diagnosis')
+  t.match(fragment.body, 'Details withheld: this patient is restricted.')
+  for (const format of ['csv', 'ndjson']) {
+    const exported = await reader.get(`/settings/users/history/export.${format}?${new URLSearchParams({ id: String(dora) })}`)
+    t.equal(exported.statusCode, 200, format)
+    t.notMatch(exported.body, 'Dora-secret-diagnosis', `${format} withholds the details`)
+    t.match(exported.body, 'Details withheld', format)
+  }
+  const searched = await reader.get(`/settings/users/history?${new URLSearchParams({ description: 'secret-diagnosis' })}`, { 'hx-request': 'true' })
+  t.notMatch(searched.body, 'Dora Withheld', 'a search in the text passes over the withheld records')
+
+  await reader.get(`/patients/${dora}/break-glass`)
+  t.equal((await giveReason(reader, dora, { reason: 'billing' })).statusCode, 303)
+  t.match((await reader.get(byId, { 'hx-request': 'true' })).body, 'Dora-secret-diagnosis', 'with a reason given, the details show')
+})

@@ -21,6 +21,8 @@ export interface HistoryScope {
   /** Set when the viewer may only see their own actions. */
   onlyUserId: number | null
   window: HistoryWindow
+  /** Restricted patients whose records show without their details, and which text searches pass over; none when absent. */
+  withheldPatients?: readonly number[]
 }
 
 /** What a history list asks the database for, once every parameter has been understood. */

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core'
 import type { Action, FieldChangeRecord } from './record.js'
 import { EVERYTHING, type HistoryCriteria, type HistoryScope } from './criteria.js'
-import { ordering, visibleRows, type HistorySubject, type SqlQuery } from './visible.js'
+import { ordering, visibleRows, WITHHELD, withholding, type HistorySubject, type SqlQuery } from './visible.js'
 
 /** One history record as a viewer reads it. */
 export interface HistoryRow {
@@ -51,11 +51,14 @@ export function exactCountQuery (scope: HistoryScope, subject: HistorySubject | 
 /** One page of those rows in the chosen order; `page` "last" reads the end of the list backwards. */
 export function pageQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number | 'last'): SqlQuery {
   const where = visibleRows(scope, subject, criteria)
+  const description = withholding(scope, 'description', WITHHELD)
+  const changes = withholding(scope, 'changes', null)
   return {
-    sql: `select id, occurred_at, user_id, user_name, action, page, record_type, record_id, description, url, host(ip) as ip, changes
+    sql: `select id, occurred_at, user_id, user_name, action, page, record_type, record_id, ${description.sql} as description, url, host(ip) as ip,
+                 ${changes.sql} as changes
             from audit_records where ${where.sql}
            order by ${ordering(criteria, page === 'last')} limit ? offset ?`,
-    params: [...where.params, criteria.size, page === 'last' ? 0 : (page - 1) * criteria.size]
+    params: [...description.params, ...changes.params, ...where.params, criteria.size, page === 'last' ? 0 : (page - 1) * criteria.size]
   }
 }
 
@@ -75,13 +78,15 @@ const inert = (column: string): string => `case when ${column} ~ E'^[-=+@\\t\\r'
  */
 export function csvExportQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria): SqlQuery {
   const where = visibleRows(scope, subject, criteria)
+  const description = withholding(scope, 'description', WITHHELD)
   return {
     sql: `select to_char(occurred_at, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM') as "Date", ${inert('user_name')} as "User", ${inert('action')} as "Action",
                  ${inert('page')} as "Page", ${inert("coalesce(record_type, '')")} as "Record type", ${inert("coalesce(record_id, '')")} as "ID",
-                 ${inert('description')} as "Description", ${inert('url')} as "URL", coalesce(host(ip), '') as "IP Address"
+                 ${inert(`(${description.sql})`)} as "Description", ${inert('url')} as "URL", coalesce(host(ip), '') as "IP Address"
             from audit_records where ${where.sql}
            order by ${ordering(criteria)}`,
-    params: where.params
+    // inert() names its column three times.
+    params: [...description.params, ...description.params, ...description.params, ...where.params]
   }
 }
 

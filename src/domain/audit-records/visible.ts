@@ -5,6 +5,25 @@ export interface HistorySubject { recordType: string, recordId: string }
 
 export interface SqlQuery { sql: string, params: unknown[] }
 
+/** What a restricted patient's record says instead of its description, to someone who has given no reason. */
+export const WITHHELD = 'Details withheld: this patient is restricted. Open the patient and give a reason to see them.'
+
+/**
+ * A column as the scope may see it: for records about a withheld patient,
+ * `instead` (a literal or null). Without withheld patients, the column
+ * itself, so ordinary reads are unchanged.
+ */
+export function withholding (scope: HistoryScope, column: string, instead: string | null): SqlQuery {
+  if (!scope.withheldPatients?.length) return { sql: column, params: [] }
+  const patients = intArray(scope.withheldPatients)
+  return instead === null
+    ? { sql: `case when patient_id = any(?::int[]) then null else ${column} end`, params: [patients] }
+    : { sql: `case when patient_id = any(?::int[]) then ?::text else ${column} end`, params: [patients, instead] }
+}
+
+/** Whole numbers as one PostgreSQL array literal: a single parameter however many there are. */
+const intArray = (ids: readonly number[]): string => `{${ids.filter(Number.isInteger).join(',')}}`
+
 /** Where what a viewer sees begins: the later of the window's start and the criteria's From. */
 export function viewStart (scope: HistoryScope, criteria: HistoryCriteria): Date {
   return criteria.since && criteria.since > scope.window.since ? criteria.since : scope.window.since
@@ -36,6 +55,10 @@ export function visibleRows (scope: HistoryScope, subject: HistorySubject | null
   if (criteria.recordId) add(`length(${column('record_id')}) = length(?::text) and ${column('record_id')} = ?`, criteria.recordId, criteria.recordId)
   if (criteria.descriptionContains) add(`${column('description')} ilike ? escape '\\'`, likePattern(criteria.descriptionContains))
   if (criteria.urlContains) add(`${column('url')} ilike ? escape '\\'`, likePattern(criteria.urlContains))
+  // A search in the text of a restricted patient's records would tell what their withheld details say.
+  if ((criteria.descriptionContains || criteria.urlContains) && scope.withheldPatients?.length) {
+    add(`(${column('patient_id')} is null or not (${column('patient_id')} = any(?::int[])))`, intArray(scope.withheldPatients))
+  }
   if (criteria.ip) add(criteria.ipIsRange ? `${column('ip')} <<= ?::inet` : `${column('ip')} = ?::inet`, criteria.ip)
   return { sql: where.join(' and '), params }
 }

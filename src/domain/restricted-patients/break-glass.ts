@@ -65,6 +65,20 @@ export async function patientsNeedingReason (em: EntityManager, viewer: User, pa
   return new Set(rows.map(r => r.patient_id))
 }
 
+/**
+ * Every restricted patient of the viewer's practice whose records' details
+ * the viewer may not see now: the histories show those records without
+ * their details, and text searches pass over them.
+ */
+export async function withheldPatients (em: EntityManager, viewer: User, now: Date, grants: Grants): Promise<number[]> {
+  const rows = await sqlIn(em)<{ patient_id: number }>(
+    `select r.patient_id from restricted_patients r
+      where r.practice_group_id = ?
+        and not exists (select 1 from restricted_patient_openers o where o.patient_id = r.patient_id and o.user_id = ?)`,
+    [viewer.practiceGroupId, viewer.id])
+  return rows.map(r => r.patient_id).filter(id => !current(grants, id, now))
+}
+
 export async function mustGiveReason (em: EntityManager, viewer: User, patientId: number | null, now: Date, grants: Grants): Promise<boolean> {
   if (patientId === null) return false
   return (await patientsNeedingReason(em, viewer, [patientId], now, grants)).has(patientId)

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { assertMayOpenPatient, patientsNeedingReason, withGrant, type Grants } from '../../domain/restricted-patients/break-glass.js'
+import { assertMayOpenPatient, patientsNeedingReason, withGrant, withheldPatients, type Grants } from '../../domain/restricted-patients/break-glass.js'
 
 declare module 'fastify' {
   interface Session {
@@ -11,6 +11,8 @@ declare module 'fastify' {
     assertMayOpenPatient: (patientId: number | null) => Promise<void>
     /** Of these patients, the restricted ones the signed-in user may not open yet. */
     patientsNeedingReason: (patientIds: number[]) => Promise<Set<number>>
+    /** The restricted patients whose records' details the signed-in user may not see now. */
+    withheldPatients: () => Promise<number[]>
     /** Lets this session open the patient for the next 30 minutes. */
     grantPatient: (patientId: number) => void
   }
@@ -26,6 +28,9 @@ export default fp(async (app) => {
   })
   app.decorateRequest('patientsNeedingReason', async function (patientIds: number[]) {
     return patientsNeedingReason(this.em, this.currentUser!, patientIds, app.clock.now(), this.session.breakGlass ?? {})
+  })
+  app.decorateRequest('withheldPatients', async function () {
+    return withheldPatients(this.em, this.currentUser!, app.clock.now(), this.session.breakGlass ?? {})
   })
   app.decorateRequest('grantPatient', function (patientId: number) {
     this.session.breakGlass = withGrant(this.session.breakGlass ?? {}, patientId, app.clock.now())

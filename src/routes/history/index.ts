@@ -52,8 +52,11 @@ export default async function history (app: FastifyInstance, { of }: HistoryOpti
       }
       throw err
     }
-    request.history = { now, access, spec: await of.spec(request) }
-    await request.assertMayOpenPatient(request.history.spec.patientId)
+    const spec = await of.spec(request)
+    await request.assertMayOpenPatient(spec.patientId)
+    // Other restricted patients' records may still appear here (the group history, a search): they show without their details.
+    const withheldPatients = await request.withheldPatients()
+    request.history = { now, access: { ...access, scope: { ...access.scope, withheldPatients } }, spec }
   })
 
   /** The address's parameters (a record history's record id, and the route's own), as a schema only when there are any. */
