@@ -252,3 +252,25 @@ t.test('when someone without a reason reads the group history, its exports or se
   t.equal((await giveReason(reader, dora, { reason: 'billing' })).statusCode, 303)
   t.match((await reader.get(byId, { 'hx-request': 'true' })).body, 'Dora-secret-diagnosis', 'with a reason given, the details show')
 })
+
+t.test('when someone moves an appointment onto a restricted patient without a reason, then it is refused and the appointment stays where it was', async t => {
+  const manager = await signedInAgent(ctx.app, clinic.owner.email)
+  const eve = await created(manager, '/patients', { name: 'Eve Moved-Onto', dateOfBirth: '1955-05-05', phone: '0400 555 555', email: 'eve@example.test', notes: '' })
+  t.equal((await saveRestriction(manager, eve, true, [])).statusCode, 303)
+  const form = { practitionerId: String(clinic.practitioner.id), startsAt: '2026-11-27T09:00', durationMinutes: '30', status: 'Booked', notes: '' }
+  const bens = await created(manager, '/appointments', { ...form, patientId: String(ben) })
+  const reception = await signedInAgent(ctx.app, clinic.reception.email)
+  await reception.get(`/appointments/${bens}/edit`)
+  const moved = await reception.post(`/appointments/${bens}`, { ...form, patientId: String(eve) })
+  t.equal(moved.statusCode, 403)
+  const [row] = await ctx.em().getConnection().execute<{ patient_id: number }[]>('select patient_id from appointments where id = ?', [bens])
+  t.equal(row!.patient_id, ben, 'still Ben\'s')
+})
+
+t.test('when a signed-in user is shown a page, then the browser is told not to keep it', async t => {
+  const manager = await signedInAgent(ctx.app, clinic.owner.email)
+  const page = await manager.get('/patients')
+  t.equal(page.statusCode, 200)
+  t.equal(page.headers['cache-control'], 'no-store')
+  t.notOk((await ctx.app.inject({ method: 'GET', url: '/public/app.css' })).headers['cache-control'] === 'no-store', 'assets may still be kept')
+})

@@ -58,6 +58,11 @@ export default fp(async (app) => {
     request.subscription = signedIn.subscription
   })
 
+  // What a signed-in user was shown stays off the browser's disk: on a shared front-desk computer, Back after sign-out or after a reason lapses shows nothing.
+  app.addHook('onSend', async (request, reply) => {
+    if (request.currentUser) reply.header('cache-control', 'no-store')
+  })
+
   app.decorate('requireUser', async (request: FastifyRequest) => {
     if (!request.currentUser) throw new SignInRequiredError()
   })

@@ -39,7 +39,11 @@ export function recordRoutes (kind: PracticeRecordKind) {
     // Every route of one record (its page, form, save and delete) opens its patient, so a restricted patient asks for a reason first.
     app.addHook('preHandler', async (request) => {
       const { id } = (request.params ?? {}) as Partial<IdParams>
-      if (typeof id === 'number') await request.assertMayOpenPatient(await patientOfRecord(request.em, kind, request.practice!.id, id))
+      if (typeof id !== 'number') return
+      await request.assertMayOpenPatient(await patientOfRecord(request.em, kind, request.practice!.id, id))
+      // Saving a record onto another patient adds to that patient's records: a restricted one asks for a reason too.
+      const moveTo = kind.patientOf({ ...(request.body as Record<string, unknown> | undefined), id })
+      if (request.method === 'POST' && kind.type !== 'patient' && Number.isInteger(moveTo)) await request.assertMayOpenPatient(moveTo)
     })
 
     app.get<{ Querystring: ListQuery }>('/', { config: { recording: 'view' }, schema: { querystring: listQuery } }, async (request, reply) => {
