@@ -191,3 +191,11 @@ t.test('when an alert has been acknowledged and the same person goes on, then a 
   t.equal(alerts.length, 2, 'the second opening is an alert of its own')
   t.same(alerts.map(a => a.evidence_to), [TUESDAY('10:00'), TUESDAY('10:25')], 'the acknowledged alert kept its evidence')
 })
+
+t.test('when a patient\'s access report is downloaded with more than 1,000 accesses, then it is flagged like any large export', async t => {
+  const clinic = await clinicWithScan()
+  await happened(ctx.em(), clinic.owner, TUESDAY('12:00'), { action: 'export', description: 'Exported the access report of patient Ava Nguyen for 01/01/2026 00:00 to 24/11/2026 23:59 (Australia/Sydney) as CSV: 1,000 accesses' })
+  t.same(await rulesFired(clinic), [])
+  await happened(ctx.em(), clinic.owner, TUESDAY('12:01'), { action: 'export', description: 'Exported the access report of patient Ava Nguyen for 01/01/2026 00:00 to 24/11/2026 23:59 (Australia/Sydney) as CSV: 1,001 accesses' })
+  t.same(await rulesFired(clinic), ['large-export'])
+})

@@ -30,7 +30,16 @@ export interface RecordContext {
   patients: Map<number, PatientFacts>
 }
 
-const EXPORTED_COUNT = /^(?:Exported|Archived) (\d+) records/
+/** How many rows an export record says left: the history's exports and archives, and a patient's access report as CSV. */
+const EXPORTED_COUNTS = [/^(?:Exported|Archived) (\d+) records/, /^Exported the access report .* as CSV: ([\d,]+) access/]
+
+function exportedCount (description: string): number | null {
+  for (const pattern of EXPORTED_COUNTS) {
+    const found = pattern.exec(description)
+    if (found) return Number(found[1]!.replace(/,/g, ''))
+  }
+  return null
+}
 
 /** The last word of a name, as people file family names; "" for none. */
 export function familyName (name: string): string {
@@ -78,9 +87,9 @@ export function recordAlerts (record: ScannedRecord, context: RecordContext): Al
   if (settings.on['after-hours'] && record.action !== 'logout' && outsideOpeningHours(record.occurredAt, timeZone, settings.openingHours)) {
     drafts.push(draft(record, 'after-hours', `${record.userId}`, `${record.userName} used the practice's records outside opening hours (from ${formatDateTime(record.occurredAt, timeZone)}).`))
   }
-  const exported = record.action === 'export' ? EXPORTED_COUNT.exec(record.description) : null
-  if (settings.on['large-export'] && exported && Number(exported[1]) > settings.largeExport.count) {
-    drafts.push(draft(record, 'large-export', `${record.userId}:${record.id}`, `${record.userName} exported ${Number(exported[1]).toLocaleString('en-AU')} records (more than ${settings.largeExport.count.toLocaleString('en-AU')}).`))
+  const exported = record.action === 'export' ? exportedCount(record.description) : null
+  if (settings.on['large-export'] && exported !== null && exported > settings.largeExport.count) {
+    drafts.push(draft(record, 'large-export', `${record.userId}:${record.id}`, `${record.userName} exported ${exported.toLocaleString('en-AU')} records (more than ${settings.largeExport.count.toLocaleString('en-AU')}).`))
   }
   if (settings.on['break-the-glass'] && record.page === BREAK_GLASS_PAGE && record.description.startsWith(REASON_GIVEN)) {
     const patientAndReason = record.description.slice(REASON_GIVEN.length).trim()
