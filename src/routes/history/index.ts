@@ -52,10 +52,9 @@ export default async function history (app: FastifyInstance, { of }: HistoryOpti
       }
       throw err
     }
-    const spec = await of.spec(request)
-    await request.assertMayOpenPatient(spec.patientId)
     // Other restricted patients' records may still appear here (the group history, a search): they show without their details.
-    const withheldPatients = await request.withheldPatients()
+    const [spec, withheldPatients] = await Promise.all([of.spec(request), request.withheldPatients()])
+    await request.assertMayOpenPatient(spec.patientId)
     request.history = { now, access: { ...access, scope: { ...access.scope, withheldPatients } }, spec }
   })
 
