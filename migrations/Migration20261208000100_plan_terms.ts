@@ -8,7 +8,8 @@ import { APP_ROLE, KEEPER_ROLE } from '../src/db/app-role.js'
  * only the owner writes (at start-up, from the app's plan) and the function
  * reads, so the logins that call it cannot shorten what is kept: the
  * function still takes no term as an argument. Both start at the 30 days
- * the function had until now.
+ * the function had until now. The row holds no practice's data, so it has
+ * no row-level security.
  */
 export class Migration20261208000100PlanTerms extends Migration {
   override async up (): Promise<void> {

@@ -14,6 +14,8 @@ const ALERT_TABLES = ['alert_settings', 'opening_hours', 'alerts', 'access_revie
  *   finished transaction's records once: `alert_scan_state.scanned_below`
  *   is the first transaction not yet read, and only moves forward. It
  *   starts here, so records written before alerts existed are not read.
+ *   It is one row for the whole database and holds no practice's data, so
+ *   it has no row-level security; only the keeper may move it.
  *   The app role may read alerts and fill in their acknowledgement, nothing
  *   else.
  * - `access_reviews` lists who marked the history reviewed up to when.

@@ -3,7 +3,7 @@ import { User } from '../users/user.entity.js'
 import type { FilterChoices } from './history-criteria.js'
 import type { HistoryCriteria } from '../audit-records/criteria.js'
 import type { HistoryScope } from './access.js'
-import { countVisible, everInHistory, readVisiblePage, visiblePageNames, type HistoryRow } from '../audit-records/reads.js'
+import { countVisible, readVisiblePage, visiblePageNames, type HistoryRow } from '../audit-records/reads.js'
 import type { HistorySubject } from '../audit-records/visible.js'
 
 export type { HistorySubject } from '../audit-records/visible.js'
@@ -79,9 +79,4 @@ export async function filterChoices (em: EntityManager, scope: HistoryScope, now
   if (cachedChoices.size > 10_000) cachedChoices.clear()
   cachedChoices.set(key, { choices, until: now.getTime() + CHOICES_TTL_MS })
   return choices
-}
-
-/** Whether a record, even one since deleted, ever appeared in this practice's history. */
-export async function hasHistory (em: EntityManager, practiceGroupId: number, subject: HistorySubject): Promise<boolean> {
-  return everInHistory(em, practiceGroupId, subject)
 }

@@ -79,6 +79,11 @@ export async function withheldPatients (em: EntityManager, viewer: User, now: Da
   return rows.map(r => r.patient_id).filter(id => !current(grants, id, now))
 }
 
+/** The reason gate, against a list `withheldPatients` already gave: no second look-up. */
+export function assertNotWithheld (withheld: readonly number[], patientId: number | null): void {
+  if (patientId !== null && withheld.includes(patientId)) throw new ReasonRequiredError(patientId)
+}
+
 export async function mustGiveReason (em: EntityManager, viewer: User, patientId: number | null, now: Date, grants: Grants): Promise<boolean> {
   if (patientId === null) return false
   return (await patientsNeedingReason(em, viewer, [patientId], now, grants)).has(patientId)

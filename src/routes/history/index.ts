@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { ForbiddenError, RefusalError } from '../../domain/errors.js'
 import { assertMayVerify, historyAccess, type HistoryAccess } from '../../domain/history/access.js'
+import { assertNotWithheld } from '../../domain/restricted-patients/break-glass.js'
 import { downloadExpiryArchive, exportHistory } from './downloads.js'
 import { exportFormat, historyQuery, verifyBody, type ExportParams, type HistoryQuery, type VerifyBody } from './schemas.js'
 import { showActivityChart, showHistory } from './show-history.js'
@@ -54,7 +55,7 @@ export default async function history (app: FastifyInstance, { of }: HistoryOpti
     }
     // Other restricted patients' records may still appear here (the group history, a search): they show without their details.
     const [spec, withheldPatients] = await Promise.all([of.spec(request), request.withheldPatients()])
-    await request.assertMayOpenPatient(spec.patientId)
+    assertNotWithheld(withheldPatients, spec.patientId)
     request.history = { now, access: { ...access, scope: { ...access.scope, withheldPatients } }, spec }
   })
 

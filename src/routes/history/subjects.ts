@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { NotFoundError, type Concerning } from '../../domain/errors.js'
-import { hasHistory, type HistorySubject } from '../../domain/history/history.service.js'
+import type { HistorySubject } from '../../domain/history/history.service.js'
+import { everInHistory } from '../../domain/audit-records/reads.js'
 import type { PracticeRecordKind } from '../../domain/practice-records/practice-record-kind.js'
 import { findRecord, loadLookups } from '../../domain/practice-records/practice-records.service.js'
 import { recordIdParams } from '../plain-numbers.js'
@@ -61,7 +62,7 @@ export function recordHistory (kind: PracticeRecordKind): HistoryOf {
       const lookups = await loadLookups(request.em, practiceGroupId, [record])
       return { named: `${noun} ${kind.describe(record, lookups, request.practice!.timeZone)}`, patientId: kind.patientOf(record) }
     }
-    if (await hasHistory(request.em, practiceGroupId, { recordType: kind.type, recordId: String(id) })) {
+    if (await everInHistory(request.em, practiceGroupId, { recordType: kind.type, recordId: String(id) })) {
       return { named: `${noun} #${id} (deleted)`, patientId: kind.patientOf({ id }) }
     }
     throw new NotFoundError(noun)
