@@ -27,7 +27,7 @@ async function main (): Promise<void> {
     embedded = await startEmbeddedPostgres(join(config.DATA_DIR, 'postgres'), config.EMBEDDED_PG_PORT)
     databaseUrl = await ensureDatabase(embedded.url, 'practice_audit')
   }
-  await migrate(databaseUrl)
+  const moved = await migrate(databaseUrl)
   await writePlanTerms(databaseUrl, DEFAULT_PLAN)
   const seeded = embedded ? await seedAsOwner(databaseUrl) : false
   const roles = await loginRoles(databaseUrl, config.DATA_DIR, { app: config.APP_DATABASE_URL, keeper: config.KEEPER_DATABASE_URL })
@@ -55,6 +55,9 @@ async function main (): Promise<void> {
   console.log(embedded
     ? `Database: embedded PostgreSQL on port ${config.EMBEDDED_PG_PORT}, data in ${join(config.DATA_DIR, 'postgres')}${seeded ? ' (demo data loaded)' : ''}`
     : 'Database: DATABASE_URL')
+  if (moved) {
+    console.log(`The database was restored into another PostgreSQL cluster (${moved.toCluster}, before ${moved.fromCluster ?? 'unknown'}): what was restored is sealed, sealing goes on, and every chain records the move.`)
+  }
   if (embedded) {
     console.log(`Demo sign-ins (password ${DEMO_PASSWORD}):`)
     for (const line of DEMO_SIGN_INS) console.log(`  ${line}`)

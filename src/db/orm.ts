@@ -4,6 +4,8 @@ import { Migrator } from '@mikro-orm/migrations'
 import { scopeEveryStatement } from './practice-scope.js'
 import { entities } from './entities.js'
 import { migrationsList } from './migrations-list.js'
+import { followClusterMove } from './cluster-move.js'
+import type { MoveNote } from '../domain/chain/moves.js'
 
 type RawConnection = { query: (...args: any[]) => any }
 
@@ -47,11 +49,14 @@ export function ormOptions (databaseUrl: string, { scoped = false, poolMax = 10 
 /**
  * Applies pending migrations with the owner's rights (the app's roles may
  * not change the schema), all of them or those up to and including `upTo`.
+ * With all of them applied, it also follows a move of the database to
+ * another cluster (a restored backup) before anything else runs.
  */
-export async function migrate (ownerUrl: string, upTo?: string): Promise<void> {
+export async function migrate (ownerUrl: string, upTo?: string): Promise<MoveNote | null> {
   const orm = await MikroORM.init(ormOptions(ownerUrl, { poolMax: 1 }))
   try {
     await orm.getMigrator().up(upTo ? { to: upTo } : undefined)
+    return upTo ? null : await followClusterMove(orm.em.fork())
   } finally {
     await orm.close(true)
   }

@@ -38,11 +38,11 @@ function serverUrl (): string {
   return url
 }
 
-/** A freshly migrated database of this test file's own, dropped when the test ends. */
-export async function testDatabase (t: Test): Promise<string> {
+/** A freshly migrated database of this test file's own, on the tests' server or the one given, dropped when the test ends. */
+export async function testDatabase (t: Test, server = serverUrl()): Promise<string> {
   const name = `t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`
-  const url = await ensureDatabase(serverUrl(), name)
-  t.teardown(() => dropDatabase(serverUrl(), name))
+  const url = await ensureDatabase(server, name)
+  t.teardown(() => dropDatabase(server, name))
   await migrate(url)
   await trustTestClock(url)
   return url
@@ -69,11 +69,17 @@ export interface BuildOptions {
   beforeReady?: (app: FastifyInstance) => void
   /** The product's terms, DEFAULT_PLAN unless given: the app and the database both get them, as at start-up. */
   plan?: Plan
+  /** Another PostgreSQL server than the tests' own, whose roles may log in already. */
+  server?: string
 }
 
 /** Builds the app against its own database with a clock the test controls. */
-export async function build (t: Test, env: Record<string, string> = {}, { beforeReady, plan = DEFAULT_PLAN }: BuildOptions = {}): Promise<TestContext> {
-  const databaseUrl = await testDatabase(t)
+export async function build (t: Test, env: Record<string, string> = {}, { server, ...options }: BuildOptions = {}): Promise<TestContext> {
+  return buildOn(t, await testDatabase(t, server), env, options)
+}
+
+/** Builds the app against a database that is already migrated, as start-up does. */
+export async function buildOn (t: Test, databaseUrl: string, env: Record<string, string> = {}, { beforeReady, plan = DEFAULT_PLAN }: Omit<BuildOptions, 'server'> = {}): Promise<TestContext> {
   await writePlanTerms(databaseUrl, plan)
   const roles = testRoles(databaseUrl)
   const orm = await openOrm(roles.app, 5)

@@ -56,7 +56,7 @@ t.test('when every page that shows practice data is opened, then each records ex
     t.equal(response.statusCode, 200, `${url} opens`)
     const added = await auditRows(ctx.em(), clinic.group.id, 'id > ?', [last!.id])
     t.equal(added.length, 1, `${url} records one row`)
-    const exports = url.includes('/export.') || url.endsWith('/archive.zip') || url.includes('/access-report')
+    const exports = url.includes('/export.') || url.endsWith('/archive.zip') || url.endsWith('/receipt.json') || url.includes('/access-report')
     t.match(added[0], { action: exports ? 'export' : 'view', url, user_id: clinic.owner.id, ip: '203.0.113.40' }, `${url} records who, where and what`)
   }
 })

@@ -110,7 +110,7 @@ export async function scanForAlerts (em: EntityManager, now: Date): Promise<Aler
   return inPgTransaction(em, 'begin', async client => {
     const { rows: [state] } = await client.query('select scanned_below::text as scanned_below from alert_scan_state for update')
     const scannedBelow = BigInt(String(state!.scanned_below))
-    const { rows: [snapshot] } = await client.query('select pg_snapshot_xmin(pg_current_snapshot())::text as boundary')
+    const { rows: [snapshot] } = await client.query('select audit_tx(pg_snapshot_xmin(pg_current_snapshot()))::text as boundary')
     const boundary = String(snapshot!.boundary)
     if (BigInt(boundary) <= scannedBelow) return { records: 0, alerts: 0 }
 
@@ -170,5 +170,5 @@ export async function scanUntilCaughtUp (em: EntityManager, now: Date, patienceM
  * as the migration that added alerts did for the records before it.
  */
 export async function skipRecordsSoFar (em: EntityManager): Promise<void> {
-  await em.getConnection().execute('update alert_scan_state set scanned_below = greatest(scanned_below, pg_current_xact_id())')
+  await em.getConnection().execute('update alert_scan_state set scanned_below = greatest(scanned_below, audit_tx(pg_current_xact_id()))')
 }

@@ -10,6 +10,8 @@ const RECORD_WITH_PATIENT_TAG = 'practice-audit/record/v2'
 const ENTRY_TAG = 'practice-audit/chain-entry/v1'
 /** Seals that carry their records' times hash under their own tag, so the two layouts can never be confused. */
 const TIMED_ENTRY_TAG = 'practice-audit/chain-entry/v2'
+/** A move to another cluster hashes its note too, under a tag of its own. */
+const MOVE_ENTRY_TAG = 'practice-audit/chain-entry/move/v1'
 
 /**
  * Each field is a presence byte, then its UTF-8 length as 4 bytes and the
@@ -45,12 +47,13 @@ export function recordDigest (record: ChainRecord): Buffer {
     : [RECORD_TAG, ...fields])).digest()
 }
 
-export type ChainEntryKind = 'seal' | 'checkpoint'
+export type ChainEntryKind = 'seal' | 'checkpoint' | 'move'
 
 /**
  * One link of a practice's chain. A seal lists the records it sealed, in
  * order, with each one's digest; a checkpoint lists the sealed records that
- * retention deleted, with the cutoff they were older than.
+ * retention deleted, with the cutoff they were older than; a move says that
+ * the history went on in another database cluster (a restored backup).
  */
 export interface ChainEntry {
   practiceGroupId: number
@@ -64,6 +67,8 @@ export interface ChainEntry {
   /** Seals only: each record's time in microseconds since the epoch, in the order of recordIds (absent from the oldest seals). */
   recordTimes: number[] | null
   cutoff: string | null
+  /** Moves only: the clusters and the transaction offset, as JSON. */
+  note: string | null
   previousHash: Buffer
   hash: Buffer
 }
@@ -71,7 +76,7 @@ export interface ChainEntry {
 export const CHAIN_ENTRY_COLUMNS = `practice_group_id, seq, kind,
   to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at,
   record_ids::text[] as record_ids, record_digests, record_times::text[] as record_times,
-  to_char(cutoff at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cutoff, previous_hash, hash`
+  to_char(cutoff at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cutoff, note, previous_hash, hash`
 
 export function chainEntryFromRow (row: Record<string, unknown>): ChainEntry {
   return {
@@ -83,6 +88,7 @@ export function chainEntryFromRow (row: Record<string, unknown>): ChainEntry {
     recordDigests: (row.record_digests as Buffer | null) ?? null,
     recordTimes: row.record_times == null ? null : (row.record_times as string[]).map(Number),
     cutoff: row.cutoff == null ? null : String(row.cutoff),
+    note: row.note == null ? null : String(row.note),
     previousHash: row.previous_hash as Buffer,
     hash: row.hash as Buffer
   }
@@ -105,12 +111,11 @@ function int64s (values: readonly number[]): Buffer {
 }
 
 export function entryHash (entry: Omit<ChainEntry, 'hash'>): Buffer {
+  const fields = [String(entry.practiceGroupId), String(entry.seq), entry.kind, entry.createdAt, entry.cutoff, String(entry.recordIds.length)]
   return createHash('sha256')
-    .update(encodeFields([
-      entry.recordTimes === null ? ENTRY_TAG : TIMED_ENTRY_TAG,
-      String(entry.practiceGroupId), String(entry.seq), entry.kind, entry.createdAt, entry.cutoff, String(entry.recordIds.length),
-      ...(entry.recordTimes === null ? [] : [String(entry.recordTimes.length)])
-    ]))
+    .update(encodeFields(entry.kind === 'move'
+      ? [MOVE_ENTRY_TAG, ...fields, entry.note]
+      : entry.recordTimes === null ? [ENTRY_TAG, ...fields] : [TIMED_ENTRY_TAG, ...fields, String(entry.recordTimes.length)]))
     .update(int64s(entry.recordIds))
     .update(int64s(entry.recordTimes ?? []))
     .update(entry.recordDigests ?? Buffer.alloc(0))
@@ -121,8 +126,8 @@ export function entryHash (entry: Omit<ChainEntry, 'hash'>): Buffer {
 /** Builds the next entry of a chain whose newest entry is `previous` (or none yet). */
 export function nextEntry (
   previous: Pick<ChainEntry, 'seq' | 'hash'> | null,
-  fields: Pick<ChainEntry, 'practiceGroupId' | 'kind' | 'createdAt' | 'recordIds' | 'recordDigests' | 'recordTimes' | 'cutoff'>
+  fields: Pick<ChainEntry, 'practiceGroupId' | 'kind' | 'createdAt' | 'recordIds' | 'recordDigests' | 'recordTimes' | 'cutoff'> & Partial<Pick<ChainEntry, 'note'>>
 ): ChainEntry {
-  const unhashed = { ...fields, seq: (previous?.seq ?? 0) + 1, previousHash: previous?.hash ?? GENESIS }
+  const unhashed = { ...fields, note: fields.note ?? null, seq: (previous?.seq ?? 0) + 1, previousHash: previous?.hash ?? GENESIS }
   return { ...unhashed, hash: entryHash(unhashed) }
 }

@@ -17,11 +17,11 @@ export async function chainHead (query: Query, practiceGroupId: number): Promise
 
 export async function insertEntry (query: Query, entry: ChainEntry): Promise<void> {
   await query(
-    `insert into audit_chain (practice_group_id, seq, kind, created_at, record_ids, record_digests, record_times, cutoff, previous_hash, hash)
-     values (?, ?, ?, ?, ?::bigint[], ?, ?::bigint[], ?, ?, ?)`,
+    `insert into audit_chain (practice_group_id, seq, kind, created_at, record_ids, record_digests, record_times, cutoff, note, previous_hash, hash)
+     values (?, ?, ?, ?, ?::bigint[], ?, ?::bigint[], ?, ?, ?, ?)`,
     // An array literal, not an array: bound arrays would be spread into one placeholder each.
     [entry.practiceGroupId, entry.seq, entry.kind, entry.createdAt, `{${entry.recordIds.join(',')}}`, entry.recordDigests,
-      entry.recordTimes && `{${entry.recordTimes.join(',')}}`, entry.cutoff, entry.previousHash, entry.hash])
+      entry.recordTimes && `{${entry.recordTimes.join(',')}}`, entry.cutoff, entry.note, entry.previousHash, entry.hash])
 }
 
 /** A practice's chain in order, read through a cursor so no single result holds every entry's digests as text at once. */

@@ -33,6 +33,8 @@ export interface ChainVerification {
   unsignedEntries: number
   /** Signed heads of another key, left aside. */
   otherKeyHeads: number
+  /** When the history went on in another database cluster (a restored backup), as its chain records. */
+  moves: Array<{ seq: number, at: string }>
 }
 
 /** Where a problem sits in the chain, so the earliest one is reported first. */
@@ -264,6 +266,7 @@ export async function verifyChain (
     firstProblem: found?.problem ?? null,
     signedHead,
     unsignedEntries: signedHead ? entries.filter(entry => entry.seq > signedHead.seq).length : entries.length,
-    otherKeyHeads: options.signedHeads?.otherKey ?? 0
+    otherKeyHeads: options.signedHeads?.otherKey ?? 0,
+    moves: entries.filter(entry => entry.kind === 'move').map(entry => ({ seq: entry.seq, at: entry.createdAt }))
   }
 }

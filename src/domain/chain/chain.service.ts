@@ -56,7 +56,7 @@ export async function verifyPracticeChain (em: EntityManager, plan: Plan, practi
     const [lock] = await query('select pg_try_advisory_xact_lock(?, ?) as locked', [VERIFY_LOCK_KEY, practiceGroupId])
     if (!lock!.locked) throw new VerificationBusyError()
     const [state] = await query(`select sealed_below::text as sealed_below,
-      pg_snapshot_xmax(pg_current_snapshot())::text as next_tx from audit_seal_state`, [])
+      audit_tx(pg_snapshot_xmax(pg_current_snapshot()))::text as next_tx from audit_seal_state`, [])
     const entries = await chainEntries(client, practiceGroupId)
     const signedHeads = against.signing && await gatherHeads(query, against.signing.key, practiceGroupId, against.signing.files)
     await declareVerifyingCursor(client, 'verifying', practiceGroupId)

@@ -8,6 +8,9 @@ export interface VerificationInWords {
   head: string
 }
 
+/** A stored instant with microseconds, to the milliseconds JavaScript dates hold. */
+const millis = (stored: string): string => stored.replace(/(\.\d{3})\d*Z$/, '$1Z')
+
 const count = (n: number, one: string, many = `${one}s`): string => `${n.toLocaleString('en-AU')} ${n === 1 ? one : many}`
 
 function signedHeadInWords (result: ChainVerification, timeZone: string): string[] {
@@ -25,10 +28,13 @@ function signedHeadInWords (result: ChainVerification, timeZone: string): string
 
 /** The verification in words, with times in the practice's zone. */
 export function describeVerification (result: ChainVerification, timeZone: string): VerificationInWords {
-  const since = result.since ? formatDateTime(result.since.replace(/(\.\d{3})\d*Z$/, '$1Z'), timeZone) : null
+  const since = result.since ? formatDateTime(millis(result.since), timeZone) : null
   const details: string[] = []
   if (result.deleted > 0) details.push(`${count(result.deleted, 'record')} deleted by retention ${result.deleted === 1 ? 'is' : 'are'} accounted for by checkpoints.`)
   if (result.awaitingSeal > 0) details.push(`${count(result.awaitingSeal, 'record')} ${result.awaitingSeal === 1 ? 'is' : 'are'} not sealed yet, so not checked (the sealer adds new records within a minute).`)
+  for (const move of result.moves) {
+    details.push(`On ${formatDateTime(millis(move.at), timeZone)} the history went on in another database cluster (a restored backup); chain entry #${move.seq} records the move, and everything before it was sealed first.`)
+  }
   details.push(...signedHeadInWords(result, timeZone))
   if (!result.intact) {
     details.unshift(result.firstProblem!.message)

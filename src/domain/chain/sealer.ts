@@ -24,7 +24,7 @@ export async function sealCommittedRecords (em: EntityManager, now: Date, maxPer
   return inPgTransaction(em, 'begin', async client => {
     const query = clientQuery(client)
     const sealedBelow = await lockSealing(query)
-    const [{ boundary }] = await query('select pg_snapshot_xmin(pg_current_snapshot())::text as boundary', []) as [{ boundary: string }]
+    const [{ boundary }] = await query('select audit_tx(pg_snapshot_xmin(pg_current_snapshot()))::text as boundary', []) as [{ boundary: string }]
     if (BigInt(boundary) <= sealedBelow) return { records: 0, entries: 0 }
 
     await declareSealingCursor(client, 'sealing', sealedBelow, boundary)
