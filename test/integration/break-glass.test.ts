@@ -239,7 +239,7 @@ t.test('when someone without a reason reads the group history, its exports or se
   t.equal(fragment.statusCode, 200)
   t.notMatch(fragment.body, 'Dora-secret-diagnosis')
   t.match(fragment.body, 'Details withheld: this patient is restricted.')
-  for (const format of ['csv', 'ndjson']) {
+  for (const format of ['csv', 'ndjson', 'fhir.ndjson']) {
     const exported = await reader.get(`/settings/users/history/export.${format}?${new URLSearchParams({ id: String(dora) })}`)
     t.equal(exported.statusCode, 200, format)
     t.notMatch(exported.body, 'Dora-secret-diagnosis', `${format} withholds the details`)

@@ -101,7 +101,7 @@ const ODD_DATES = ['2026-11-25', '2026-11-25T09:30', '0000-01-01', '0000-01-01T0
   '-000001-01-01T00:00', '2026-02-30', '2026-02-29', '2026-13-01', '2026-11-25T25:61', '2026-11-25T24:00', '1900-01-01', '1-1-1', '2026-11-25T09:30:00Z', '2026-11-25T09:30:00+99:00',
   '1970-01-01T00:00', '2026-11-25T09:30:00.123456789', '2026-W48-3', '25/11/2026']
 const ODD_IPS = ['::ffff:01.2.3.4', '::ffff:1.2.3.04', '::1.2.3.004', '::ffff:1.2.3', 'fe80::1%eth0', '1.2.3.4/33', '10.0.0.0/8', '10.0.0.0/08', '::1', '::1/0128', '1.2.3', '01.2.3.4', '1.2.3.4.', '0x01020304', '[::1]', '::/0', '1::2::3']
-const WORDS = ['', ' ', '\t\n', 'csv', 'ndjson', 'xlsx', 'asc', 'desc', 'date', 'ip', 'view', 'update', 'today', 'custom', 'last-7-days', 'last', 'on', 'off', 'true', 'null', 'undefined',
+const WORDS = ['', ' ', '\t\n', 'csv', 'ndjson', 'fhir.ndjson', 'xlsx', 'asc', 'desc', 'date', 'ip', 'view', 'update', 'today', 'custom', 'last-7-days', 'last', 'on', 'off', 'true', 'null', 'undefined',
   'Full Access', 'Reception', 'Practitioner', 'Booked', 'Draft', 'Void', 'Patient profile', 'Settings > Users', '25', '50', '100', 'a@b.c', '/patients', '//evil.example', '/\\evil.example',
   'https://evil.example/', 'javascript:alert(1)', '<script>alert(1)</script>', '"><svg onload=alert(1)>', "' or 1=1 --", '%', '_', '\\', '"', '{{7*7}}', '${7*7}', '<%= 7*7 %>', '[object Object]',
   '__proto__', 'a'.repeat(64), 'g'.repeat(64), '\u202eevil', 'Zoë 山田 محمد', '👩‍⚕️', 'e\u0301', '\u200b', '\ufeff', 'a\u0000b', '\u0000']
@@ -165,7 +165,7 @@ const encodePairs = (pairs: [Piece, Piece][]): string => pairs.map(([name, value
 
 function hostilePath (url: string): string {
   return url.replace(/:(\w+)/g, (_whole, param: string) => {
-    if (param === 'format') return chance(0.7) ? pick(['csv', 'ndjson']) : piece(hostileValue())
+    if (param === 'format') return chance(0.7) ? pick(['csv', 'ndjson', 'fhir.ndjson']) : piece(hostileValue())
     return chance(0.6) ? String(pick(everyId)) : piece(hostileValue(true, param))
   })
 }

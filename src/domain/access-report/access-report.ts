@@ -95,5 +95,5 @@ export async function produceAccessReport (em: EntityManager, scope: HistoryScop
 export async function openAccessReportCsv (
   em: EntityManager, scope: HistoryScope, patientId: number, period: ReportPeriod, timeZone: string, beforeStreaming: (count: number) => Promise<void>
 ): Promise<Readable> {
-  return openHistoryExport(em, scope, null, reportCriteria(patientId, period), 'csv', timeZone, beforeStreaming)
+  return openHistoryExport(em, scope, null, reportCriteria(patientId, period), { format: 'csv', timeZone }, beforeStreaming)
 }

@@ -33,7 +33,7 @@ export function perPersonCountQuery (scope: HistoryScope, criteria: HistoryCrite
 export function newestPerPersonQuery (scope: HistoryScope, criteria: HistoryCriteria, perPerson: number): SqlQuery {
   const where = visibleRows(scope, null, criteria)
   return {
-    sql: `select id, occurred_at, user_id, user_name, action, page, record_type, record_id, description, url, host(ip) as ip, changes
+    sql: `select id, occurred_at, user_id, user_name, action, page, record_type, record_id, patient_id, outcome, description, url, host(ip) as ip, changes
             from (select *, row_number() over (partition by user_id, case when user_id is null then user_name end order by occurred_at desc, id desc) as nth
                     from audit_records where ${where.sql}) newest
            where nth <= ?

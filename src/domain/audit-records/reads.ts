@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core'
-import type { Action, FieldChangeRecord } from './record.js'
+import type { Action, FieldChangeRecord, Outcome } from './record.js'
 import { EVERYTHING, type HistoryCriteria, type HistoryScope } from './criteria.js'
 import { ordering, visibleRows, WITHHELD, withholding, type HistorySubject, type SqlQuery } from './visible.js'
 
@@ -13,6 +13,9 @@ export interface HistoryRow {
   page: string
   recordType: string | null
   recordId: string | null
+  /** The patient the record concerns; null when it names none, or names a patient whose details this viewer may not see. */
+  patientId: number | null
+  outcome: Outcome
   description: string
   url: string
   ip: string | null
@@ -29,6 +32,8 @@ export function toRow (r: Record<string, unknown>): HistoryRow {
     page: r.page as string,
     recordType: r.record_type as string | null,
     recordId: r.record_id as string | null,
+    patientId: r.patient_id as number | null,
+    outcome: r.outcome as Outcome,
     description: r.description as string,
     url: r.url as string,
     ip: r.ip as string | null,
@@ -53,12 +58,13 @@ export function pageQuery (scope: HistoryScope, subject: HistorySubject | null, 
   const where = visibleRows(scope, subject, criteria)
   const description = withholding(scope, 'description', WITHHELD)
   const changes = withholding(scope, 'changes', null)
+  const patient = withholding(scope, 'patient_id', null)
   return {
-    sql: `select id, occurred_at, user_id, user_name, action, page, record_type, record_id, ${description.sql} as description, url, host(ip) as ip,
-                 ${changes.sql} as changes
+    sql: `select id, occurred_at, user_id, user_name, action, page, record_type, record_id, ${patient.sql} as patient_id, outcome,
+                 ${description.sql} as description, url, host(ip) as ip, ${changes.sql} as changes
             from audit_records where ${where.sql}
            order by ${ordering(criteria, page === 'last')} limit ? offset ?`,
-    params: [...description.params, ...changes.params, ...where.params, criteria.size, page === 'last' ? 0 : (page - 1) * criteria.size]
+    params: [...patient.params, ...description.params, ...changes.params, ...where.params, criteria.size, page === 'last' ? 0 : (page - 1) * criteria.size]
   }
 }
 

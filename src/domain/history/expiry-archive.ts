@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { PassThrough, pipeline, Transform, type Readable } from 'node:stream'
 import type { EntityManager } from '@mikro-orm/core'
 import { ZipFile } from 'yazl'
-import { openHistoryExport, type ExportFormat } from './history-export.js'
+import { openHistoryExport } from './history-export.js'
 import { EVERYTHING, type HistoryCriteria } from '../audit-records/criteria.js'
 import type { HistoryScope } from './access.js'
 
@@ -71,9 +71,9 @@ export async function openExpiryArchive (
     current?.destroy()
   })
 
-  const open = async (format: ExportFormat, onCount: (count: number) => Promise<void>): Promise<{ stream: Readable, file: ArchivedFile }> => {
+  const open = async (format: 'csv' | 'ndjson', onCount: (count: number) => Promise<void>): Promise<{ stream: Readable, file: ArchivedFile }> => {
     const file: ArchivedFile = { name: `records.${format}`, records: 0, bytes: 0, sha256: '' }
-    const source = await openHistoryExport(em, scope, null, criteria, format, request.timeZone, async count => {
+    const source = await openHistoryExport(em, scope, null, criteria, format === 'csv' ? { format, timeZone: request.timeZone } : { format }, async count => {
       file.records = count
       await onCount(count)
     })

@@ -8,8 +8,17 @@ import type { HistoryCriteria } from '../audit-records/criteria.js'
 import type { HistoryScope } from './access.js'
 import { csvExportQuery, exactCountQuery, pageQuery, toRow, type HistoryRow } from '../audit-records/reads.js'
 import type { HistorySubject } from '../audit-records/visible.js'
+import { toAuditEvent, type AuditEventSource } from './fhir-audit-event.js'
 
-export type ExportFormat = 'csv' | 'ndjson'
+/** The formats a history exports to, as its address ends: `export.csv`, `export.ndjson`, `export.fhir.ndjson`. */
+export const EXPORT_FORMATS = ['csv', 'ndjson', 'fhir.ndjson'] as const
+export type ExportFormat = typeof EXPORT_FORMATS[number]
+
+/** What each format is called, in the export's own record and on its link. */
+export const EXPORT_FORMAT_NAMES: Record<ExportFormat, string> = { csv: 'CSV', ndjson: 'NDJSON', 'fhir.ndjson': 'FHIR AuditEvent (NDJSON)' }
+
+/** A format and what it needs: CSV writes dates in the practice's zone; FHIR names the practice and this server in every event. */
+export type ExportOutput = { format: 'csv', timeZone: string } | { format: 'ndjson' } | { format: 'fhir.ndjson', source: AuditEventSource }
 
 function ndjsonLine (row: HistoryRow): string {
   return JSON.stringify({
@@ -18,10 +27,14 @@ function ndjsonLine (row: HistoryRow): string {
   }) + '\n'
 }
 
+const lineOf = (output: Exclude<ExportOutput, { format: 'csv' }>): (row: HistoryRow) => string =>
+  output.format === 'ndjson' ? ndjsonLine : row => JSON.stringify(toAuditEvent(row, output.source)) + '\n'
+
 /**
  * Opens an export of everything the viewer sees under these criteria, in
  * their order, all pages. CSV is written by PostgreSQL's COPY (RFC 4180,
- * every field quoted); NDJSON is built row by row from a cursor. Count and rows come from one repeatable-read
+ * every field quoted); NDJSON, plain or as FHIR AuditEvents, is built row
+ * by row from a cursor. Count and rows come from one repeatable-read
  * snapshot on a connection of its own, read through a cursor, so memory
  * stays flat however many rows there are. `beforeStreaming` runs between
  * counting and the first row (the export is recorded there: nothing leaves
@@ -29,7 +42,7 @@ function ndjsonLine (row: HistoryRow): string {
  */
 export async function openHistoryExport (
   em: EntityManager, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria,
-  formatAs: ExportFormat, timeZone: string, beforeStreaming: (count: number) => Promise<void>
+  output: ExportOutput, beforeStreaming: (count: number) => Promise<void>
 ): Promise<Readable> {
   const knex = (em.getConnection() as unknown as { getKnex: () => Knex }).getKnex()
   const client = await knex.client.acquireConnection() as import('pg').PoolClient
@@ -45,8 +58,8 @@ export async function openHistoryExport (
     const { rows: [{ total }] } = await client.query<{ total: string }>(toPg(counting.sql), counting.params)
     const count = Number(total)
     await beforeStreaming(count)
-    if (formatAs === 'csv') {
-      await client.query("select set_config('TimeZone', $1, true)", [timeZone])
+    if (output.format === 'csv') {
+      await client.query("select set_config('TimeZone', $1, true)", [output.timeZone])
       const rows = csvExportQuery(scope, subject, criteria)
       const copy = client.query(copyTo(`copy (${inline(client, rows.sql, rows.params)}) to stdout with (format csv, header true, force_quote *)`))
       copy.on('end', () => release(true))
@@ -60,12 +73,13 @@ export async function openHistoryExport (
       })
       return copy
     }
+    const line = lineOf(output)
     const everything = pageQuery(scope, subject, { ...criteria, size: Math.max(count, 1) }, 1)
     const cursor = client.query(new QueryStream(toPg(everything.sql), everything.params, { batchSize: 1000 }))
     const stream = cursor.pipe(new Transform({
       objectMode: true,
       transform (raw: Record<string, unknown>, _encoding, done) {
-        done(null, ndjsonLine(toRow(raw)))
+        done(null, line(toRow(raw)))
       }
     }))
     cursor.on('end', () => release(true))

@@ -1,16 +1,34 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { UserFacingError } from '../../domain/errors.js'
 import { openExpiryArchive } from '../../domain/history/expiry-archive.js'
-import { openHistoryExport } from '../../domain/history/history-export.js'
+import { EXPORT_FORMAT_NAMES, openHistoryExport, type ExportFormat, type ExportOutput } from '../../domain/history/history-export.js'
 import { archivableAtExpiry } from '../../domain/retention/retention.js'
 import { formatDateTime, localIsoDate } from '../../domain/time/zoned.js'
 import { paramPairs } from './links.js'
 import { parseHistoryRequest } from './parse.js'
 import type { ExportParams, HistoryQuery } from './schemas.js'
 
+const CONTENT_TYPES: Record<ExportFormat, string> = {
+  csv: 'text/csv; charset=utf-8', ndjson: 'application/x-ndjson; charset=utf-8', 'fhir.ndjson': 'application/fhir+ndjson; charset=utf-8'
+}
+
 /**
- * The current view, all pages, as CSV or NDJSON. The export is recorded,
- * with its filters and row count, before its first row leaves.
+ * What a format needs from the request. A record keeps the path and query
+ * it was made at, not the host, so FHIR events name this server by the
+ * address the export itself was asked at, when the Host header makes one.
+ */
+function outputFor (request: FastifyRequest, format: ExportFormat): ExportOutput {
+  const practice = request.practice!
+  if (format === 'csv') return { format, timeZone: practice.timeZone }
+  if (format === 'ndjson') return { format }
+  const address = `${request.protocol}://${request.host}`
+  return { format, source: { site: practice.name, serverAddress: URL.canParse(address) ? new URL(address).origin : null } }
+}
+
+/**
+ * The current view, all pages, as CSV, NDJSON or FHIR AuditEvents. The
+ * export is recorded, with its format, filters and row count, before its
+ * first row leaves.
  */
 export async function exportHistory (request: FastifyRequest<{ Params: ExportParams, Querystring: HistoryQuery }>, reply: FastifyReply): Promise<FastifyReply> {
   const { now, access, spec } = request.history!
@@ -19,14 +37,14 @@ export async function exportHistory (request: FastifyRequest<{ Params: ExportPar
   const { params, criteria, problems } = await parseHistoryRequest(request)
   if (problems.length) throw new UserFacingError(400, `Nothing was exported: ${problems.map(p => p.message).join(' ')}`)
   const filters = paramPairs(params, ['page', 'size']).map(([name, value]) => `${name}=${value}`).join(', ')
-  const stream = await openHistoryExport(request.em, access.scope, spec.subject, criteria, format, timeZone, async count => {
+  const stream = await openHistoryExport(request.em, access.scope, spec.subject, criteria, outputFor(request, format), async count => {
     await request.record({
       action: 'export', page: spec.recordedPage, recordType: spec.subject?.recordType ?? null, recordId: spec.subject?.recordId ?? null, patientId: spec.patientId,
-      description: `Exported ${count} records as ${format.toUpperCase()} from ${spec.title}${filters ? ` (${filters})` : ' (no filters)'}`
+      description: `Exported ${count} records as ${EXPORT_FORMAT_NAMES[format]} from ${spec.title}${filters ? ` (${filters})` : ' (no filters)'}`
     })
   })
   reply.header('content-disposition', `attachment; filename="user-action-history-${localIsoDate(now, timeZone)}.${format}"`)
-  reply.type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+  reply.type(CONTENT_TYPES[format])
   return reply.send(stream)
 }
 

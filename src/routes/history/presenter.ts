@@ -7,6 +7,7 @@ import type { FilterChoices, ParamProblem } from '../../domain/history/history-c
 import { DEFAULT_PAGE_SIZE, FILTER_PARAMS, PAGE_SIZES, type HistoryParams, type ParamName } from '../../domain/history/history-params.js'
 import { COLUMNS, type Column } from '../../domain/audit-records/criteria.js'
 import type { HistoryPage } from '../../domain/history/history.service.js'
+import { EXPORT_FORMAT_NAMES, type ExportFormat } from '../../domain/history/history-export.js'
 import { formatDateTime, formatDateTimeSeconds, fromLocalInput, toLocalInput } from '../../domain/time/zoned.js'
 import { viewHelpers } from '../../views/helpers.js'
 import { NO_FILTERS, historyHref, isEmptyParam, nextSort, paramPairs } from './links.js'
@@ -104,6 +105,16 @@ function pagerModel (results: HistoryPage, href: (changes: Partial<HistoryParams
 }
 
 /**
+ * The current view's exports, every page of it: CSV and NDJSON for people,
+ * and FHIR AuditEvents offered apart, for other systems.
+ */
+function exportLinks (basePath: string, params: HistoryParams) {
+  const query = new URLSearchParams(paramPairs(params, ['page', 'size'])).toString()
+  const link = (format: ExportFormat) => ({ label: EXPORT_FORMAT_NAMES[format], href: `${basePath}/export.${format}${query ? `?${query}` : ''}` })
+  return { main: [link('csv'), link('ndjson')], forSystems: link('fhir.ndjson') }
+}
+
+/**
  * Everything the history templates show apart from the rows and the pager,
  * worked out here so the templates only lay it out. None of it depends on
  * the query's answer, so it is worked out while the database works.
@@ -141,10 +152,7 @@ export function historyLayout (input: HistoryLayoutInput) {
     chips,
     clearAllHref: href(NO_FILTERS),
     chartHref: may.chart ? historyHref(`${basePath}/activity`, { ...params, sort: '', dir: '', size: '' }) : null,
-    exportHrefs: (may.export ? ['csv', 'ndjson'] as const : []).map(format => {
-      const query = new URLSearchParams(paramPairs(params, ['page', 'size'])).toString()
-      return { format: format === 'csv' ? 'CSV' : 'NDJSON', href: `${basePath}/export.${format}${query ? `?${query}` : ''}` }
-    }),
+    exports: may.export ? exportLinks(basePath, params) : null,
     hasFilters: FILTER_PARAMS.some(name => !isEmptyParam(params, name)),
     problems: input.problems,
     withoutProblemsHref: href(Object.fromEntries(badParams.map(name => [name, name === 'user' || name === 'action' ? [] : '']))),

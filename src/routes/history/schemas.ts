@@ -1,3 +1,4 @@
+import { EXPORT_FORMATS, type ExportFormat } from '../../domain/history/history-export.js'
 import type { ParamName } from '../../domain/history/history-params.js'
 
 /**
@@ -32,9 +33,9 @@ export const historyQuery = {
 
 export type HistoryQuery = { [name in ParamName]?: string | string[] }
 
-export const exportFormat = { format: { type: 'string', enum: ['csv', 'ndjson'] } } as const
+export const exportFormat = { format: { type: 'string', enum: EXPORT_FORMATS } } as const
 
-export interface ExportParams { format: 'csv' | 'ndjson' }
+export interface ExportParams { format: ExportFormat }
 
 export const verifyBody = {
   type: 'object',
