@@ -79,7 +79,7 @@ export async function build (t: Test, env: Record<string, string> = {}, { before
   const clock = new ManualClock(new Date())
   // Tests sign in from one address far faster than people do; the per-address limit is tested on its own.
   const config = loadConfig({
-    NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, JOBS_SCHEDULE: 'off', SEAL_SCHEDULE: 'off', SIGN_IN_ATTEMPTS_PER_MINUTE: '100000', ...env
+    NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, JOBS_SCHEDULE: 'off', SEAL_SCHEDULE: 'off', DELIVERY_SCHEDULE: 'off', SIGN_IN_ATTEMPTS_PER_MINUTE: '100000', ...env
   })
   const app = buildApp({ config, orm, keeperOrm: keeper, clock, plan })
   beforeReady?.(app)

@@ -11,12 +11,15 @@ import type { HistorySubject } from '../audit-records/visible.js'
 
 export type ExportFormat = 'csv' | 'ndjson'
 
-function ndjsonLine (row: HistoryRow): string {
-  return JSON.stringify({
+/** A record's fields as the NDJSON export and the receivers of a stream get them. */
+export function exportedFields (row: HistoryRow): Record<string, unknown> {
+  return {
     id: row.id, occurredAt: row.occurredAt.toISOString(), userId: row.userId, userName: row.userName, action: row.action, page: row.page,
     recordType: row.recordType, recordId: row.recordId, description: row.description, url: row.url, ip: row.ip, changes: row.changes
-  }) + '\n'
+  }
 }
+
+const ndjsonLine = (row: HistoryRow): string => JSON.stringify(exportedFields(row)) + '\n'
 
 /**
  * Opens an export of everything the viewer sees under these criteria, in
