@@ -19,6 +19,7 @@ import { inPracticeScope } from '../src/db/practice-scope.js'
 import { toPg } from '../src/db/sql.js'
 import { hashPassword } from '../src/domain/users/passwords.js'
 import { DAY_MS } from '../src/domain/time/zoned.js'
+import { GENERATED_KEY_FILE, loadSigningKey } from '../src/domain/signed-heads/chain-key.js'
 import { interpret } from '../src/domain/history/history-criteria.js'
 import { readParams } from '../src/domain/history/history-params.js'
 import { COLUMNS } from '../src/domain/audit-records/criteria.js'
@@ -113,10 +114,15 @@ async function main (): Promise<void> {
   await skipRecordsSoFar(orm.em.fork())
 
   const port = await freePort()
+  // Production needs its own signing key; this run's heads go beside it, apart from any other database's.
+  const benchDir = join(process.cwd(), '.data', 'bench')
+  loadSigningKey(undefined, benchDir)
   log('building the app as npm start does')
   execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' })
   const server = spawn(process.execPath, ['dist/src/server.js'], {
-    env: { ...process.env, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', JOBS_SCHEDULE: 'off', NODE_ENV: 'production', SESSION_SECRET: 'bench-session-secret-0123456789abcdef' },
+    env: { ...process.env, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', JOBS_SCHEDULE: 'off', NODE_ENV: 'production', SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
+      CHAIN_SIGNING_KEY: join(benchDir, GENERATED_KEY_FILE), HEADS_DIR: join(benchDir, `heads-${Date.now()}`)
+    },
     stdio: ['ignore', 'ignore', 'inherit']
   })
   const baseUrl = `http://127.0.0.1:${port}`

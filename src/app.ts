@@ -4,6 +4,7 @@ import type { PostgreSqlDriver } from '@mikro-orm/postgresql'
 import { trustedProxies, type Config } from './config.js'
 import type { Clock } from './domain/clock/clock.js'
 import type { Plan } from './domain/plan/plan.js'
+import type { ChainKey } from './domain/signed-heads/chain-key.js'
 import { NotFoundError, RefusalError, UserFacingError, ValidationError } from './domain/errors.js'
 import helmet from './plugins/external/helmet.js'
 import staticFiles from './plugins/external/static.js'
@@ -14,6 +15,7 @@ import rateLimit from './plugins/external/rate-limit.js'
 import view from './plugins/external/view.js'
 import clockPlugin from './plugins/app/clock.js'
 import planPlugin from './plugins/app/plan.js'
+import chainSigning from './plugins/app/chain-signing.js'
 import recorder, { recordRefusal } from './plugins/app/recorder.js'
 import ormPlugin from './plugins/app/orm.js'
 import sessionStore from './plugins/app/session-store.js'
@@ -50,6 +52,8 @@ export interface AppOptions {
   plan?: Plan
   /** Where top-ups are paid; without one, PAYMENT_PROVIDER decides (the test provider, or none). */
   paymentProvider?: PaymentProvider
+  /** The key that signs chain heads; without one, CHAIN_SIGNING_KEY or the one kept under DATA_DIR. */
+  chainKey?: ChainKey
 }
 
 const CSRF_MESSAGE = 'This form has expired or did not come from this site. Reload the page and try again.'
@@ -102,7 +106,7 @@ async function handleError (this: unknown, err: FastifyError, request: FastifyRe
  * and a list read top to bottom shows that order where a folder scan would
  * hide it.
  */
-export function buildApp ({ config, orm, keeperOrm, clock, plan, paymentProvider }: AppOptions): FastifyInstance {
+export function buildApp ({ config, orm, keeperOrm, clock, plan, paymentProvider, chainKey }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: { level: config.LOG_LEVEL },
     trustProxy: trustedProxies(config),
@@ -114,6 +118,7 @@ export function buildApp ({ config, orm, keeperOrm, clock, plan, paymentProvider
 
   app.register(clockPlugin, { clock })
   app.register(planPlugin, { plan })
+  app.register(chainSigning, { key: chainKey })
   app.register(ormPlugin, { orm, keeperOrm })
   app.decorate('paymentProvider', paymentProvider ?? configuredPaymentProvider(config.PAYMENT_PROVIDER))
   app.register(scheduledJobs)

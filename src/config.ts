@@ -1,4 +1,5 @@
 import envSchema from 'env-schema'
+import { join } from 'node:path'
 import { Cron } from 'croner'
 
 export interface Config {
@@ -21,6 +22,8 @@ export interface Config {
   SEAL_SCHEDULE: string
   DELIVERY_SCHEDULE: string
   PAYMENT_PROVIDER: 'test' | 'none'
+  CHAIN_SIGNING_KEY?: string
+  HEADS_DIR?: string
 }
 
 const DEVELOPMENT_SESSION_SECRET = 'development-only-secret-change-me-in-production'
@@ -47,7 +50,9 @@ const schema = {
     JOBS_SCHEDULE: { type: 'string', default: '*/15 * * * *', minLength: 1 },
     SEAL_SCHEDULE: { type: 'string', default: '*/30 * * * * *', minLength: 1 },
     DELIVERY_SCHEDULE: { type: 'string', default: '*/5 * * * * *', minLength: 1 },
-    PAYMENT_PROVIDER: { type: 'string', enum: ['test', 'none'] }
+    PAYMENT_PROVIDER: { type: 'string', enum: ['test', 'none'] },
+    CHAIN_SIGNING_KEY: { type: 'string', minLength: 1 },
+    HEADS_DIR: { type: 'string', minLength: 1 }
   }
 } as const
 
@@ -77,7 +82,15 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   if (config.NODE_ENV === 'production' && config.SESSION_SECRET === DEVELOPMENT_SESSION_SECRET) {
     throw new ConfigError('Invalid configuration: SESSION_SECRET must be set to a private value of at least 32 characters in production')
   }
+  if (config.NODE_ENV === 'production' && !config.CHAIN_SIGNING_KEY) {
+    throw new ConfigError('Invalid configuration: CHAIN_SIGNING_KEY must name the Ed25519 private key (PEM) that signs chain heads in production; keep it off the database server (openssl genpkey -algorithm ed25519 -out chain-signing-key.pem)')
+  }
   return config
+}
+
+/** Where copies of the signed chain heads are kept outside the database. */
+export function headsDirectory (config: Config): string {
+  return config.HEADS_DIR ?? join(config.DATA_DIR, 'heads')
 }
 
 /** Fastify's trustProxy option: off, or the proxy addresses / CIDR ranges that may set X-Forwarded-For. */

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { APP_ROLE, KEEPER_ROLE } from './app-role.js'
+import { readOrMakeOnce } from '../made-once.js'
 
 export interface RoleUrls {
   /** Requests: one practice at a time. */
@@ -17,28 +17,11 @@ const PASSWORDS_FILE = 'database-roles.json'
 
 /**
  * The two roles' passwords, made once and kept under `dataDir` (readable
- * by this user only). Several processes starting together agree on one
- * file: the first to link it in wins and the others read it.
+ * by this user only).
  */
 export function rolePasswords (dataDir: string): RolePasswords {
-  const file = join(dataDir, PASSWORDS_FILE)
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as RolePasswords
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-  }
-  mkdirSync(dataDir, { recursive: true })
-  const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`
-  const made = { app: randomBytes(24).toString('base64url'), keeper: randomBytes(24).toString('base64url') }
-  writeFileSync(draft, JSON.stringify(made), { mode: 0o600 })
-  try {
-    linkSync(draft, file)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-  } finally {
-    rmSync(draft, { force: true })
-  }
-  return JSON.parse(readFileSync(file, 'utf8')) as RolePasswords
+  return JSON.parse(readOrMakeOnce(join(dataDir, PASSWORDS_FILE), () =>
+    JSON.stringify({ app: randomBytes(24).toString('base64url'), keeper: randomBytes(24).toString('base64url') }))) as RolePasswords
 }
 
 function asRole (ownerUrl: string, role: string, password: string): string {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Test } from 'tap'
 import pg from 'pg'
 import type { FastifyInstance } from 'fastify'
@@ -77,9 +80,12 @@ export async function build (t: Test, env: Record<string, string> = {}, { before
   const keeper = await openUnscopedOrm(roles.keeper, 3)
   const owner = await openUnscopedOrm(databaseUrl, 3)
   const clock = new ManualClock(new Date())
+  // Practice ids start again in every test database, so each test keeps its heads' copies apart.
+  const headsDir = mkdtempSync(join(tmpdir(), 'practice-audit-heads-'))
+  t.teardown(() => rmSync(headsDir, { recursive: true, force: true }))
   // Tests sign in from one address far faster than people do; the per-address limit is tested on its own.
   const config = loadConfig({
-    NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, JOBS_SCHEDULE: 'off', SEAL_SCHEDULE: 'off', DELIVERY_SCHEDULE: 'off', SIGN_IN_ATTEMPTS_PER_MINUTE: '100000', ...env
+    NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, JOBS_SCHEDULE: 'off', SEAL_SCHEDULE: 'off', DELIVERY_SCHEDULE: 'off', SIGN_IN_ATTEMPTS_PER_MINUTE: '100000', HEADS_DIR: headsDir, ...env
   })
   const app = buildApp({ config, orm, keeperOrm: keeper, clock, plan })
   beforeReady?.(app)

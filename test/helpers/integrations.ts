@@ -1,9 +1,10 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { EntityManager } from '@mikro-orm/postgresql'
 import type { TestContext } from './app.js'
 import type { Agent } from './agent.js'
 import type { User } from '../../src/domain/users/user.entity.js'
 import { sealPracticeBefore } from '../../src/domain/chain/sealer.js'
+import { signAndFileHeads } from '../../src/domain/signed-heads/sign-heads.js'
 
 /** `count` view records by `user`, one a millisecond from `at`, written in one statement. */
 export async function addRecords (em: EntityManager, user: User, count: number, at: Date, patientId: number | null = null): Promise<void> {
@@ -22,22 +23,12 @@ export async function sealedOrder (em: EntityManager, practiceGroupId: number): 
   return rows.map(row => row.id)
 }
 
-/**
- * Seals every record of these practices, then signs each chain's head as
- * the signing pass does after a seal pass: a payload naming the head, and a
- * 64-byte signature (random here: receivers are given it to check with the
- * public key, which these tests do not do).
- */
+/** Seals every record of these practices, then runs the signing pass that follows each seal pass. */
 export async function sealAndSign (ctx: TestContext, practiceGroupIds: number[]): Promise<void> {
   for (const id of practiceGroupIds) {
     if (!await sealPracticeBefore(ctx.keeper.em.fork(), id, new Date('9999-12-31T00:00:00Z'), ctx.clock.now())) throw new Error(`practice ${id} was not sealed`)
-    const [head] = await ctx.em().getConnection().execute<{ seq: number, hash: Buffer }[]>(
-      'select seq, hash from audit_chain where practice_group_id = ? and seq > coalesce((select max(seq) from signed_heads where practice_group_id = ?), 0) order by seq desc limit 1', [id, id])
-    if (!head) continue
-    const payload = JSON.stringify({ v: 1, practice: id, seq: head.seq, head: head.hash.toString('hex'), at: ctx.clock.now().toISOString() })
-    await ctx.em().getConnection().execute('insert into signed_heads (practice_group_id, seq, signed_at, payload, signature) values (?, ?, ?, ?, ?)',
-      [id, head.seq, ctx.clock.now(), payload, randomBytes(64)])
   }
+  await signAndFileHeads(ctx.keeper.em, ctx.app.chainSigning.key, ctx.app.chainSigning.dir, ctx.clock.now())
 }
 
 /** Adds an endpoint through the page, as a Full Access user does, and returns its id and the secret shown once. */

@@ -1,5 +1,8 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import pg from 'pg'
 import type { EntityManager } from '@mikro-orm/postgresql'
 import { testDatabase } from '../helpers/app.js'
@@ -10,6 +13,9 @@ import { sealPracticeBefore } from '../../src/domain/chain/sealer.js'
 
 const DAY = 86_400_000
 const databaseUrl = await testDatabase(t)
+// Practice ids start again in every test database: its heads' copies are kept apart from any other's.
+const headsDir = mkdtempSync(join(tmpdir(), 'practice-audit-heads-'))
+t.teardown(() => rmSync(headsDir, { recursive: true, force: true }))
 const orm = await openUnscopedOrm(databaseUrl)
 t.teardown(() => orm.close(true))
 const em = (): EntityManager => orm.em.fork() as EntityManager
@@ -19,7 +25,7 @@ interface Run { code: number | null, output: string }
 /** Runs an npm script's command as an operator would, against this test's database. */
 async function run (script: 'verify' | 'scheduled-job', ...args: string[]): Promise<Run> {
   const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
-    env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' }
+    env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', HEADS_DIR: headsDir }
   })
   let output = ''
   child.stdout.on('data', chunk => { output += String(chunk) })

@@ -183,7 +183,7 @@ t.test('from 7 days before a period ends without a renewal in sight, the add-ons
 })
 
 t.test('without a configured payment provider there are no top-ups, and production never defaults to free credits', async t => {
-  t.equal(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'a-production-secret-of-at-least-32-chars' }).PAYMENT_PROVIDER, 'none')
+  t.equal(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'a-production-secret-of-at-least-32-chars', CHAIN_SIGNING_KEY: 'chain-signing-key.pem' }).PAYMENT_PROVIDER, 'none')
   t.equal(loadConfig({ NODE_ENV: 'development' }).PAYMENT_PROVIDER, 'test')
   const shop = await build(t, { PAYMENT_PROVIDER: 'none' })
   const c = await makeClinic(shop.em())

@@ -26,3 +26,9 @@ t.test('when a number or a URL is malformed, then the message names the variable
 t.test('when TRUST_PROXY lists addresses, then only those proxies are trusted', async t => {
   t.same(trustedProxies(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.0.1.0/24' })), ['10.0.0.1', '10.0.1.0/24'])
 })
+
+t.test('when production names no chain signing key, then start-up fails saying how to make one', async t => {
+  const secret = 'a-production-secret-of-at-least-32-chars'
+  t.throws(() => loadConfig({ NODE_ENV: 'production', SESSION_SECRET: secret }), { message: /CHAIN_SIGNING_KEY must name the Ed25519 private key.*openssl genpkey -algorithm ed25519/ })
+  t.equal(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: secret, CHAIN_SIGNING_KEY: '/keys/chain.pem' }).CHAIN_SIGNING_KEY, '/keys/chain.pem')
+})

@@ -2,6 +2,7 @@ import { retentionMinimumAgeMs, type Plan } from '../plan/plan.js'
 import { checkpointTooRecent } from '../plan/plan-sentences.js'
 import { entryHash, GENESIS, instantMicros, recordDigest, type ChainEntry } from './chain-encoding.js'
 import type { ChainRecord } from '../audit-records/chain-reads.js'
+import { DATABASE_SOURCE, type GatheredHeads, type VouchingHead } from '../signed-heads/head-sources.js'
 
 export interface ChainProblem {
   /** The chain entry where it shows, when there is one. */
@@ -26,6 +27,12 @@ export interface ChainVerification {
   problems: number
   /** The earliest problem in chain order. */
   firstProblem: ChainProblem | null
+  /** The newest signed head the chain was checked against, and every place that held it. */
+  signedHead: { seq: number, at: string, records: number, sources: string[] } | null
+  /** Chain entries newer than that head: signed by the next seal pass, and until then vouched for by nothing outside the database. */
+  unsignedEntries: number
+  /** Signed heads of another key, left aside. */
+  otherKeyHeads: number
 }
 
 /** Where a problem sits in the chain, so the earliest one is reported first. */
@@ -48,6 +55,54 @@ export interface VerifyOptions {
   knownHead?: Buffer | null
   /** The first transaction id not yet handed out when the records were read: no record can come from at or after it. */
   futureTxFrom?: bigint | null
+  /** Signed heads found in the database and outside it: the chain must still hold each one. */
+  signedHeads?: GatheredHeads
+}
+
+/** Orders problems with signed heads before a record's, after the entries they name. */
+const HEAD_PROBLEM = -2
+
+function sameHeads (a: VouchingHead, b: VouchingHead): boolean {
+  return a.facts.seq === b.facts.seq && a.facts.head === b.facts.head && a.facts.records === b.facts.records
+}
+
+/** The newest of the valid heads, with the places that hold that same head. */
+function newestHead (heads: readonly VouchingHead[]): ChainVerification['signedHead'] {
+  const newest = heads.reduce<VouchingHead | null>((best, head) => !best || head.facts.seq > best.facts.seq ? head : best, null)
+  if (!newest) return null
+  const { seq, at, records } = newest.facts
+  return { seq, at, records, sources: heads.filter(head => sameHeads(head, newest)).map(head => head.source) }
+}
+
+/**
+ * Every signed head found must still be in the chain, unchanged, with as
+ * many records sealed up to it as it says; a head kept outside the
+ * database that the database no longer holds means heads were removed.
+ */
+function checkSignedHeads (
+  gathered: GatheredHeads | undefined, sealedUpTo: ReadonlyMap<number, { hash: Buffer, records: number }>, lastSeq: number,
+  report: (at: Position, problem: ChainProblem) => void
+): void {
+  const heads = gathered?.heads ?? []
+  const newestInDatabase = Math.max(0, ...heads.filter(head => head.source === DATABASE_SOURCE).map(head => head.facts.seq))
+  let removalReported = false
+  for (const { facts, source } of heads) {
+    const signedOn = `the head signed on ${shortDate(facts.at)} (kept in ${source})`
+    const there = sealedUpTo.get(facts.seq)
+    if (!there && facts.seq > lastSeq) {
+      report([facts.seq, HEAD_PROBLEM], { seq: facts.seq, recordId: null, message: `The chain ends at entry #${lastSeq}, but ${signedOn} vouches for entry #${facts.seq}: newer entries and their records were cut off.` })
+    } else if (!there || there.hash.toString('hex') !== facts.head) {
+      report([facts.seq, HEAD_PROBLEM], { seq: facts.seq, recordId: null, message: `Chain entry #${facts.seq} is not the one ${signedOn} vouches for: the chain was rewritten under a signed head.` })
+    } else if (there.records !== facts.records) {
+      report([facts.seq, HEAD_PROBLEM], { seq: facts.seq, recordId: null, message: `The seals up to chain entry #${facts.seq} hold ${there.records} records, but ${signedOn} says ${facts.records}: the chain was rewritten under a signed head.` })
+    } else if (facts.seq > newestInDatabase && !removalReported) {
+      removalReported = true
+      report([facts.seq, HEAD_PROBLEM], { seq: facts.seq, recordId: null, message: `The database no longer holds ${signedOn}, nor any newer one: signed heads were removed from the database.` })
+    }
+  }
+  for (const { source, seq } of gathered?.forged ?? []) {
+    report([seq ?? Number.MAX_SAFE_INTEGER - 1, HEAD_PROBLEM], { seq, recordId: null, message: `A signed head${seq ? ` for entry #${seq}` : ''} in ${source} does not carry this key's signature: it was altered or made by someone without the key.` })
+  }
 }
 
 /**
@@ -75,6 +130,7 @@ export async function verifyChain (
   let expectedSeq = 1
   let sealedCount = 0
   let headFound = !options.knownHead
+  const sealedUpTo = new Map<number, { hash: Buffer, records: number }>()
   for (const entry of entries) {
     if (entry.seq !== expectedSeq) {
       report([expectedSeq, -1], { seq: expectedSeq, recordId: null, message: `Chain entry #${expectedSeq} is missing: the chain goes on at #${entry.seq}.` })
@@ -88,6 +144,7 @@ export async function verifyChain (
       report([entry.seq, -1], { seq: entry.seq, recordId: null, message: checkpointTooRecent(plan, entry.seq, shortDate(entry.createdAt), shortDate(entry.cutoff!)) })
     }
     if (entry.kind === 'seal') sealedCount += entry.recordIds.length
+    sealedUpTo.set(entry.seq, { hash: entry.hash, records: sealedCount })
     if (options.knownHead && entry.hash.equals(options.knownHead)) headFound = true
     previousHash = entry.hash
     expectedSeq = entry.seq + 1
@@ -95,6 +152,10 @@ export async function verifyChain (
   if (!headFound) {
     report([Number.MAX_SAFE_INTEGER - 1, -1], { seq: null, recordId: null, message: `The chain head noted earlier (${options.knownHead!.toString('hex').slice(0, 16)}…) is no longer in the chain: entries were removed or the chain was rewritten since.` })
   }
+
+  const heads = options.signedHeads?.heads ?? []
+  checkSignedHeads(options.signedHeads, sealedUpTo, entries.at(-1)?.seq ?? 0, report)
+  const signedHead = newestHead(heads)
 
   // Every sealed id with the entry and position that sealed it, sorted by id for lookups and a merge with the records.
   const ids = new Float64Array(sealedCount)
@@ -200,6 +261,9 @@ export async function verifyChain (
     since: entries[0]?.createdAt ?? null,
     head: previousHash.toString('hex'),
     problems,
-    firstProblem: found?.problem ?? null
+    firstProblem: found?.problem ?? null,
+    signedHead,
+    unsignedEntries: signedHead ? entries.filter(entry => entry.seq > signedHead.seq).length : entries.length,
+    otherKeyHeads: options.signedHeads?.otherKey ?? 0
   }
 }

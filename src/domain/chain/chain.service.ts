@@ -5,6 +5,8 @@ import type { Plan } from '../plan/plan.js'
 import { nextEntry, storedInstant } from './chain-encoding.js'
 import { chainEntries, chainHead, clientQuery, insertEntry, lockSealing } from './chain-store.js'
 import { verifyChain, type ChainVerification } from './chain-verifier.js'
+import type { ChainKey } from '../signed-heads/chain-key.js'
+import { gatherHeads } from '../signed-heads/head-sources.js'
 import { declareVerifyingCursor, fetchChainRecords, type ChainRecord } from '../audit-records/chain-reads.js'
 
 const FETCH_SIZE = 2000
@@ -32,15 +34,23 @@ export class VerificationBusyError extends UserFacingError {
   }
 }
 
+export interface VerifyAgainst {
+  /** A chain head written down by hand earlier. */
+  knownHead?: Buffer | null
+  /** The public key that signs heads, and the files outside the database that keep copies of them. */
+  signing?: { key: ChainKey, files: ReadonlyArray<{ path: string, label: string }> }
+}
+
 /**
  * Verifies a practice's chain against its records, all read from one
  * snapshot through a cursor: memory grows with the number of sealed ids,
  * not with the records themselves. `knownHead` is a head written down
- * earlier, which must still be in the chain. The retention terms come from
+ * by hand earlier, which must still be in the chain; so must every signed head
+ * found in the database and in the heads files. The retention terms come from
  * the plan in the code, never from the database, whose owner the chain is
  * there to check.
  */
-export async function verifyPracticeChain (em: EntityManager, plan: Plan, practiceGroupId: number, knownHead: Buffer | null = null): Promise<ChainVerification> {
+export async function verifyPracticeChain (em: EntityManager, plan: Plan, practiceGroupId: number, against: VerifyAgainst = {}): Promise<ChainVerification> {
   return inPgTransaction(em, 'begin isolation level repeatable read read only', async client => {
     const query = clientQuery(client)
     const [lock] = await query('select pg_try_advisory_xact_lock(?, ?) as locked', [VERIFY_LOCK_KEY, practiceGroupId])
@@ -48,6 +58,7 @@ export async function verifyPracticeChain (em: EntityManager, plan: Plan, practi
     const [state] = await query(`select sealed_below::text as sealed_below,
       pg_snapshot_xmax(pg_current_snapshot())::text as next_tx from audit_seal_state`, [])
     const entries = await chainEntries(client, practiceGroupId)
+    const signedHeads = against.signing && await gatherHeads(query, against.signing.key, practiceGroupId, against.signing.files)
     await declareVerifyingCursor(client, 'verifying', practiceGroupId)
     async function * records (): AsyncGenerator<ChainRecord> {
       for (;;) {
@@ -56,6 +67,8 @@ export async function verifyPracticeChain (em: EntityManager, plan: Plan, practi
         yield * records
       }
     }
-    return verifyChain(plan, entries, records(), BigInt(String(state!.sealed_below)), { knownHead, futureTxFrom: BigInt(String(state!.next_tx)) })
+    return verifyChain(plan, entries, records(), BigInt(String(state!.sealed_below)), {
+      knownHead: against.knownHead, futureTxFrom: BigInt(String(state!.next_tx)), signedHeads
+    })
   })
 }

@@ -2,13 +2,15 @@ import fp from 'fastify-plugin'
 import { Cron } from 'croner'
 import { sealCommittedRecords } from '../../domain/chain/sealer.js'
 import { scanForAlerts } from '../../domain/alerts/alert-scan.js'
+import { signAndFileHeads } from '../../domain/signed-heads/sign-heads.js'
 
 /**
  * Seals new history records into their practices' hash chains on
  * SEAL_SCHEDULE (every 30 seconds by default; "off" disables it), so no
  * record stays unsealed for more than a minute. Recording itself never
  * waits for it. Instances that run it at once take turns on a row lock.
- * Right after each seal pass, the alert pass reads the same new records
+ * Right after each seal pass, the head of every chain that moved is
+ * signed and copied outside the database; then the alert pass reads the same new records
  * for snooping alerts; a failure of either leaves the other to run.
  */
 export default fp(async (app) => {
@@ -21,6 +23,11 @@ export default fp(async (app) => {
       app.log.error({ err }, 'sealing the history failed')
     }
     try {
+      await signAndFileHeads(app.keeperOrm.em, app.chainSigning.key, app.chainSigning.dir, app.clock.now())
+    } catch (err) {
+      app.log.error({ err }, 'signing the chain heads failed')
+    }
+    try {
       const report = await scanForAlerts(app.keeperOrm.em.fork(), app.clock.now())
       if (report.alerts > 0) app.log.info({ report }, 'snooping alerts raised')
     } catch (err) {
@@ -29,4 +36,4 @@ export default fp(async (app) => {
   })
   app.addHook('onReady', async () => { job.resume() })
   app.addHook('onClose', async () => { job.stop() })
-}, { name: 'sealer', dependencies: ['orm', 'clock'] })
+}, { name: 'sealer', dependencies: ['orm', 'clock', 'chain-signing'] })

@@ -3,7 +3,8 @@ import { ForbiddenError, RefusalError } from '../../domain/errors.js'
 import { assertMayVerify, historyAccess, type HistoryAccess } from '../../domain/history/access.js'
 import { assertNotWithheld } from '../../domain/restricted-patients/break-glass.js'
 import { downloadExpiryArchive, exportHistory } from './downloads.js'
-import { exportFormat, historyQuery, verifyBody, type ExportParams, type HistoryQuery, type VerifyBody } from './schemas.js'
+import { exportFormat, historyQuery, receiptQuery, verifyBody, type ExportParams, type HistoryQuery, type ReceiptQuery, type VerifyBody } from './schemas.js'
+import { downloadReceipt, downloadSigningKey } from './signed-heads.js'
 import { showActivityChart, showHistory } from './show-history.js'
 import type { HistoryOf, HistoryPageSpec } from './subjects.js'
 import { verifyIntegrity } from './verify-integrity.js'
@@ -33,7 +34,8 @@ const requires = (right: keyof typeof REFUSALS) => async (request: FastifyReques
  * One User Action History, mounted for the group of the practice's users
  * and for each kind of practice record: the page (or its panel, for htmx),
  * the chart and the exports; the group history adds the archive of what
- * the subscription's end would delete and the integrity check.
+ * the subscription's end would delete, the integrity check, the signing
+ * key and receipts of signed heads.
  */
 export default async function history (app: FastifyInstance, { of }: HistoryOptions): Promise<void> {
   app.decorateRequest('history', null)
@@ -79,7 +81,8 @@ export default async function history (app: FastifyInstance, { of }: HistoryOpti
 
   app.get('/archive.zip', { config: VIEW }, downloadExpiryArchive)
 
-  app.post<{ Body: VerifyBody }>('/verify', {
-    config: VIEW, schema: { body: verifyBody }, preHandler: async request => assertMayVerify(request.currentUser!)
-  }, verifyIntegrity)
+  const mayVerify = async (request: FastifyRequest): Promise<void> => { assertMayVerify(request.currentUser!) }
+  app.post<{ Body: VerifyBody }>('/verify', { config: VIEW, schema: { body: verifyBody }, preHandler: mayVerify }, verifyIntegrity)
+  app.get('/signing-key.pem', { config: VIEW, preHandler: mayVerify }, downloadSigningKey)
+  app.get<{ Querystring: ReceiptQuery }>('/receipt.json', { config: VIEW, schema: { querystring: receiptQuery }, preHandler: mayVerify }, downloadReceipt)
 }

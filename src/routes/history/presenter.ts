@@ -2,6 +2,7 @@ import { ACTIONS } from '../../domain/audit-records/record.js'
 import type { HistoryAccess } from '../../domain/history/access.js'
 import { DATE_RANGES, isDateRange, presetInterval } from '../../domain/history/date-ranges.js'
 import type { VerificationInWords } from '../../domain/chain/describe-verification.js'
+import { spacedFingerprint, type ChainKey } from '../../domain/signed-heads/chain-key.js'
 import type { FilterChoices, ParamProblem } from '../../domain/history/history-criteria.js'
 import { DEFAULT_PAGE_SIZE, FILTER_PARAMS, PAGE_SIZES, type HistoryParams, type ParamName } from '../../domain/history/history-params.js'
 import { COLUMNS, type Column } from '../../domain/audit-records/criteria.js'
@@ -181,9 +182,21 @@ export interface IntegrityView {
   knownHead: string
   error: string | null
   result: VerificationInWords | null
+  /** The key that signs the chain's heads, as people compare it, and where to get it and a receipt. */
+  signing: { fingerprint: string, keyHref: string, receiptAction: string }
+}
+
+type IntegrityState = Pick<IntegrityView, 'knownHead' | 'error' | 'result'>
+
+export function integrityView (basePath: string, key: ChainKey, state: IntegrityState = { knownHead: '', error: null, result: null }): IntegrityView {
+  return {
+    action: `${basePath}/verify`,
+    ...state,
+    signing: { fingerprint: spacedFingerprint(key.fingerprint), keyHref: `${basePath}/signing-key.pem`, receiptAction: `${basePath}/receipt.json` }
+  }
 }
 
 /** The Verify integrity form: it checks the practice's whole chain, so it is offered on the group history, to those who may verify. */
-export function integrityForm (history: HistoryPageSpec, { may }: HistoryAccess): IntegrityView | null {
-  return history.subject === null && may.verify ? { action: `${history.basePath}/verify`, knownHead: '', error: null, result: null } : null
+export function integrityForm (history: HistoryPageSpec, { may }: HistoryAccess, key: ChainKey): IntegrityView | null {
+  return history.subject === null && may.verify ? integrityView(history.basePath, key) : null
 }

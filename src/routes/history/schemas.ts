@@ -42,3 +42,12 @@ export const verifyBody = {
 } as const
 
 export interface VerifyBody { knownHead?: string }
+
+/** From and To as the receipt form sends them: dates in the practice's time zone, either may be empty. */
+export const receiptQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { from: { type: 'string', maxLength: 40 }, to: { type: 'string', maxLength: 40 } }
+} as const
+
+export interface ReceiptQuery { from?: string, to?: string }

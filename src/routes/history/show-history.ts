@@ -45,7 +45,7 @@ export async function showHistory (request: HistoryRequest, reply: FastifyReply)
   if (problems.length) reply.status(400)
   const warning = request.isHtmx ? null : await expiryNotice(request.em, request.server.plan, practice, request.currentUser!, now)
   return reply.pageOrFragment('pages/history', 'partials/history/panel', {
-    title: spec.title, back: spec.back, history: historyModel(layout, results), warning, integrity: integrityForm(spec, access)
+    title: spec.title, back: spec.back, history: historyModel(layout, results), warning, integrity: integrityForm(spec, access, request.server.chainSigning.key)
   })
 }
 
