@@ -20,7 +20,8 @@ export interface SealedRecord {
  * to `limit` of them: only those whose seal a signed head already covers,
  * each with that head. Records about the patients in `withheld` come
  * without their details, as the exports give them to someone who has given
- * no reason. At most `limit` entries after the position's own are read, since each holds a record.
+ * no reason. Only the entries that hold those records are unpacked: a
+ * seal can hold thousands.
  */
 export async function readSealedAfter (
   em: EntityManager, practiceGroupId: number, after: ChainPosition, limit: number, withheld: readonly number[]
@@ -29,13 +30,14 @@ export async function readSealedAfter (
   const changes = withholding({ withheldPatients: withheld }, 'r.changes', null)
   const rows: Array<Record<string, unknown>> = await em.getConnection().execute(
     `with entries as (
-       select c.seq, c.record_ids from audit_chain c
+       select c.seq, c.record_ids, sum(cardinality(c.record_ids)) over (order by c.seq) - cardinality(c.record_ids) as before
+         from audit_chain c
         where c.practice_group_id = ? and c.kind = 'seal' and c.seq >= ?
           and c.seq <= (select max(h.seq) from signed_heads h where h.practice_group_id = ?)
         order by c.seq limit ?
      ), positions as (
        select e.seq, u.idx, u.id from entries e cross join lateral unnest(e.record_ids) with ordinality u(id, idx)
-        where (e.seq, u.idx) > (?, ?)
+        where e.before < ? and (e.seq, u.idx) > (?, ?)
         order by e.seq, u.idx limit ?
      )
      select p.seq as position_seq, p.idx as position_index, r.id, r.occurred_at, r.user_id, r.user_name, r.action, r.page, r.record_type, r.record_id,
@@ -46,7 +48,7 @@ export async function readSealedAfter (
        cross join lateral (select seq, payload, signature from signed_heads
                             where practice_group_id = ? and seq >= p.seq order by seq limit 1) h
       order by p.seq, p.idx`,
-    [practiceGroupId, after.seq, practiceGroupId, limit + 1, after.seq, after.index, limit, ...description.params, ...changes.params, practiceGroupId, practiceGroupId])
+    [practiceGroupId, after.seq, practiceGroupId, limit + 1, after.index + limit, after.seq, after.index, limit, ...description.params, ...changes.params, practiceGroupId, practiceGroupId])
   return rows.map(row => ({
     position: { seq: Number(row.position_seq), index: Number(row.position_index) },
     record: row.id == null ? null : toRow(row),
