@@ -25,6 +25,7 @@ import breakGlass from './plugins/app/break-glass.js'
 import scheduledJobs from './plugins/app/scheduled-job.js'
 import topUpSettler from './plugins/app/top-up-settler.js'
 import sealer from './plugins/app/sealer.js'
+import delivery from './plugins/app/delivery.js'
 import storableText from './plugins/app/storable-text.js'
 import { ReasonRequiredError } from './domain/restricted-patients/break-glass.js'
 import { reasonPageFor } from './routes/restricted-patients/address.js'
@@ -123,6 +124,7 @@ export function buildApp ({ config, orm, keeperOrm, clock, plan, paymentProvider
   app.register(scheduledJobs)
   app.register(topUpSettler)
   app.register(sealer)
+  app.register(delivery)
   app.register(sessionStore)
   app.register(recorder)
   app.register(helmet)

@@ -20,6 +20,7 @@ export interface Config {
   SIGN_IN_ATTEMPTS_PER_MINUTE: number
   JOBS_SCHEDULE: string
   SEAL_SCHEDULE: string
+  DELIVERY_SCHEDULE: string
   PAYMENT_PROVIDER: 'test' | 'none'
   CHAIN_SIGNING_KEY?: string
   HEADS_DIR?: string
@@ -48,6 +49,7 @@ const schema = {
     SIGN_IN_ATTEMPTS_PER_MINUTE: { type: 'integer', minimum: 1, default: 30 },
     JOBS_SCHEDULE: { type: 'string', default: '*/15 * * * *', minLength: 1 },
     SEAL_SCHEDULE: { type: 'string', default: '*/30 * * * * *', minLength: 1 },
+    DELIVERY_SCHEDULE: { type: 'string', default: '*/5 * * * * *', minLength: 1 },
     PAYMENT_PROVIDER: { type: 'string', enum: ['test', 'none'] },
     CHAIN_SIGNING_KEY: { type: 'string', minLength: 1 },
     HEADS_DIR: { type: 'string', minLength: 1 }
@@ -66,7 +68,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   }
   // Free credits must never be the production default: there, the test provider is an explicit choice.
   config.PAYMENT_PROVIDER ??= config.NODE_ENV === 'production' ? 'none' : 'test'
-  for (const name of ['JOBS_SCHEDULE', 'SEAL_SCHEDULE'] as const) {
+  for (const name of ['JOBS_SCHEDULE', 'SEAL_SCHEDULE', 'DELIVERY_SCHEDULE'] as const) {
     if (config[name] === 'off') continue
     try {
       new Cron(config[name], { paused: true }).stop()

@@ -19,6 +19,7 @@ import { Migration20261210000100RestrictedPatients } from '../../migrations/Migr
 import { Migration20261210000200AlertsAndReviews } from '../../migrations/Migration20261210000200_alerts_and_reviews.js'
 import { Migration20261211000100UserDateOfBirth } from '../../migrations/Migration20261211000100_user_date_of_birth.js'
 import { Migration20261212000100SignedHeads } from '../../migrations/Migration20261212000100_signed_heads.js'
+import { Migration20261212000200Integrations } from '../../migrations/Migration20261212000200_integrations.js'
 import { Migration20261213000100ClusterMoves } from '../../migrations/Migration20261213000100_cluster_moves.js'
 
 /** Listed explicitly so the same build runs migrations from source (tsx) and from dist. */
@@ -44,5 +45,6 @@ export const migrationsList = [
   { name: 'Migration20261210000200_alerts_and_reviews', class: Migration20261210000200AlertsAndReviews },
   { name: 'Migration20261211000100_user_date_of_birth', class: Migration20261211000100UserDateOfBirth },
   { name: 'Migration20261212000100_signed_heads', class: Migration20261212000100SignedHeads },
+  { name: 'Migration20261212000200_integrations', class: Migration20261212000200Integrations },
   { name: 'Migration20261213000100_cluster_moves', class: Migration20261213000100ClusterMoves }
 ]

@@ -6,6 +6,7 @@ import users from './settings/users/index.js'
 import addOns from './settings/add-ons/index.js'
 import credits from './settings/credits/index.js'
 import alerts from './settings/alerts/index.js'
+import integrations from './settings/integrations/index.js'
 import { recordRoutes } from './records/index.js'
 import history from './history/index.js'
 import restrictedPatients from './restricted-patients/index.js'
@@ -24,6 +25,7 @@ export default async function routes (app: FastifyInstance): Promise<void> {
   await app.register(addOns, { prefix: '/settings/add-ons' })
   await app.register(credits, { prefix: '/settings/credits' })
   await app.register(alerts, { prefix: '/settings/alerts' })
+  await app.register(integrations, { prefix: '/settings/integrations' })
   for (const kind of [patientKind, appointmentKind, invoiceKind]) {
     await app.register(recordRoutes(kind), { prefix: kind.basePath })
     await app.register(history, { prefix: `${kind.basePath}/:id/history`, of: recordHistory(kind) })

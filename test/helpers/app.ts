@@ -91,7 +91,7 @@ export async function buildOn (t: Test, databaseUrl: string, env: Record<string,
   t.teardown(() => rmSync(headsDir, { recursive: true, force: true }))
   // Tests sign in from one address far faster than people do; the per-address limit is tested on its own.
   const config = loadConfig({
-    NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, JOBS_SCHEDULE: 'off', SEAL_SCHEDULE: 'off', SIGN_IN_ATTEMPTS_PER_MINUTE: '100000', HEADS_DIR: headsDir, ...env
+    NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, JOBS_SCHEDULE: 'off', SEAL_SCHEDULE: 'off', DELIVERY_SCHEDULE: 'off', SIGN_IN_ATTEMPTS_PER_MINUTE: '100000', HEADS_DIR: headsDir, ...env
   })
   const app = buildApp({ config, orm, keeperOrm: keeper, clock, plan })
   beforeReady?.(app)

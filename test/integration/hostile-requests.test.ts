@@ -196,7 +196,7 @@ async function signIn (visitor: Visitor): Promise<void> {
 interface State { fingerprint: string, users: string, changesRecorded: number }
 async function state (): Promise<State> {
   const aggregate = (table: string): string => `(select string_agg(t::text, ',' order by t.id) from ${table} t)`
-  const others = ['patients', 'appointments', 'invoices', 'subscriptions', 'credit_entries', 'practice_groups', 'restricted_patients', 'restricted_patient_openers']
+  const others = ['patients', 'appointments', 'invoices', 'subscriptions', 'credit_entries', 'practice_groups', 'restricted_patients', 'restricted_patient_openers', 'integration_endpoints']
   const [row] = await ctx.em().getConnection().execute<{ fingerprint: string, users: string, recorded: string }[]>(`
     select md5(concat_ws('|', ${others.map(aggregate).join(', ')})) as fingerprint, md5(${aggregate('users')}) as users,
            (select count(*) from audit_records where action not in ('view', 'export')) as recorded`)

@@ -72,7 +72,7 @@ t.test('when a response holds a header that cannot be sent, then the person sees
   const roles = testRoles(databaseUrl)
   const orm = await openOrm(roles.app, 2)
   const keeperOrm = await openUnscopedOrm(roles.keeper)
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, JOBS_SCHEDULE: 'off', SEAL_SCHEDULE: 'off' })
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, JOBS_SCHEDULE: 'off', SEAL_SCHEDULE: 'off', DELIVERY_SCHEDULE: 'off' })
   const app = buildApp({ config, orm, keeperOrm, clock: new ManualClock(new Date()) })
   // Stands for any code that puts unsendable text in a header, as the sign-in redirect once did.
   app.addHook('preHandler', async (request, reply) => {

@@ -13,7 +13,7 @@ export const WITHHELD = 'Details withheld: this patient is restricted. Open the 
  * `instead` (a literal or null). Without withheld patients, the column
  * itself, so ordinary reads are unchanged.
  */
-export function withholding (scope: HistoryScope, column: string, instead: string | null): SqlQuery {
+export function withholding (scope: Pick<HistoryScope, 'withheldPatients'>, column: string, instead: string | null): SqlQuery {
   if (!scope.withheldPatients?.length) return { sql: column, params: [] }
   const patients = intArray(scope.withheldPatients)
   return instead === null

@@ -20,12 +20,15 @@ export const EXPORT_FORMAT_NAMES: Record<ExportFormat, string> = { csv: 'CSV', n
 /** A format and what it needs: CSV writes dates in the practice's zone; FHIR names the practice and this server in every event. */
 export type ExportOutput = { format: 'csv', timeZone: string } | { format: 'ndjson' } | { format: 'fhir.ndjson', source: AuditEventSource }
 
-function ndjsonLine (row: HistoryRow): string {
-  return JSON.stringify({
+/** A record's fields as the NDJSON export and the receivers of a stream get them. */
+export function exportedFields (row: HistoryRow): Record<string, unknown> {
+  return {
     id: row.id, occurredAt: row.occurredAt.toISOString(), userId: row.userId, userName: row.userName, action: row.action, page: row.page,
     recordType: row.recordType, recordId: row.recordId, description: row.description, url: row.url, ip: row.ip, changes: row.changes
-  }) + '\n'
+  }
 }
+
+const ndjsonLine = (row: HistoryRow): string => JSON.stringify(exportedFields(row)) + '\n'
 
 const lineOf = (output: Exclude<ExportOutput, { format: 'csv' }>): (row: HistoryRow) => string =>
   output.format === 'ndjson' ? ndjsonLine : row => JSON.stringify(toAuditEvent(row, output.source)) + '\n'

@@ -23,6 +23,12 @@ export async function findRestriction (em: EntityManager, practiceGroupId: numbe
   return { patientId, openerIds: rows.flatMap(r => r.user_id === null ? [] : [r.user_id]) }
 }
 
+/** Every restricted patient of a practice: whose records a receiver, which can give no reason, gets without their details. */
+export async function restrictedPatientIds (em: EntityManager, practiceGroupId: number): Promise<number[]> {
+  const rows = await sqlIn(em)<{ patient_id: number }>('select patient_id from restricted_patients where practice_group_id = ? order by patient_id', [practiceGroupId])
+  return rows.map(r => r.patient_id)
+}
+
 /** Everyone who could be named: the practice's active people. */
 export async function openerChoices (em: EntityManager, practiceGroupId: number): Promise<Person[]> {
   return sqlIn(em)<Person>('select id, name from users where practice_group_id = ? and active and not is_system order by name, id', [practiceGroupId])
