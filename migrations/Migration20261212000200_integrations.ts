@@ -10,8 +10,9 @@ const READABLE = `id, practice_group_id, name, url, created_at, updated_at, posi
  *
  * - An endpoint's position is the chain position of the last record it
  *   was sent: entry `position_seq` of the practice's chain, its first
- *   `position_index` records. (0, 0) is before the first record, so a new
- *   endpoint is sent everything the practice still keeps.
+ *   `position_index` records. (s, 0) is before entry s: the app starts a
+ *   new endpoint at the first seal inside what the practice's history
+ *   shows (7 days without a subscription), as an export would.
  * - The secret signs each delivery. The app role writes it, when the
  *   endpoint is added or its secret replaced, but can never read it back:
  *   the page shows it once. Only the keeper, which delivers, reads it.
@@ -48,7 +49,7 @@ export class Migration20261212000200Integrations extends Migration {
     this.addSql(`create policy integration_endpoints_keeper on integration_endpoints to ${KEEPER_ROLE} using (true) with check (true);`)
 
     this.addSql(`grant select (${READABLE}) on integration_endpoints to ${APP_ROLE};`)
-    this.addSql(`grant insert (practice_group_id, name, url, secret, created_at, updated_at) on integration_endpoints to ${APP_ROLE};`)
+    this.addSql(`grant insert (practice_group_id, name, url, secret, created_at, updated_at, position_seq) on integration_endpoints to ${APP_ROLE};`)
     this.addSql(`grant update (name, url, secret, updated_at), delete on integration_endpoints to ${APP_ROLE};`)
     this.addSql(`grant usage on sequence integration_endpoints_id_seq to ${APP_ROLE};`)
 

@@ -68,14 +68,21 @@ export async function getEndpoint (em: EntityManager, practiceGroupId: number, i
   return endpointFromRow(row)
 }
 
-/** Adds an endpoint with a new secret; the secret is returned this once and can never be read back. */
-export async function addEndpoint (em: EntityManager, practiceGroupId: number, values: EndpointValues, now: Date): Promise<{ endpoint: Endpoint, secret: string }> {
+/**
+ * Adds an endpoint with a new secret; the secret is returned this once and
+ * can never be read back. It is sent what the history shows from `since`
+ * on (the first seal written then or later), and everything after.
+ */
+export async function addEndpoint (em: EntityManager, practiceGroupId: number, values: EndpointValues, now: Date, since: Date): Promise<{ endpoint: Endpoint, secret: string }> {
   const [{ n }] = await sqlIn(em)<{ n: string }>('select count(*) as n from integration_endpoints where practice_group_id = ?', [practiceGroupId]) as [{ n: string }]
   if (Number(n) >= MAX_ENDPOINTS) throw new ValidationError({ name: `A practice can send its history to at most ${MAX_ENDPOINTS} endpoints. Remove one first.` })
   const secret = newSecret()
   const [{ id }] = await sqlIn(em)<{ id: number }>(
-    'insert into integration_endpoints (practice_group_id, name, url, secret, created_at, updated_at) values (?, ?, ?, ?, ?, ?) returning id',
-    [practiceGroupId, values.name, values.url, secret, now, now]) as [{ id: number }]
+    `insert into integration_endpoints (practice_group_id, name, url, secret, created_at, updated_at, position_seq)
+     values (?, ?, ?, ?, ?, ?, coalesce(
+       (select min(seq) from audit_chain where practice_group_id = ? and kind = 'seal' and created_at >= ?),
+       (select coalesce(max(seq), 0) + 1 from audit_chain where practice_group_id = ?))) returning id`,
+    [practiceGroupId, values.name, values.url, secret, now, now, practiceGroupId, since, practiceGroupId]) as [{ id: number }]
   return { endpoint: await getEndpoint(em, practiceGroupId, id), secret }
 }
 

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ValidationError, type FieldErrors } from '../../../domain/errors.js'
 import { describeChanges } from '../../../domain/practice-records/fields.js'
 import { readEndpointForm, NAME_MAX, URL_MAX } from '../../../domain/integrations/endpoint-form.js'
+import { windowFor } from '../../../domain/history/access.js'
 import { addEndpoint, changeEndpoint, listEndpoints, removeEndpoint, replaceSecret, type Endpoint } from '../../../domain/integrations/endpoints.js'
 import { REPLAY_WINDOW_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../../domain/integrations/delivery-signature.js'
 import { endpointView } from './presenter.js'
@@ -51,7 +52,8 @@ export default async function integrations (app: FastifyInstance): Promise<void>
     try {
       const values = readEndpointForm(request.body ?? {}, allowLocal)
       const { endpoint, secret } = await request.em.transactional(async em => {
-        const added = await addEndpoint(em, request.practice!.id, values, app.clock.now())
+        const now = app.clock.now()
+        const added = await addEndpoint(em, request.practice!.id, values, now, windowFor(app.plan, request.practice!, request.subscription, now).since)
         await request.record({
           action: 'create', page: PAGE, recordType: RECORD_TYPE, recordId: added.endpoint.id,
           description: `Added the endpoint "${values.name}" sending the history to ${values.url}`
