@@ -77,3 +77,23 @@ export class HttpUser {
     this.agent.destroy()
   }
 }
+
+export interface RelationSize { table: string, heap: number, toast: number, indexes: Array<{ name: string, bytes: number }> }
+
+/** What each history table takes on disk: its rows, their out-of-line (TOAST) part, and each index. */
+export async function measureStorage (db: import('pg').Client, tables: readonly string[]): Promise<RelationSize[]> {
+  const sizes: RelationSize[] = []
+  for (const table of tables) {
+    const { rows: [row] } = await db.query<{ heap: string, total: string, indexes: string }>(
+      'select pg_relation_size($1::regclass) as heap, pg_total_relation_size($1::regclass) as total, pg_indexes_size($1::regclass) as indexes', [table])
+    const { rows: indexes } = await db.query<{ name: string, bytes: string }>(
+      'select indexrelid::regclass::text as name, pg_relation_size(indexrelid) as bytes from pg_index where indrelid = $1::regclass order by 2 desc', [table])
+    sizes.push({
+      table,
+      heap: Number(row!.heap),
+      toast: Number(row!.total) - Number(row!.heap) - Number(row!.indexes),
+      indexes: indexes.map(index => ({ name: index.name, bytes: Number(index.bytes) }))
+    })
+  }
+  return sizes
+}

@@ -20,6 +20,7 @@ import { toPg } from '../src/db/sql.js'
 import { hashPassword } from '../src/domain/users/passwords.js'
 import { DAY_MS } from '../src/domain/time/zoned.js'
 import { GENERATED_KEY_FILE, loadSigningKey } from '../src/domain/signed-heads/chain-key.js'
+import { signAndFileHeads } from '../src/domain/signed-heads/sign-heads.js'
 import { interpret } from '../src/domain/history/history-criteria.js'
 import { readParams } from '../src/domain/history/history-params.js'
 import { COLUMNS } from '../src/domain/audit-records/criteria.js'
@@ -36,7 +37,7 @@ import { sealCommittedRecords, sealPracticeBefore } from '../src/domain/chain/se
 import { skipRecordsSoFar } from '../src/domain/alerts/alert-scan.js'
 import { verifyPracticeChain } from '../src/domain/chain/chain.service.js'
 import { generate, FOCAL_RECORDS, type DataSetSize } from './generate.js'
-import { HttpUser, ms, rssMb, sample, stats, timed, type Stats } from './measure.js'
+import { HttpUser, measureStorage, ms, rssMb, sample, stats, timed, type RelationSize, type Stats } from './measure.js'
 
 const PASSWORD = 'bench-password-2026'
 const args = process.argv.slice(2)
@@ -104,24 +105,27 @@ async function main (): Promise<void> {
   const { rows: [{ ip: someIp }] } = await db.query<{ ip: string }>('select host(ip) as ip from audit_records where practice_group_id = $1 limit 1', [largest.id])
   const { rows: [{ version }] } = await db.query<{ version: string }>("select current_setting('server_version') as version")
 
+  // Production needs its own signing key; this run's heads go beside it, apart from any other database's.
+  const benchDir = join(process.cwd(), '.data', 'bench')
+  const headsDir = join(benchDir, `heads-${Date.now()}`)
   const roles = await loginRoles(url, join(process.cwd(), '.data'))
   const orm = await openUnscopedOrm(roles.keeper, 4)
   const appOrm = await openOrm(roles.app, 4)
   log('sealing every record into its practice\'s hash chain')
   const sealingMs = await timed(async () => { await sealCommittedRecords(orm.em.fork(), now) })
   log(`sealed in ${(sealingMs / 1000).toFixed(0)} s`)
+  await signAndFileHeads(orm.em, loadSigningKey(undefined, benchDir), headsDir, now)
+  await db.query('vacuum analyze audit_records, audit_chain, signed_heads')
+  const storage = await measureStorage(db, ['audit_records', 'audit_chain', 'signed_heads'])
   // The bulk load stands for history from before alerts existed; the app's own alert pass reads what the load phase writes.
   await skipRecordsSoFar(orm.em.fork())
 
   const port = await freePort()
-  // Production needs its own signing key; this run's heads go beside it, apart from any other database's.
-  const benchDir = join(process.cwd(), '.data', 'bench')
-  loadSigningKey(undefined, benchDir)
   log('building the app as npm start does')
   execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' })
   const server = spawn(process.execPath, ['dist/src/server.js'], {
     env: { ...process.env, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', JOBS_SCHEDULE: 'off', NODE_ENV: 'production', SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
-      CHAIN_SIGNING_KEY: join(benchDir, GENERATED_KEY_FILE), HEADS_DIR: join(benchDir, `heads-${Date.now()}`)
+      CHAIN_SIGNING_KEY: join(benchDir, GENERATED_KEY_FILE), HEADS_DIR: headsDir
     },
     stdio: ['ignore', 'ignore', 'inherit']
   })
@@ -254,7 +258,7 @@ async function main (): Promise<void> {
     started, size, generationMs, largestRecords: largest.records, version, cpu: `${cpu.length} × ${cpu[0]?.model ?? 'unknown'}`,
     memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GB`, results, roundTrips, recordingOn, recordingOff, pageTimes,
     load: { seconds: LOAD_SECONDS, requestsPerSecond: load.requests.average, served, recorded, errors: load.errors + load.non2xx, latencyP50: load.latency.p50, latencyP99: load.latency.p99 },
-    rssMax: Math.max(...rssSamples), retention, exportResult, sealingMs, verification
+    rssMax: Math.max(...rssSamples), retention, exportResult, sealingMs, verification, storage
   })
   mkdirSync('docs', { recursive: true })
   writeFileSync('docs/BENCHMARKS.md', report)
@@ -357,8 +361,28 @@ interface ReportInput {
   rssMax: number
   retention: { deleted: number, seconds: number, reads: Stats, sealingSeconds: number }
   sealingMs: number
+  storage: RelationSize[]
   verification: Awaited<ReturnType<typeof measureVerification>>
   exportResult: { appSeconds: number, copySeconds: number, megabytes: number, rssBefore: number, rssPeak: number }
+}
+
+const mb = (bytes: number): string => `${(bytes / 2 ** 20).toLocaleString('en-AU', { maximumFractionDigits: 0 })} MB`
+
+/** Bytes per record on disk, the rows, their TOAST and every index, table by table, after VACUUM ANALYZE. */
+function storageSection (storage: RelationSize[], records: number): string {
+  const total = storage.reduce((sum, t) => sum + t.heap + t.toast + t.indexes.reduce((s, i) => s + i.bytes, 0), 0)
+  const lines = storage.map(t => {
+    const indexes = t.indexes.reduce((s, i) => s + i.bytes, 0)
+    return `| ${t.table} | ${mb(t.heap)} | ${mb(t.toast)} | ${mb(indexes)} (${t.indexes.length}) | ${((t.heap + t.toast + indexes) / records).toFixed(0)} B |`
+  })
+  const biggest = storage.flatMap(t => t.indexes).sort((a, b) => b.bytes - a.bytes).slice(0, 6)
+  return `After the load, the seal and the first signed heads, measured with \`pg_relation_size\` after \`VACUUM ANALYZE\`: **${(total / records).toFixed(0)} bytes per record** in all (${mb(total)} for ${records.toLocaleString()} records).
+
+| Table | Rows | TOAST | Indexes | Per record |
+|---|---|---|---|---|
+${lines.join('\n')}
+
+Largest indexes: ${biggest.map(i => `${i.name} ${mb(i.bytes)}`).join(', ')}.`
 }
 
 function renderReport (r: ReportInput): string {
@@ -411,6 +435,9 @@ ${rows.join('\n')}
 ## Tamper evidence
 - Sealing every record of the data set into its practice's chain after the bulk load (one pass, SHA-256 of each record, seals of up to 5,000): ${(r.sealingMs / 1000).toFixed(0)} s, ${(r.size.records / (r.sealingMs / 1000)).toFixed(0)} records/s. In normal running the sealer takes what arrived in the last 30 seconds.
 - Verify integrity of the largest practice: **${r.verification.seconds.toFixed(1)} s** for ${r.verification.verified.toLocaleString()} records (${r.verification.intact ? 'intact' : '**broken**'}; ${r.verification.awaitingSeal} not yet sealed), ${(r.verification.verified / r.verification.seconds).toFixed(0)} records/s; the verifying process went from ${r.verification.rssBefore.toFixed(0)} MB to a peak of ${r.verification.rssPeak.toFixed(0)} MB.
+
+## Storage
+${storageSection(r.storage, r.size.records)}
 
 ## Analysis
 - App overhead at p50 is within ≤ 3× or +5 ms in **${overheadMet} of ${r.results.length}** cases${overheadMet === r.results.length ? ' (target met)' : ' (target **missed**)'}. Without the text filters (whose count and page the app runs side by side, so it can beat the SQL run one after the other) the app takes ${ms(overheads[0] ?? 0)} to ${ms(overheads[overheads.length - 1] ?? 0)} ms longer than raw SQL, median ${ms(overheads[Math.floor(overheads.length / 2)] ?? 0)} ms.

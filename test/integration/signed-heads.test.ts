@@ -207,6 +207,7 @@ t.test('the integrity section shows the key, offers it and a receipt to Full Acc
   const owner = await signedInAgent(ctx.app, clinic.owner.email)
   const page = await owner.get(GROUP_HISTORY_PATH)
   t.match(page.body, signing.key.fingerprint.slice(0, 8), 'the fingerprint is shown')
+  t.match(page.body, signing.key.publicKeyPem.split('\n')[1]!, 'and the public key itself')
 
   const verified = await owner.post(`${GROUP_HISTORY_PATH}/verify`)
   t.match(verified.body, /Checked against the chain head signed on .* which vouches for 3 sealed records \(kept in the database and the heads file\)/)

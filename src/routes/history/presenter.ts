@@ -191,7 +191,7 @@ export interface IntegrityView {
   error: string | null
   result: VerificationInWords | null
   /** The key that signs the chain's heads, as people compare it, and where to get it and a receipt. */
-  signing: { fingerprint: string, keyHref: string, receiptAction: string }
+  signing: { fingerprint: string, publicKeyPem: string, keyHref: string, receiptAction: string }
 }
 
 type IntegrityState = Pick<IntegrityView, 'knownHead' | 'error' | 'result'>
@@ -200,7 +200,7 @@ export function integrityView (basePath: string, key: ChainKey, state: Integrity
   return {
     action: `${basePath}/verify`,
     ...state,
-    signing: { fingerprint: spacedFingerprint(key.fingerprint), keyHref: `${basePath}/signing-key.pem`, receiptAction: `${basePath}/receipt.json` }
+    signing: { fingerprint: spacedFingerprint(key.fingerprint), publicKeyPem: key.publicKeyPem, keyHref: `${basePath}/signing-key.pem`, receiptAction: `${basePath}/receipt.json` }
   }
 }
 
