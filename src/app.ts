@@ -26,6 +26,7 @@ import scheduledJobs from './plugins/app/scheduled-job.js'
 import topUpSettler from './plugins/app/top-up-settler.js'
 import sealer from './plugins/app/sealer.js'
 import delivery from './plugins/app/delivery.js'
+import metrics from './plugins/app/metrics.js'
 import storableText from './plugins/app/storable-text.js'
 import { ReasonRequiredError } from './domain/restricted-patients/break-glass.js'
 import { reasonPageFor } from './routes/restricted-patients/address.js'
@@ -102,7 +103,8 @@ async function handleError (this: unknown, err: FastifyError, request: FastifyRe
  *
  * Plugins are registered by hand rather than autoloaded: their order is
  * part of the design (the clock and the pools before anything that reads
- * them, the recorder before any route, sessions only in the pages' scope),
+ * them, the recorder before any route, the metrics before the background
+ * work they count, sessions only in the pages' scope),
  * and a list read top to bottom shows that order where a folder scan would
  * hide it.
  */
@@ -121,12 +123,13 @@ export function buildApp ({ config, orm, keeperOrm, clock, plan, paymentProvider
   app.register(chainSigning, { key: chainKey })
   app.register(ormPlugin, { orm, keeperOrm })
   app.decorate('paymentProvider', paymentProvider ?? configuredPaymentProvider(config.PAYMENT_PROVIDER))
+  app.register(recorder)
+  app.register(metrics)
   app.register(scheduledJobs)
   app.register(topUpSettler)
   app.register(sealer)
   app.register(delivery)
   app.register(sessionStore)
-  app.register(recorder)
   app.register(helmet)
   app.register(staticFiles)
   app.register(view)

@@ -24,6 +24,7 @@ export interface Config {
   PAYMENT_PROVIDER: 'test' | 'none'
   CHAIN_SIGNING_KEY?: string
   HEADS_DIR?: string
+  METRICS_TOKEN?: string
 }
 
 const DEVELOPMENT_SESSION_SECRET = 'development-only-secret-change-me-in-production'
@@ -52,7 +53,9 @@ const schema = {
     DELIVERY_SCHEDULE: { type: 'string', default: '*/5 * * * * *', minLength: 1 },
     PAYMENT_PROVIDER: { type: 'string', enum: ['test', 'none'] },
     CHAIN_SIGNING_KEY: { type: 'string', minLength: 1 },
-    HEADS_DIR: { type: 'string', minLength: 1 }
+    HEADS_DIR: { type: 'string', minLength: 1 },
+    // Long enough that guessing it is hopeless: `openssl rand -hex 32` gives 64 characters.
+    METRICS_TOKEN: { type: 'string', minLength: 32 }
   }
 } as const
 

@@ -71,3 +71,24 @@ export async function openOrm (appUrl: string, poolMax = 10): Promise<MikroORM<P
 export async function openUnscopedOrm (url: string, poolMax = 2): Promise<MikroORM<PostgreSqlDriver>> {
   return MikroORM.init(ormOptions(url, { poolMax }))
 }
+
+export interface PoolUsage {
+  used: number
+  free: number
+  /** Callers waiting for a connection. */
+  pending: number
+  max: number
+}
+
+interface TarnPool {
+  numUsed: () => number
+  numFree: () => number
+  numPendingAcquires: () => number
+  max: number
+}
+
+/** How busy the pool behind an ORM is, as knex's pool (tarn) counts it. */
+export function poolUsage (orm: MikroORM<PostgreSqlDriver>): PoolUsage {
+  const pool = (orm.em.getConnection().getKnex().client as { pool: TarnPool }).pool
+  return { used: pool.numUsed(), free: pool.numFree(), pending: pool.numPendingAcquires(), max: pool.max }
+}

@@ -71,3 +71,13 @@ t.test('when rows arrive after a quiet spell, then the first goes at once withou
   await group.add(501)
   t.same(writer.statements, [[500], [501]])
 })
+
+t.test('when an observer is given, then it hears of every batch written: its rows, its time, and whether it was kept', async t => {
+  const writer = tableWriter(setup)
+  const heard: { rows: number, seconds: number, committed: boolean }[] = []
+  const group = new GroupCommit(writer.insert, 100, (rows, seconds, committed) => heard.push({ rows, seconds, committed }))
+  await Promise.allSettled([600, 601, -1, 602].map(n => group.add(n)))
+  t.same(heard.map(h => [h.rows, h.committed]), [[1, true], [3, false], [1, true], [1, false], [1, true]],
+    'the first row alone, the rejected batch, then each of its rows alone')
+  t.ok(heard.every(h => h.seconds > 0 && h.seconds < 10), 'each with the time its statement took')
+})

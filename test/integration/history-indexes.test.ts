@@ -8,7 +8,8 @@ import { newestPerPersonQuery, perPersonCountQuery } from '../../src/domain/audi
 import { reportCriteria } from '../../src/domain/access-report/access-report.js'
 import type { SqlQuery } from '../../src/domain/audit-records/visible.js'
 import type { HistoryScope } from '../../src/domain/history/access.js'
-import { APP_ROLE } from '../../src/db/app-role.js'
+import { APP_ROLE, KEEPER_ROLE } from '../../src/db/app-role.js'
+import { BACKLOG_COUNT_LIMIT, SEAL_BACKLOG_SQL } from '../../src/domain/audit-records/chain-reads.js'
 
 const url = await testDatabase(t)
 const client = new pg.Client({ connectionString: url })
@@ -87,4 +88,13 @@ t.test("when a patient's access report is read, then the patient index serves it
       t.notMatch(text, /Seq Scan/)
     }
   }
+})
+
+t.test('when the metrics read what waits for the sealer, then both look-ups walk the transaction index from the sealing position, never the table', async t => {
+  await client.query(`reset role; set role ${KEEPER_ROLE}`)
+  t.teardown(() => client.query(`reset role; set role ${APP_ROLE}`))
+  const text = await plan(SEAL_BACKLOG_SQL.replace('?', String(BACKLOG_COUNT_LIMIT)))
+  t.equal(text.match(/Index (Only )?Scan (using|on) audit_tx_idx/g)?.length, 2, 'the count and the oldest record each use audit_tx_idx')
+  t.match(text, /Index Cond: \(tx_id >= s\.sealed_below\)/, 'starting at the sealing position')
+  t.notMatch(text, /Seq Scan on audit_records|\bSort\b/)
 })

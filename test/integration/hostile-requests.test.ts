@@ -39,7 +39,8 @@ const between = (low: number, high: number): number => low + Math.floor(random()
 
 interface CollectedRoute { method: string, url: string, fields: string[] }
 const routes: CollectedRoute[] = []
-const ctx = await build(t, {}, {
+// With the metrics token set, so /metrics is among the routes and meets the same requests (none of which carries the token).
+const ctx = await build(t, { METRICS_TOKEN: 'hostile-requests-metrics-token-0123456789' }, {
   beforeReady: app => app.addHook('onRoute', route => {
     const schema = (route.schema ?? {}) as Record<string, { properties?: Record<string, unknown> } | undefined>
     const fields = ['querystring', 'body'].flatMap(part => Object.keys(schema[part]?.properties ?? {}))

@@ -89,3 +89,31 @@ export async function hasUnsealedBefore (em: EntityManager, practiceGroupId: num
     [practiceGroupId, before]) as Array<{ waiting: boolean }>
   return row!.waiting
 }
+
+/** The most records the backlog counts one by one; past it, the oldest one's age says more than the count. */
+export const BACKLOG_COUNT_LIMIT = 100_000
+
+export interface SealBacklog {
+  /** Records no seal covers yet, counted up to BACKLOG_COUNT_LIMIT. */
+  waiting: number
+  /** When the record that has waited longest was recorded; null when none waits. */
+  oldestAt: Date | null
+}
+
+export const SEAL_BACKLOG_SQL = `select
+  (select count(*) from (select from audit_records where tx_id >= s.sealed_below limit ?) tail) as waiting,
+  (select occurred_at from audit_records where tx_id >= s.sealed_below order by tx_id limit 1) as oldest_at
+  from audit_seal_state s`
+
+/**
+ * What waits for the sealer. Both reads walk `audit_tx_idx` from the
+ * sealing position onwards, so they touch only the unsealed tail (a
+ * minute's records while the sealer keeps up) however large the history
+ * is; the count stops at its limit so a stalled sealer cannot make it
+ * slow. The longest waiting is the record of the earliest transaction:
+ * the sealer takes them in that order.
+ */
+export async function sealBacklog (em: EntityManager): Promise<SealBacklog> {
+  const [row] = await em.getConnection().execute(SEAL_BACKLOG_SQL, [BACKLOG_COUNT_LIMIT]) as Array<{ waiting: string, oldest_at: Date | string | null }>
+  return { waiting: Number(row!.waiting), oldestAt: row!.oldest_at == null ? null : new Date(row!.oldest_at) }
+}

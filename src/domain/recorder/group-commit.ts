@@ -4,6 +4,9 @@ interface Waiting<Row> {
   reject: (err: unknown) => void
 }
 
+/** Told about every batch written: how many rows, how long the statement and its commit took, and whether they were kept. */
+export type BatchObserver = (rows: number, seconds: number, committed: boolean) => void
+
 /**
  * An error PostgreSQL reported for the statement (severity ERROR, with a
  * SQLSTATE), after which nothing of it was kept. A lost connection or a
@@ -33,7 +36,8 @@ export class GroupCommit<Row> {
 
   constructor (
     private readonly insert: (rows: Row[]) => Promise<void>,
-    private readonly maxRows: number
+    private readonly maxRows: number,
+    private readonly observe?: BatchObserver
   ) {}
 
   add (row: Row): Promise<void> {
@@ -53,15 +57,20 @@ export class GroupCommit<Row> {
   }
 
   private async write (batch: Waiting<Row>[]): Promise<void> {
+    const started = performance.now()
+    const seconds = (): number => (performance.now() - started) / 1000
     try {
       await this.insert(batch.map(w => w.row))
-      for (const w of batch) w.resolve()
     } catch (err) {
+      this.observe?.(batch.length, seconds(), false)
       if (batch.length === 1 || !rolledBack(err)) {
         for (const w of batch) w.reject(err)
         return
       }
       for (const w of batch) await this.write([w])
+      return
     }
+    this.observe?.(batch.length, seconds(), true)
+    for (const w of batch) w.resolve()
   }
 }

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { UserFacingError } from '../errors.js'
-import { GroupCommit } from './group-commit.js'
+import { GroupCommit, type BatchObserver } from './group-commit.js'
 import { currentPractice, hasPracticeScope } from '../../db/practice-scope.js'
 import type { RecordedEvent, Actor } from '../audit-records/record.js'
 import { insertRows, insertRowsOfPractices, MAX_ROWS_TOGETHER, rowOf, type Connection, type RecordRow } from '../audit-records/writes.js'
@@ -12,14 +12,28 @@ export class NotRecordedError extends UserFacingError {
 }
 
 const groupCommits = new WeakMap<Connection, GroupCommit<RecordRow>>()
+const batchObservers = new WeakMap<Connection, Set<BatchObserver>>()
 
 function groupCommitFor (connection: Connection): GroupCommit<RecordRow> {
   let group = groupCommits.get(connection)
   if (!group) {
-    group = new GroupCommit(rows => insertRowsOfPractices(connection, rows), MAX_ROWS_TOGETHER)
+    const observe: BatchObserver = (...batch) => { for (const observer of batchObservers.get(connection) ?? []) observer(...batch) }
+    group = new GroupCommit(rows => insertRowsOfPractices(connection, rows), MAX_ROWS_TOGETHER, observe)
     groupCommits.set(connection, group)
   }
   return group
+}
+
+/**
+ * Tells `observer` about every batch that group commit writes on this
+ * connection from now on, until the returned function is called. The
+ * connection's owner watches; the recorder knows nothing of what it does.
+ */
+export function observeBatches (connection: Connection, observer: BatchObserver): () => void {
+  let observers = batchObservers.get(connection)
+  if (!observers) batchObservers.set(connection, observers = new Set())
+  observers.add(observer)
+  return () => { observers.delete(observer) }
 }
 
 /**

@@ -1,6 +1,12 @@
 import fp from 'fastify-plugin'
 import { Cron } from 'croner'
-import { runScheduledJob } from '../../domain/scheduled-job/scheduled-job.js'
+import { runScheduledJob, type JobReport } from '../../domain/scheduled-job/scheduled-job.js'
+import type { TaskOutcome } from './metrics.js'
+
+function outcomeOf (report: JobReport): TaskOutcome {
+  if (!report.ran) return 'skipped'
+  return report.practices.some(practice => practice.error) ? 'partial' : 'ok'
+}
 
 /**
  * Settles pending top-ups and runs renewals, expiries and retention on
@@ -12,7 +18,7 @@ export default fp(async (app) => {
   if (app.config.JOBS_SCHEDULE === 'off') return
   const job = new Cron(app.config.JOBS_SCHEDULE, { protect: true, paused: true }, async () => {
     try {
-      const report = await runScheduledJob(app.keeperOrm, app.plan, app.clock, { paymentProvider: app.paymentProvider })
+      const report = await app.metrics.task('scheduled-job', () => runScheduledJob(app.keeperOrm, app.plan, app.clock, { paymentProvider: app.paymentProvider }), outcomeOf)
       if (!report.ran) return
       for (const practice of report.practices) {
         if (practice.error) app.log.error({ practiceGroupId: practice.practiceGroupId, err: practice.error }, 'scheduled job failed for a practice')
@@ -25,4 +31,4 @@ export default fp(async (app) => {
   })
   app.addHook('onReady', async () => { job.resume() })
   app.addHook('onClose', async () => { job.stop() })
-}, { name: 'scheduled-jobs', dependencies: ['orm', 'clock', 'plan'] })
+}, { name: 'scheduled-jobs', dependencies: ['orm', 'clock', 'plan', 'metrics'] })

@@ -17,18 +17,20 @@ export default fp(async (app) => {
   if (app.config.SEAL_SCHEDULE === 'off') return
   const job = new Cron(app.config.SEAL_SCHEDULE, { protect: true, paused: true }, async () => {
     try {
-      const report = await sealCommittedRecords(app.keeperOrm.em.fork(), app.clock.now())
+      const report = await app.metrics.task('seal', () => sealCommittedRecords(app.keeperOrm.em.fork(), app.clock.now()))
+      app.metrics.recordsSealed(report.records)
       if (report.records > 0) app.log.debug({ report }, 'history records sealed')
     } catch (err) {
       app.log.error({ err }, 'sealing the history failed')
     }
     try {
-      await signAndFileHeads(app.keeperOrm.em, app.chainSigning.key, app.chainSigning.dir, app.clock.now())
+      await app.metrics.task('sign-heads', () => signAndFileHeads(app.keeperOrm.em, app.chainSigning.key, app.chainSigning.dir, app.clock.now()))
     } catch (err) {
       app.log.error({ err }, 'signing the chain heads failed')
     }
     try {
-      const report = await scanForAlerts(app.keeperOrm.em.fork(), app.clock.now())
+      const report = await app.metrics.task('alert-scan', () => scanForAlerts(app.keeperOrm.em.fork(), app.clock.now()))
+      app.metrics.alertsRaised(report.alerts)
       if (report.alerts > 0) app.log.info({ report }, 'snooping alerts raised')
     } catch (err) {
       app.log.error({ err }, 'looking for snooping alerts failed')
@@ -36,4 +38,4 @@ export default fp(async (app) => {
   })
   app.addHook('onReady', async () => { job.resume() })
   app.addHook('onClose', async () => { job.stop() })
-}, { name: 'sealer', dependencies: ['orm', 'clock', 'chain-signing'] })
+}, { name: 'sealer', dependencies: ['orm', 'clock', 'chain-signing', 'metrics'] })
