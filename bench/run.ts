@@ -46,6 +46,8 @@ const arg = (name: string, fallback: number): number => {
   return i >= 0 ? Number(args[i + 1]) : fallback
 }
 const quick = args.includes('--quick')
+/** Loads, seals, signs and measures the storage only, printing it instead of writing the report (for docs/SCALING.md). */
+const storageOnly = args.includes('--storage-only')
 const size: DataSetSize = {
   records: arg('records', quick ? 1_000_000 : 10_000_000),
   groups: arg('groups', quick ? 100 : 1000),
@@ -117,6 +119,14 @@ async function main (): Promise<void> {
   await signAndFileHeads(orm.em, loadSigningKey(undefined, benchDir), headsDir, now)
   await db.query('vacuum analyze audit_records, audit_chain, signed_heads')
   const storage = await measureStorage(db, ['audit_records', 'audit_chain', 'signed_heads'])
+  if (storageOnly) {
+    console.log(`Sealing: ${(size.records / (sealingMs / 1000)).toFixed(0)} records/s\n\n${storageSection(storage, size.records)}`)
+    await orm.close()
+    await appOrm.close()
+    await db.end()
+    await cluster.stop()
+    return
+  }
   // The bulk load stands for history from before alerts existed; the app's own alert pass reads what the load phase writes.
   await skipRecordsSoFar(orm.em.fork())
 
