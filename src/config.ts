@@ -1,6 +1,8 @@
 import envSchema from 'env-schema'
 import { join } from 'node:path'
 import { Cron } from 'croner'
+import { StartUpError } from './start-up-error.js'
+import { DEFAULT_PLACE_DIR } from './db/embedded-postgres.js'
 
 export interface Config {
   NODE_ENV: 'development' | 'production' | 'test'
@@ -10,6 +12,7 @@ export interface Config {
   APP_DATABASE_URL?: string
   KEEPER_DATABASE_URL?: string
   EMBEDDED_PG_PORT: number
+  EMBEDDED_PG_DIR: string
   DATA_DIR: string
   SESSION_SECRET: string
   TRUST_PROXY: string
@@ -40,6 +43,7 @@ const schema = {
     APP_DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
     KEEPER_DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
     EMBEDDED_PG_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 54329 },
+    EMBEDDED_PG_DIR: { type: 'string', default: DEFAULT_PLACE_DIR, pattern: '^/' },
     DATA_DIR: { type: 'string', default: '.data', minLength: 1 },
     SESSION_SECRET: { type: 'string', default: DEVELOPMENT_SESSION_SECRET, minLength: 32 },
     TRUST_PROXY: { type: 'string', default: '' },
@@ -59,7 +63,7 @@ const schema = {
   }
 } as const
 
-export class ConfigError extends Error {}
+export class ConfigError extends StartUpError {}
 
 /** Reads and validates the configuration once; every problem is named in one message. */
 export function loadConfig (env: Record<string, string | undefined> = process.env): Config {

@@ -32,3 +32,8 @@ t.test('when production names no chain signing key, then start-up fails saying h
   t.throws(() => loadConfig({ NODE_ENV: 'production', SESSION_SECRET: secret }), { message: /CHAIN_SIGNING_KEY must name the Ed25519 private key.*openssl genpkey -algorithm ed25519/ })
   t.equal(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: secret, CHAIN_SIGNING_KEY: '/keys/chain.pem' }).CHAIN_SIGNING_KEY, '/keys/chain.pem')
 })
+
+t.test('when EMBEDDED_PG_DIR is relative, then start-up refuses it by name', async t => {
+  t.equal(loadConfig({}).EMBEDDED_PG_DIR, '/var/lib/practice-audit')
+  t.throws(() => loadConfig({ EMBEDDED_PG_DIR: 'var/lib' }), { message: /EMBEDDED_PG_DIR/ })
+})
