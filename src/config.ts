@@ -28,6 +28,7 @@ export interface Config {
   CHAIN_SIGNING_KEY?: string
   HEADS_DIR?: string
   METRICS_TOKEN?: string
+  SHUTDOWN_GRACE_SECONDS: number
 }
 
 const DEVELOPMENT_SESSION_SECRET = 'development-only-secret-change-me-in-production'
@@ -59,7 +60,8 @@ const schema = {
     CHAIN_SIGNING_KEY: { type: 'string', minLength: 1 },
     HEADS_DIR: { type: 'string', minLength: 1 },
     // Long enough that guessing it is hopeless: `openssl rand -hex 32` gives 64 characters.
-    METRICS_TOKEN: { type: 'string', minLength: 32 }
+    METRICS_TOKEN: { type: 'string', minLength: 32 },
+    SHUTDOWN_GRACE_SECONDS: { type: 'integer', minimum: 0, maximum: 3600, default: 20 }
   }
 } as const
 

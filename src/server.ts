@@ -10,6 +10,7 @@ import { writePlanTerms } from './db/plan-terms.js'
 import { loginRoles } from './db/roles.js'
 import { assertAnswers, ensureDatabase } from './db/databases.js'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js'
+import { recordsSettled } from './domain/recorder/recorder.js'
 import type { MoveNote } from './domain/chain/moves.js'
 import { seedDemoIfEmpty, DEMO_SIGN_INS, DEMO_PASSWORD } from './seed/demo.js'
 import { DEFAULT_PLAN } from './domain/plan/plan.js'
@@ -92,13 +93,29 @@ async function start (config: Config): Promise<Running> {
   return { app, orm, keeperOrm, embedded }
 }
 
-async function stop ({ app, orm, keeperOrm, embedded }: Running, signal: string): Promise<void> {
-  app.log.info(`${signal} received, shutting down`)
+/**
+ * The clean stop an orchestrator asks for with SIGTERM: drain the requests
+ * in flight (turning new ones away), stop the scheduled job and the sealer
+ * after their pass, let the recorder finish writing, close the pools. All of
+ * it within SHUTDOWN_GRACE_SECONDS; what still runs then is cut.
+ */
+async function stop ({ app, orm, keeperOrm, embedded }: Running, config: Config, signal: string): Promise<void> {
+  app.log.info(`${signal} received: draining for up to ${config.SHUTDOWN_GRACE_SECONDS} s`)
+  const cut = await app.shutdown.drain(config.SHUTDOWN_GRACE_SECONDS * 1000)
+  if (cut > 0) {
+    app.log.warn(`${cut} request(s) still running at the end of the grace period: their connections are closed`)
+    app.server.closeAllConnections()
+  }
   await app.close()
+  await app.shutdown.beforeDeadline(Promise.all([recordsSettled(orm.em), recordsSettled(keeperOrm.em)]))
   await orm.close()
   await keeperOrm.close()
   await embedded?.stop()
+  app.log.info('stopped')
 }
+
+/** Time after the grace period for closing the pools and the embedded PostgreSQL. */
+const LAST_WORDS_SECONDS = 10
 
 function exitWith (code: number, line?: string): never {
   if (line) console.error(line)
@@ -111,10 +128,13 @@ async function main (): Promise<void> {
   let config: Config | undefined
   const onSignal = (signal: string): void => {
     if (!running || !config) exitWith(1, `Practice Audit did not start: ${signal} arrived while it was starting.`)
-    // A Ctrl-C reaches npm and the app at once, and npm passes it on: one stop is enough.
+    // A Ctrl-C reaches npm and the app at once, and npm passes it on: one stop is enough, and the grace period bounds it.
     if (stopping) return
     stopping = true
-    stop(running, signal).then(() => exitWith(0), (err: unknown) => exitWith(1, `Practice Audit did not stop cleanly: ${reasonOf(err)}`))
+    // Closing the pools waits for their connections: should one hang past the grace period, the process still ends.
+    setTimeout(() => exitWith(1, `Practice Audit did not stop within ${config!.SHUTDOWN_GRACE_SECONDS + LAST_WORDS_SECONDS} s; it stopped at once.`),
+      (config.SHUTDOWN_GRACE_SECONDS + LAST_WORDS_SECONDS) * 1000).unref()
+    stop(running, config, signal).then(() => exitWith(0), (err: unknown) => exitWith(1, `Practice Audit did not stop cleanly: ${reasonOf(err)}`))
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)

@@ -36,6 +36,8 @@ async function emptyDatabase (t: Test): Promise<string> {
 t.test('when the configuration is invalid, then it names the variable in one line', async t => {
   const outcome = await failedStart(t, { PORT: '99999' })
   saysInOneLine(t, outcome, /Invalid configuration: .*PORT must be <= 65535/)
+  const grace = await failedStart(t, { SHUTDOWN_GRACE_SECONDS: '-1' })
+  saysInOneLine(t, grace, /SHUTDOWN_GRACE_SECONDS/)
 })
 
 t.test('when DATA_DIR cannot be used, then it says which directory and what to set', async t => {
