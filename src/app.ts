@@ -13,6 +13,7 @@ import session from './plugins/external/session.js'
 import csrf from './plugins/external/csrf.js'
 import rateLimit from './plugins/external/rate-limit.js'
 import view from './plugins/external/view.js'
+import shutdown from './plugins/app/shutdown.js'
 import clockPlugin from './plugins/app/clock.js'
 import planPlugin from './plugins/app/plan.js'
 import chainSigning from './plugins/app/chain-signing.js'
@@ -32,6 +33,7 @@ import { ReasonRequiredError } from './domain/restricted-patients/break-glass.js
 import { reasonPageFor } from './routes/restricted-patients/address.js'
 import { configuredPaymentProvider, type PaymentProvider } from './domain/credits/payment-provider.js'
 import routes from './routes/index.js'
+import health from './routes/health/index.js'
 import { RECORD_ID_KEYWORD, plainNumberKeywords } from './routes/plain-numbers.js'
 
 declare module 'fastify' {
@@ -113,11 +115,15 @@ export function buildApp ({ config, orm, keeperOrm, clock, plan, paymentProvider
     logger: { level: config.LOG_LEVEL },
     trustProxy: trustedProxies(config),
     bodyLimit: 1024 * 1024,
+    // A request that comes while the app closes gets the shutdown plugin's answer, which says to come back.
+    return503OnClosing: false,
     // What the client sent is what the schema judges: no "1e2" read as 100, no array read as its one element.
     ajv: { customOptions: { coerceTypes: false }, plugins: [plainNumberKeywords] }
   })
   app.decorate('config', config)
 
+  // First, so a stop sees every request: those it waits for and those it turns away.
+  app.register(shutdown)
   app.register(clockPlugin, { clock })
   app.register(planPlugin, { plan })
   app.register(chainSigning, { key: chainKey })
@@ -131,6 +137,8 @@ export function buildApp ({ config, orm, keeperOrm, clock, plan, paymentProvider
   app.register(delivery)
   app.register(sessionStore)
   app.register(helmet)
+  // Probes need no session, form parsing or rate limit.
+  app.register(health)
   app.register(staticFiles)
   app.register(view)
 

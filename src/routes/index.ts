@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify'
-import health from './health/index.js'
 import auth from './auth/index.js'
 import home from './home/index.js'
 import users from './settings/users/index.js'
@@ -17,7 +16,6 @@ import { appointmentKind } from '../domain/appointments/appointment.kind.js'
 import { invoiceKind } from '../domain/invoices/invoice.kind.js'
 
 export default async function routes (app: FastifyInstance): Promise<void> {
-  await app.register(health)
   await app.register(auth)
   await app.register(home)
   await app.register(users, { prefix: '/settings/users' })

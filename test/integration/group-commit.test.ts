@@ -81,3 +81,16 @@ t.test('when an observer is given, then it hears of every batch written: its row
     'the first row alone, the rejected batch, then each of its rows alone')
   t.ok(heard.every(h => h.seconds > 0 && h.seconds < 10), 'each with the time its statement took')
 })
+
+t.test('when a stop asks the recorder to settle while rows are on their way, then it resolves only once they are all committed', async t => {
+  const writer = tableWriter(setup)
+  const group = new GroupCommit(writer.insert, 2)
+  const rows = [700, 701, 702, 703, 704]
+  const added = Promise.all(rows.map(n => group.add(n)))
+  await group.settled()
+  t.same(await stored(700, 799), rows, 'every row added before the stop is in the table')
+  t.same(writer.statements.map(s => s.length), [1, 2, 2], 'in the batches it would have written anyway')
+  await added
+  await group.settled()
+  t.pass('with nothing on its way it resolves at once')
+})

@@ -146,6 +146,26 @@ t.test('a free practice keeps 30 days; deletion runs in batches and a crash midw
   t.equal((await occurredTimes(c)).length, 5, 'only the last 30 days remain')
 })
 
+t.test('a run asked to stop finishes the practice it is on and leaves the rest to the next run', async t => {
+  const first = await makeClinic(ctx.em())
+  const second = await makeClinic(ctx.em())
+  const now = Date.parse('2026-10-01T00:00:00Z')
+  const expired = "occurred_at < now() - interval '1 day' and user_name <> 'System'"
+  for (const c of [first, second]) {
+    for (let i = 0; i < 3; i++) await addRecord(ctx.em(), c.reception, { at: new Date(now - 40 * DAY - i * 60_000) })
+  }
+  const stopping = new AbortController()
+  const stopped = await runAt(new Date(now), {
+    batchSize: 2,
+    stopping: stopping.signal,
+    afterBatch: (practiceGroupId: number) => { if (practiceGroupId === first.group.id) stopping.abort() }
+  })
+  t.equal(reportFor(stopped, first).deleted, 3, 'the practice it was on is finished, past the batch where the stop came')
+  t.equal(reportFor(stopped, second), undefined, 'the next practice is not begun')
+  t.equal((await auditRows(ctx.em(), second.group.id, expired)).length, 3)
+  t.equal(reportFor(await runAt(new Date(now)), second).deleted, 3, 'the next run does it')
+})
+
 t.test('a dry run says what it would do and changes nothing', async t => {
   const c = await makeClinic(ctx.em(), { creditBalance: 500 })
   await subscribeAt(ctx.em(), c.owner, '2026-06-01T00:00:00Z')

@@ -32,3 +32,14 @@ t.test('when production names no chain signing key, then start-up fails saying h
   t.throws(() => loadConfig({ NODE_ENV: 'production', SESSION_SECRET: secret }), { message: /CHAIN_SIGNING_KEY must name the Ed25519 private key.*openssl genpkey -algorithm ed25519/ })
   t.equal(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: secret, CHAIN_SIGNING_KEY: '/keys/chain.pem' }).CHAIN_SIGNING_KEY, '/keys/chain.pem')
 })
+
+t.test('when SHUTDOWN_GRACE_SECONDS is not set, then a stop waits up to 20 seconds; a negative or fractional one is refused by name', async t => {
+  t.equal(loadConfig({}).SHUTDOWN_GRACE_SECONDS, 20)
+  t.equal(loadConfig({ SHUTDOWN_GRACE_SECONDS: '0' }).SHUTDOWN_GRACE_SECONDS, 0, 'zero: requests in flight are cut at once')
+  for (const value of ['-1', '2.5', 'soon']) t.throws(() => loadConfig({ SHUTDOWN_GRACE_SECONDS: value }), { message: /SHUTDOWN_GRACE_SECONDS/ }, value)
+})
+
+t.test('when EMBEDDED_PG_DIR is relative, then start-up refuses it by name', async t => {
+  t.equal(loadConfig({}).EMBEDDED_PG_DIR, '/var/lib/practice-audit')
+  t.throws(() => loadConfig({ EMBEDDED_PG_DIR: 'var/lib' }), { message: /EMBEDDED_PG_DIR/ })
+})

@@ -54,3 +54,19 @@ export async function insertRowsOfPractices (connection: Connection, rows: Recor
   }
   await connection.execute(statements.join('; '), params, 'run')
 }
+
+/**
+ * Proves these connections could append a record now, without adding one:
+ * an insert of no rows still needs the insert right on every column the
+ * recorder writes, the table's lock for writing (so it fails while another
+ * session holds the table, here after a second), and a database that takes
+ * writes (not a read-only standby or transaction).
+ */
+export async function probeAppend (em: EntityManager): Promise<void> {
+  await em.transactional(async tx => {
+    const connection = tx.getConnection()
+    const transaction = tx.getTransactionContext()
+    await connection.execute("set local lock_timeout = '1s'", [], 'run', transaction)
+    await connection.execute(`insert into audit_records ${COLUMNS} select ${COLUMNS.slice(1, -1)} from audit_records where false`, [], 'run', transaction)
+  })
+}

@@ -16,6 +16,8 @@ export interface DeliveryOptions {
   batchSize?: number
   timeoutMs?: number
   concurrency?: number
+  /** Once aborted, each worker ends after the batch it is sending; the next run goes on from there. */
+  stopping?: AbortSignal
 }
 
 export interface DeliveryReport {
@@ -91,6 +93,7 @@ export async function deliverDue (em: EntityManager, clock: Clock, options: Deli
   const worker = async (): Promise<void> => {
     const own = em.fork()
     for (;;) {
+      if (options.stopping?.aborted) return
       const now = clock.now()
       const endpoint = await claimDueEndpoint(own, now, new Date(now.getTime() + leaseMs), passedOver)
       if (!endpoint) return

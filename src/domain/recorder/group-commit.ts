@@ -33,6 +33,7 @@ function rolledBack (err: unknown): boolean {
 export class GroupCommit<Row> {
   private waiting: Waiting<Row>[] = []
   private flushing = false
+  private whenSettled: Array<() => void> = []
 
   constructor (
     private readonly insert: (rows: Row[]) => Promise<void>,
@@ -47,12 +48,19 @@ export class GroupCommit<Row> {
     })
   }
 
+  /** Resolves once every row added so far is committed or has failed: nothing waits and nothing is on its way. */
+  settled (): Promise<void> {
+    if (!this.flushing) return Promise.resolve()
+    return new Promise(resolve => this.whenSettled.push(resolve))
+  }
+
   private async flush (): Promise<void> {
     this.flushing = true
     try {
       while (this.waiting.length) await this.write(this.waiting.splice(0, this.maxRows))
     } finally {
       this.flushing = false
+      for (const resolve of this.whenSettled.splice(0)) resolve()
     }
   }
 

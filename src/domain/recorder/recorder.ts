@@ -24,6 +24,11 @@ function groupCommitFor (connection: Connection): GroupCommit<RecordRow> {
   return group
 }
 
+/** Resolves once the records these connections are writing together are committed or have failed: before their pool is closed. */
+export async function recordsSettled (em: EntityManager): Promise<void> {
+  await groupCommits.get(em.getConnection())?.settled()
+}
+
 /**
  * Tells `observer` about every batch that group commit writes on this
  * connection from now on, until the returned function is called. The

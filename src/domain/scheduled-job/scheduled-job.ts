@@ -36,6 +36,8 @@ export interface JobOptions {
   afterBatch?: RetentionOptions['afterBatch']
   /** Asked again about pending top-ups; without it they are only counted. */
   paymentProvider?: PaymentProvider | null
+  /** Once aborted, the run ends after the practice it is working on; the next run does the rest. */
+  stopping?: AbortSignal
 }
 
 /**
@@ -60,6 +62,7 @@ export async function runScheduledJob (orm: MikroORM, plan: Plan, clock: Clock, 
     const awaitingPayment = await practicesWithPendingTopUps(orm.em.fork())
     const reports: PracticeReport[] = []
     for (const practice of practices) {
+      if (options.stopping?.aborted) break
       if (lockLost) throw new Error(`The job lock was lost (${(lockLost as Error).message}); stopping so another runner can take over`)
       const report: PracticeReport = {
         practiceGroupId: practice.id, name: practice.name, renewed: [], expiredAt: null, cutoff: now, deleted: 0, topUps: { settled: 0, declined: 0, pending: 0, problems: [] }

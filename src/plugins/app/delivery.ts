@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
-import { Cron } from 'croner'
 import { deliverDue } from '../../domain/integrations/delivery.js'
+import { schedulePasses } from './scheduled-passes.js'
 
 /**
  * Streams sealed history records to the practices' receivers on
@@ -9,17 +9,16 @@ import { deliverDue } from '../../domain/integrations/delivery.js'
  * failed, so a later tick that finds it still running is skipped.
  * Instances that run it at once share the endpoints through their leases.
  * Requests never wait for it: it has the keeper's connections to itself.
+ * A stop lets each batch on its way finish, so no position is left behind.
  */
 export default fp(async (app) => {
   if (app.config.DELIVERY_SCHEDULE === 'off') return
-  const job = new Cron(app.config.DELIVERY_SCHEDULE, { protect: true, paused: true }, async () => {
+  schedulePasses(app, app.config.DELIVERY_SCHEDULE, async (stopping) => {
     try {
-      const report = await deliverDue(app.keeperOrm.em.fork(), app.clock)
+      const report = await deliverDue(app.keeperOrm.em.fork(), app.clock, { stopping })
       if (report.batches > 0 || report.failures > 0) app.log.debug({ report }, 'history records delivered')
     } catch (err) {
       app.log.error({ err }, 'delivering the history to receivers failed')
     }
   })
-  app.addHook('onReady', async () => { job.resume() })
-  app.addHook('onClose', async () => { job.stop() })
-}, { name: 'delivery', dependencies: ['orm', 'clock'] })
+}, { name: 'delivery', dependencies: ['orm', 'clock', 'shutdown'] })

@@ -159,7 +159,8 @@ function metricsRoute (app: FastifyInstance, registry: Registry, token: string):
     await reply.code(401).header('WWW-Authenticate', 'Bearer realm="metrics"').type('text/plain; charset=utf-8')
       .send('Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>".')
   }
-  app.get('/metrics', { config: { recording: 'exempt' }, onRequest: refuse }, async (_request, reply) => {
+  // A scrape during a stop still answers: the drain is worth watching too.
+  app.get('/metrics', { config: { recording: 'exempt', answersWhileDraining: true }, onRequest: refuse }, async (_request, reply) => {
     reply.type(registry.contentType)
     return registry.metrics()
   })

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
-import { Cron } from 'croner'
 import { runScheduledJob, type JobReport } from '../../domain/scheduled-job/scheduled-job.js'
 import type { TaskOutcome } from './metrics.js'
+import { schedulePasses } from './scheduled-passes.js'
 
 function outcomeOf (report: JobReport): TaskOutcome {
   if (!report.ran) return 'skipped'
@@ -12,13 +12,13 @@ function outcomeOf (report: JobReport): TaskOutcome {
  * Settles pending top-ups and runs renewals, expiries and retention on
  * JOBS_SCHEDULE (every 15 minutes by default; "off" disables it). Every
  * instance schedules it; the job's advisory lock lets only one of them work
- * at a time.
+ * at a time. A stop lets it finish the practice it is working on.
  */
 export default fp(async (app) => {
   if (app.config.JOBS_SCHEDULE === 'off') return
-  const job = new Cron(app.config.JOBS_SCHEDULE, { protect: true, paused: true }, async () => {
+  schedulePasses(app, app.config.JOBS_SCHEDULE, async (stopping) => {
     try {
-      const report = await app.metrics.task('scheduled-job', () => runScheduledJob(app.keeperOrm, app.plan, app.clock, { paymentProvider: app.paymentProvider }), outcomeOf)
+      const report = await app.metrics.task('scheduled-job', () => runScheduledJob(app.keeperOrm, app.plan, app.clock, { paymentProvider: app.paymentProvider, stopping }), outcomeOf)
       if (!report.ran) return
       for (const practice of report.practices) {
         if (practice.error) app.log.error({ practiceGroupId: practice.practiceGroupId, err: practice.error }, 'scheduled job failed for a practice')
@@ -29,6 +29,4 @@ export default fp(async (app) => {
       app.log.error({ err }, 'scheduled job failed')
     }
   })
-  app.addHook('onReady', async () => { job.resume() })
-  app.addHook('onClose', async () => { job.stop() })
-}, { name: 'scheduled-jobs', dependencies: ['orm', 'clock', 'plan', 'metrics'] })
+}, { name: 'scheduled-jobs', dependencies: ['orm', 'clock', 'plan', 'metrics', 'shutdown'] })

@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
-import { Cron } from 'croner'
 import { sealCommittedRecords } from '../../domain/chain/sealer.js'
 import { scanForAlerts } from '../../domain/alerts/alert-scan.js'
 import { signAndFileHeads } from '../../domain/signed-heads/sign-heads.js'
+import { schedulePasses } from './scheduled-passes.js'
 
 /**
  * Seals new history records into their practices' hash chains on
@@ -12,10 +12,11 @@ import { signAndFileHeads } from '../../domain/signed-heads/sign-heads.js'
  * Right after each seal pass, the head of every chain that moved is
  * signed and copied outside the database; then the alert pass reads the same new records
  * for snooping alerts; a failure of either leaves the other to run.
+ * A stop waits for the whole pass, so what was sealed is also signed.
  */
 export default fp(async (app) => {
   if (app.config.SEAL_SCHEDULE === 'off') return
-  const job = new Cron(app.config.SEAL_SCHEDULE, { protect: true, paused: true }, async () => {
+  schedulePasses(app, app.config.SEAL_SCHEDULE, async () => {
     try {
       const report = await app.metrics.task('seal', () => sealCommittedRecords(app.keeperOrm.em.fork(), app.clock.now()))
       app.metrics.recordsSealed(report.records)
@@ -36,6 +37,4 @@ export default fp(async (app) => {
       app.log.error({ err }, 'looking for snooping alerts failed')
     }
   })
-  app.addHook('onReady', async () => { job.resume() })
-  app.addHook('onClose', async () => { job.stop() })
-}, { name: 'sealer', dependencies: ['orm', 'clock', 'chain-signing', 'metrics'] })
+}, { name: 'sealer', dependencies: ['orm', 'clock', 'chain-signing', 'metrics', 'shutdown'] })
