@@ -11,8 +11,10 @@ function outcomeOf (report: JobReport): TaskOutcome {
 /**
  * Settles pending top-ups and runs renewals, expiries and retention on
  * JOBS_SCHEDULE (every 15 minutes by default; "off" disables it). Every
- * instance schedules it; the job's advisory lock lets only one of them work
- * at a time. A stop lets it finish the practice it is working on.
+ * instance schedules it and each tick runs on one of them only; the job's
+ * advisory lock still keeps a run that outlasts its tick, or `npm run
+ * jobs`, from working at the same time as another. A stop lets it finish
+ * the practice it is working on.
  */
 export default fp(async (app) => {
   if (app.config.JOBS_SCHEDULE === 'off') return
@@ -28,5 +30,5 @@ export default fp(async (app) => {
     } catch (err) {
       app.log.error({ err }, 'scheduled job failed')
     }
-  })
+  }, { oncePerTickAs: 'scheduled-job' })
 }, { name: 'scheduled-jobs', dependencies: ['orm', 'clock', 'plan', 'metrics', 'shutdown'] })

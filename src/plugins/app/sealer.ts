@@ -8,7 +8,9 @@ import { schedulePasses } from './scheduled-passes.js'
  * Seals new history records into their practices' hash chains on
  * SEAL_SCHEDULE (every 30 seconds by default; "off" disables it), so no
  * record stays unsealed for more than a minute. Recording itself never
- * waits for it. Instances that run it at once take turns on a row lock.
+ * waits for it. Each tick runs on one instance only; a pass that outlasts
+ * its tick and the next tick's pass on another instance take turns on a
+ * row lock.
  * Right after each seal pass, the head of every chain that moved is
  * signed and copied outside the database; then the alert pass reads the same new records
  * for snooping alerts; a failure of either leaves the other to run.
@@ -36,5 +38,5 @@ export default fp(async (app) => {
     } catch (err) {
       app.log.error({ err }, 'looking for snooping alerts failed')
     }
-  })
+  }, { oncePerTickAs: 'sealer' })
 }, { name: 'sealer', dependencies: ['orm', 'clock', 'chain-signing', 'metrics', 'shutdown'] })
