@@ -2,6 +2,15 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 
 const TOKEN_PATTERNS = [/name="_csrf" value="([^"]+)"/, /"x-csrf-token": "([^"]+)"/]
 
+/** The CSRF token a page gives its forms and htmx requests, if it has one. */
+export function csrfTokenIn (page: string): string | null {
+  for (const pattern of TOKEN_PATTERNS) {
+    const match = pattern.exec(page)
+    if (match) return match[1]!
+  }
+  return null
+}
+
 /**
  * A user's browser for `app.inject`: keeps cookies, and sends the CSRF
  * token from the last page it saw with each form, as a real form would.
@@ -18,13 +27,7 @@ export class Agent {
       if (expired || cookie.value === '') this.cookies.delete(cookie.name)
       else this.cookies.set(cookie.name, cookie.value)
     }
-    for (const pattern of TOKEN_PATTERNS) {
-      const match = pattern.exec(response.body)
-      if (match) {
-        this.csrfToken = match[1]!
-        break
-      }
-    }
+    this.csrfToken = csrfTokenIn(response.body) ?? this.csrfToken
     return response
   }
 

@@ -16,12 +16,19 @@ export interface ServerProcess {
 }
 
 /**
+ * Loaded into the server first: it stops the server when the test's end of
+ * its stdin closes, which happens however the test process ends (even
+ * killed by a timeout), so no server outlives its test.
+ */
+const STOP_WITH_TEST = 'data:text/javascript,process.stdin.on("end",()=>process.kill(process.pid,"SIGTERM")).resume()'
+
+/**
  * Runs the server as `npm start` does once it is built, from `cwd`, with
  * only the variables given (and PATH): what an operator's process sees.
  * It is stopped at the end of the test if it is still running.
  */
 export function spawnServer (t: Test, env: Record<string, string>, cwd = projectRoot): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd, env: { PATH: process.env.PATH, ...env } })
+  const child = spawn(process.execPath, ['--import', STOP_WITH_TEST, '--import', 'tsx', 'src/server.ts'], { cwd, env: { PATH: process.env.PATH, ...env } })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', chunk => { stdout += String(chunk) })
@@ -36,6 +43,12 @@ export function spawnServer (t: Test, env: Record<string, string>, cwd = project
     clearTimeout(killed)
   })
   return { child, stdout: () => stdout, stderr: () => stderr, exited }
+}
+
+/** Kills the server at once, as a crash or an orchestrator's SIGKILL would, and waits until it is gone. */
+export async function killServer (server: ServerProcess): Promise<void> {
+  server.child.kill('SIGKILL')
+  await server.exited
 }
 
 /** The address from the start-up banner, once the server listens; fails with what it said if it exits first. */
