@@ -185,7 +185,7 @@ function logOf (server: Instance): Array<LogLine & { server: string }> {
 }
 
 t.test('when three instances run the sealer and the job, then each tick runs on one of them, and all they sealed verifies', async t => {
-  // Sealing waits for every older transaction on the server to end, in any database: a long one elsewhere holds it back.
+  // Sealing waits for every older transaction on the server to end, in any database: a long one elsewhere holds it back (never excused in CI).
   let awaiting = -1
   let heldBack = 0
   for (const giveUpAt = Date.now() + 60_000; awaiting !== 0 && heldBack === 0 && Date.now() < giveUpAt; await sleep(500)) {
@@ -196,7 +196,7 @@ t.test('when three instances run the sealer and the job, then each tick runs on 
     awaiting = row!.awaiting
     heldBack = row!.held_back
   }
-  t.equal(awaiting, 0, 'the surviving instances sealed every record', { skip: heldBack > 0 && 'a long transaction in another database holds sealing back' })
+  t.equal(awaiting, 0, 'the surviving instances sealed every record', { skip: process.env.CI !== 'true' && heldBack > 0 && 'a long transaction in another database holds sealing back' })
 
   const logged = servers.flatMap(logOf)
   const tickRuns = logged.filter(line => line.msg === 'scheduled tick runs here')
