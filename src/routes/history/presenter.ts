@@ -30,6 +30,7 @@ export const ACTION_LABELS: Record<string, string> = {
 const RECORD_TYPE_LABELS: Record<string, string> = { patient: 'Patient', appointment: 'Appointment', invoice: 'Invoice', user: 'User' }
 
 const ARIA_SORT = { asc: 'ascending', desc: 'descending' } as const
+const SORT_DIRECTION_LABELS = { asc: 'Ascending', desc: 'Descending' } as const
 
 interface HeaderModel {
   column: Column
@@ -41,6 +42,16 @@ interface HeaderModel {
 }
 
 interface ChipModel { label: string, removeHref: string }
+
+/** The phone's Filters sheet: a sort choice, and a way into each column's filter with what it holds now. */
+interface FilterSheetModel {
+  sort: {
+    hidden: [string, string][]
+    columns: { value: string, label: string, selected: boolean }[]
+    directions: { label: string, href: string, current: boolean }[]
+  }
+  filters: { column: Column, label: string, value: string | null }[]
+}
 
 export interface HistoryLayoutInput {
   basePath: string
@@ -77,6 +88,21 @@ function chipValue (column: Column, params: HistoryParams, choices: FilterChoice
     case 'description': return `contains "${params.description.trim()}"`
     case 'url': return `contains "${params.url.trim()}"`
     case 'ip': return params.ip
+  }
+}
+
+/** What the sort buttons of the headings do, as a choice in the Filters sheet, for screens where the headings are out of sight. */
+function sortChoice (params: HistoryParams, href: (changes: Partial<HistoryParams>) => string, hidden: [string, string][]): FilterSheetModel['sort'] {
+  const sorted = COLUMNS.find(column => column === params.sort)
+  return {
+    hidden,
+    columns: [
+      { value: '', label: 'Newest first', selected: !sorted },
+      ...COLUMNS.map(column => ({ value: column, label: COLUMN_LABELS[column], selected: column === sorted }))
+    ],
+    directions: sorted
+      ? (['asc', 'desc'] as const).map(dir => ({ label: SORT_DIRECTION_LABELS[dir], href: href({ sort: sorted, dir }), current: (params.dir || 'asc') === dir }))
+      : []
   }
 }
 
@@ -138,6 +164,13 @@ export function historyLayout (input: HistoryLayoutInput) {
     removeHref: href(Object.fromEntries(COLUMN_FILTER_PARAMS[column].map(name => [name, name === 'user' || name === 'action' ? [] : '']))),
   }))
 
+  const filterSheet: FilterSheetModel = {
+    sort: sortChoice(params, href, hiddenExcept('sort', 'dir')),
+    filters: COLUMNS.filter(column => column !== 'user' || scope.onlyUserId === null).map(column => ({
+      column, label: COLUMN_LABELS[column], value: isFiltered(column, params) ? chipValue(column, params, choices, timeZone) : null
+    }))
+  }
+
   const badParams = [...new Set(input.problems.flatMap(p => p.param === 'sort' || p.param === 'dir' ? ['sort', 'dir'] as ParamName[] : [p.param]))]
 
   return {
@@ -150,6 +183,7 @@ export function historyLayout (input: HistoryLayoutInput) {
     seesEveryone: scope.onlyUserId === null,
     headers,
     chips,
+    filterSheet,
     clearAllHref: href(NO_FILTERS),
     chartHref: may.chart ? historyHref(`${basePath}/activity`, { ...params, sort: '', dir: '', size: '' }) : null,
     exports: may.export ? exportLinks(basePath, params) : null,
