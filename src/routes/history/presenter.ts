@@ -10,7 +10,7 @@ import type { HistoryPage } from '../../domain/history/history.service.js'
 import { EXPORT_FORMAT_NAMES, type ExportFormat } from '../../domain/history/history-export.js'
 import { formatDateTime, formatDateTimeSeconds, fromLocalInput, toLocalInput } from '../../domain/time/zoned.js'
 import { viewHelpers } from '../../views/helpers.js'
-import { NO_FILTERS, historyHref, isEmptyParam, nextSort, paramPairs } from './links.js'
+import { NO_FILTERS, historyHref, historyPairs, isEmptyParam, isNewestFirst, nextSort, paramPairs } from './links.js'
 import type { HistoryPageSpec } from './subjects.js'
 
 const COLUMN_LABELS: Record<Column, string> = {
@@ -29,18 +29,43 @@ export const ACTION_LABELS: Record<string, string> = {
 
 const RECORD_TYPE_LABELS: Record<string, string> = { patient: 'Patient', appointment: 'Appointment', invoice: 'Invoice', user: 'User' }
 
-const ARIA_SORT = { asc: 'ascending', desc: 'descending' } as const
-
 interface HeaderModel {
   column: Column
   label: string
-  sortHref: string
+  /** The view its heading's button shows, as the fields of a GET form. */
+  sortPairs: [string, string][]
+  /** What the heading's button does, said after the column's name: "sort descending". */
+  sortAction: string
   ariaSort: 'ascending' | 'descending' | 'none'
   filtered: boolean
   hidden: [string, string][]
 }
 
-interface ChipModel { label: string, removeHref: string }
+interface ChipModel { column: Column, label: string, removeHref: string }
+
+interface Order { column: Column, by: string, ascending: boolean, direction: string }
+
+/** An order as people say it: by User, ascending; the usual order is by date, newest first. */
+function order ({ sort, dir }: Pick<HistoryParams, 'sort' | 'dir'>): Order {
+  if (sort === '' || sort === 'date') {
+    const ascending = !isNewestFirst({ sort, dir })
+    return { column: 'date', by: 'date', ascending, direction: ascending ? 'oldest first' : 'newest first' }
+  }
+  const ascending = dir !== 'desc'
+  return { column: sort as Column, by: COLUMN_LABELS[sort as Column] ?? sort, ascending, direction: ascending ? 'ascending' : 'descending' }
+}
+
+/** A heading's sort button, and how the column is sorted now. */
+function sortHeading (column: Column, params: HistoryParams): Pick<HeaderModel, 'sortPairs' | 'sortAction' | 'ariaSort'> {
+  const shown = order(params)
+  const nextParams = nextSort(params, column)
+  const next = order(nextParams)
+  return {
+    sortPairs: historyPairs(params, nextParams),
+    sortAction: next.column === column ? `sort ${next.direction}` : `sort by ${next.by}, ${next.direction}`,
+    ariaSort: shown.column !== column ? 'none' : shown.ascending ? 'ascending' : 'descending'
+  }
+}
 
 export interface HistoryLayoutInput {
   basePath: string
@@ -127,13 +152,13 @@ export function historyLayout (input: HistoryLayoutInput) {
   const headers: HeaderModel[] = COLUMNS.map(column => ({
     column,
     label: COLUMN_LABELS[column],
-    sortHref: href(nextSort(params, column)),
-    ariaSort: params.sort === column ? ARIA_SORT[params.dir === 'desc' ? 'desc' : 'asc'] : 'none',
+    ...sortHeading(column, params),
     filtered: isFiltered(column, params),
     hidden: hiddenExcept(...COLUMN_FILTER_PARAMS[column])
   }))
 
   const chips: ChipModel[] = COLUMNS.filter(column => isFiltered(column, params)).map(column => ({
+    column,
     label: `${COLUMN_LABELS[column]}: ${chipValue(column, params, choices, timeZone)}`,
     removeHref: href(Object.fromEntries(COLUMN_FILTER_PARAMS[column].map(name => [name, name === 'user' || name === 'action' ? [] : '']))),
   }))
