@@ -146,10 +146,10 @@ if (chromiumAvailable(t)) {
     t.ok(await notReloaded(), 'no full page load')
   })
 
-  t.test('the practitioner and date range dropdowns narrow the list', async t => {
+  t.test('the staff member and date range dropdowns narrow the list', async t => {
     const page = await signedInPage(t, olivia)
     await page.goto(history)
-    await page.getByLabel('Practitioner').selectOption({ label: 'Dr Sam Lee' })
+    await page.getByLabel('Staff member').selectOption({ label: 'Dr Sam Lee' })
     await waitForView(page, new RegExp(`user=${sam.id}`))
     t.same([...new Set(await users(page))], ['Dr Sam Lee'])
     await page.getByLabel('Date range').selectOption({ label: 'Today' })
@@ -250,8 +250,8 @@ if (chromiumAvailable(t)) {
     t.same(await users(page), ['Riley Reception'])
     t.match(page.url(), /sort=user&dir=asc/, 'the sort is kept')
 
-    await page.getByLabel('Practitioner').selectOption({ label: 'Olivia Owner' })
-    await page.locator('form', { has: page.getByLabel('Practitioner') }).getByRole('button', { name: 'Show' }).click()
+    await page.getByLabel('Staff member').selectOption({ label: 'Olivia Owner' })
+    await page.locator('form', { has: page.getByLabel('Staff member') }).getByRole('button', { name: 'Show' }).click()
     await waitForView(page, new RegExp(`user=${olivia.id}`))
     t.match(await page.locator('.empty-row').textContent(), 'No activity matches these filters.')
     await page.getByRole('link', { name: 'Clear all filters' }).click()

@@ -134,7 +134,7 @@ t.test('active filters show as chips, each removable, with Clear all', async t =
   t.match(body, 'Description: contains &quot;mia&quot;')
   t.match(body, 'aria-label="Remove filter IP Address: 10.0.0.0/8"')
   t.match(body, /href="\/settings\/users\/history\?action=view&amp;description=mia" aria-label="Remove filter IP Address/, 'removing one keeps the others')
-  t.match(body, /<a class="clear-all" href="\/settings\/users\/history">Clear all<\/a>/)
+  t.match(body, /<a class="clear-all" id="clear-all-filters" href="\/settings\/users\/history">Clear all<\/a>/)
 })
 
 t.test('pages: sizes, the range and total, stable paging, and a page past the end', async t => {

@@ -111,6 +111,9 @@ function isFiltered (column: Column, params: HistoryParams): boolean {
 
 const count = viewHelpers.count
 
+/** A link to another page of the list; on the first or last page some lead nowhere and are shown disabled. */
+interface PagerLink { key: string, label: string, text: string, rel: string | null, href: string | null }
+
 /** The range shown ("1–50 of 1,234", or "of more than 10,000" past the counting limit) and the links to other pages. */
 function pagerModel (results: HistoryPage, href: (changes: Partial<HistoryParams>) => string) {
   const { page, pages, size, rows, total } = results
@@ -122,10 +125,12 @@ function pagerModel (results: HistoryPage, href: (changes: Partial<HistoryParams
   return {
     range,
     label: page === null ? 'Last page' : pages !== null ? `Page ${count(page)} of ${count(pages)}` : `Page ${count(page)}`,
-    firstHref: page !== 1 ? href({ page: '1' }) : null,
-    previousHref: page !== null && page > 1 ? href({ page: String(page - 1) }) : null,
-    nextHref: results.hasNext && page !== null ? href({ page: String(page + 1) }) : null,
-    lastHref: onLast ? null : href({ page: pages !== null ? String(pages) : 'last' })
+    links: [
+      { key: 'first', label: 'First page', text: '« First', rel: null, href: page !== 1 ? href({ page: '1' }) : null },
+      { key: 'previous', label: 'Previous page', text: '‹ Previous', rel: 'prev', href: page !== null && page > 1 ? href({ page: String(page - 1) }) : null },
+      { key: 'next', label: 'Next page', text: 'Next ›', rel: 'next', href: results.hasNext && page !== null ? href({ page: String(page + 1) }) : null },
+      { key: 'last', label: 'Last page', text: 'Last »', rel: null, href: onLast ? null : href({ page: pages !== null ? String(pages) : 'last' }) }
+    ] satisfies PagerLink[]
   }
 }
 
@@ -193,19 +198,35 @@ export function historyLayout (input: HistoryLayoutInput) {
   }
 }
 
+type HistoryLayout = ReturnType<typeof historyLayout>
+
+/** What the list shows, in the words a screen reader announces after each change: "Sorted by User, ascending. 1–50 of 747." */
+function listStatus ({ params, chips }: HistoryLayout, pastEnd: string | null, range: string | null): string {
+  const { by, direction } = order(params)
+  return [
+    `Sorted by ${by}, ${direction}.`,
+    chips.length ? `Filtered by ${chips.map(chip => chip.label).join('; ')}.` : null,
+    pastEnd,
+    range ? `${range}.` : 'No records to show.'
+  ].filter(Boolean).join(' ')
+}
+
 /** The layout with the rows and the pager of one answer (none when the filters could not be applied). */
-export function historyModel (layout: ReturnType<typeof historyLayout>, results: HistoryPage | null) {
+export function historyModel (layout: HistoryLayout, results: HistoryPage | null) {
   const { basePath, params, timeZone } = layout
+  const pastEnd = results?.requestedPage ? `There is no page ${results.requestedPage}; showing ${results.page ? `page ${results.page}, the last` : 'the last page'}.` : null
+  const pager = results && pagerModel(results, changes => historyHref(basePath, params, changes))
   return {
     ...layout,
-    pastEnd: results?.requestedPage ? `There is no page ${results.requestedPage}; showing ${results.page ? `page ${results.page}, the last` : 'the last page'}.` : null,
+    pastEnd,
     rows: (results?.rows ?? []).map(row => ({
       ...row,
       date: formatDateTimeSeconds(row.occurredAt, timeZone),
       actionLabel: ACTION_LABELS[row.action] ?? row.action,
       recordLabel: row.recordType ? RECORD_TYPE_LABELS[row.recordType] ?? row.recordType : ''
     })),
-    pager: results && pagerModel(results, changes => historyHref(basePath, params, changes))
+    pager,
+    status: results && pager ? listStatus(layout, pastEnd, results.rows.length ? pager.range : null) : null
   }
 }
 
