@@ -26,15 +26,29 @@ export function paramPairs (params: HistoryParams, except: ParamName[] = []): [s
   return pairs
 }
 
-/** The URL of this list with some parameters changed; any change of view goes back to the first page. */
+/** The parameters of this list with some changed, as name/value pairs; any change of view goes back to the first page. */
+export function historyPairs (params: HistoryParams, changes: Partial<HistoryParams> = {}): [string, string][] {
+  return paramPairs({ ...params, ...('page' in changes ? {} : { page: '' }), ...changes })
+}
+
+/** The URL of this list with some parameters changed. */
 export function historyHref (basePath: string, params: HistoryParams, changes: Partial<HistoryParams> = {}): string {
-  const next: HistoryParams = { ...params, ...('page' in changes ? {} : { page: '' }), ...changes }
-  const query = new URLSearchParams(paramPairs(next)).toString()
+  const query = new URLSearchParams(historyPairs(params, changes)).toString()
   return query ? `${basePath}?${query}` : basePath
 }
 
-/** Clicking a column's heading: ascending, then descending, then back to newest first. */
+/** Whether the list is in its usual order, newest first, whether or not the URL says so. */
+export function isNewestFirst ({ sort, dir }: Pick<HistoryParams, 'sort' | 'dir'>): boolean {
+  return sort === '' || (sort === 'date' && dir === 'desc')
+}
+
+/**
+ * Activating a column's heading: ascending, then descending, then back to
+ * newest first. The date column is newest first already, so it only
+ * switches between oldest and newest first.
+ */
 export function nextSort (params: HistoryParams, column: Column): Pick<HistoryParams, 'sort' | 'dir'> {
+  if (column === 'date') return isNewestFirst(params) ? { sort: 'date', dir: 'asc' } : { sort: '', dir: '' }
   if (params.sort !== column) return { sort: column, dir: 'asc' }
   if (params.dir !== 'desc') return { sort: column, dir: 'desc' }
   return { sort: '', dir: '' }

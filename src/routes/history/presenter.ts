@@ -10,7 +10,7 @@ import type { HistoryPage } from '../../domain/history/history.service.js'
 import { EXPORT_FORMAT_NAMES, type ExportFormat } from '../../domain/history/history-export.js'
 import { formatDateTime, formatDateTimeSeconds, fromLocalInput, toLocalInput } from '../../domain/time/zoned.js'
 import { viewHelpers } from '../../views/helpers.js'
-import { NO_FILTERS, historyHref, isEmptyParam, nextSort, paramPairs } from './links.js'
+import { NO_FILTERS, historyHref, historyPairs, isEmptyParam, isNewestFirst, nextSort, paramPairs } from './links.js'
 import type { HistoryPageSpec } from './subjects.js'
 
 const COLUMN_LABELS: Record<Column, string> = {
@@ -29,19 +29,45 @@ export const ACTION_LABELS: Record<string, string> = {
 
 const RECORD_TYPE_LABELS: Record<string, string> = { patient: 'Patient', appointment: 'Appointment', invoice: 'Invoice', user: 'User' }
 
-const ARIA_SORT = { asc: 'ascending', desc: 'descending' } as const
 const SORT_DIRECTION_LABELS = { asc: 'Ascending', desc: 'Descending' } as const
 
 interface HeaderModel {
   column: Column
   label: string
-  sortHref: string
+  /** The view its heading's button shows, as the fields of a GET form. */
+  sortPairs: [string, string][]
+  /** What the heading's button does, said after the column's name: "sort descending". */
+  sortAction: string
   ariaSort: 'ascending' | 'descending' | 'none'
   filtered: boolean
   hidden: [string, string][]
 }
 
-interface ChipModel { label: string, removeHref: string }
+interface ChipModel { column: Column, label: string, removeHref: string }
+
+interface Order { column: Column, by: string, ascending: boolean, direction: string }
+
+/** An order as people say it: by User, ascending; the usual order is by date, newest first. */
+function order ({ sort, dir }: Pick<HistoryParams, 'sort' | 'dir'>): Order {
+  if (sort === '' || sort === 'date') {
+    const ascending = !isNewestFirst({ sort, dir })
+    return { column: 'date', by: 'date', ascending, direction: ascending ? 'oldest first' : 'newest first' }
+  }
+  const ascending = dir !== 'desc'
+  return { column: sort as Column, by: COLUMN_LABELS[sort as Column] ?? sort, ascending, direction: ascending ? 'ascending' : 'descending' }
+}
+
+/** A heading's sort button, and how the column is sorted now. */
+function sortHeading (column: Column, params: HistoryParams): Pick<HeaderModel, 'sortPairs' | 'sortAction' | 'ariaSort'> {
+  const shown = order(params)
+  const nextParams = nextSort(params, column)
+  const next = order(nextParams)
+  return {
+    sortPairs: historyPairs(params, nextParams),
+    sortAction: next.column === column ? `sort ${next.direction}` : `sort by ${next.by}, ${next.direction}`,
+    ariaSort: shown.column !== column ? 'none' : shown.ascending ? 'ascending' : 'descending'
+  }
+}
 
 /** The phone's Filters sheet: a sort choice, and a way into each column's filter with what it holds now. */
 interface FilterSheetModel {
@@ -112,6 +138,9 @@ function isFiltered (column: Column, params: HistoryParams): boolean {
 
 const count = viewHelpers.count
 
+/** A link to another page of the list; on the first or last page some lead nowhere and are shown disabled. */
+interface PagerLink { key: string, label: string, text: string, rel: string | null, href: string | null }
+
 /** The range shown ("1–50 of 1,234", or "of more than 10,000" past the counting limit) and the links to other pages. */
 function pagerModel (results: HistoryPage, href: (changes: Partial<HistoryParams>) => string) {
   const { page, pages, size, rows, total } = results
@@ -123,10 +152,12 @@ function pagerModel (results: HistoryPage, href: (changes: Partial<HistoryParams
   return {
     range,
     label: page === null ? 'Last page' : pages !== null ? `Page ${count(page)} of ${count(pages)}` : `Page ${count(page)}`,
-    firstHref: page !== 1 ? href({ page: '1' }) : null,
-    previousHref: page !== null && page > 1 ? href({ page: String(page - 1) }) : null,
-    nextHref: results.hasNext && page !== null ? href({ page: String(page + 1) }) : null,
-    lastHref: onLast ? null : href({ page: pages !== null ? String(pages) : 'last' })
+    links: [
+      { key: 'first', label: 'First page', text: '« First', rel: null, href: page !== 1 ? href({ page: '1' }) : null },
+      { key: 'previous', label: 'Previous page', text: '‹ Previous', rel: 'prev', href: page !== null && page > 1 ? href({ page: String(page - 1) }) : null },
+      { key: 'next', label: 'Next page', text: 'Next ›', rel: 'next', href: results.hasNext && page !== null ? href({ page: String(page + 1) }) : null },
+      { key: 'last', label: 'Last page', text: 'Last »', rel: null, href: onLast ? null : href({ page: pages !== null ? String(pages) : 'last' }) }
+    ] satisfies PagerLink[]
   }
 }
 
@@ -153,13 +184,13 @@ export function historyLayout (input: HistoryLayoutInput) {
   const headers: HeaderModel[] = COLUMNS.map(column => ({
     column,
     label: COLUMN_LABELS[column],
-    sortHref: href(nextSort(params, column)),
-    ariaSort: params.sort === column ? ARIA_SORT[params.dir === 'desc' ? 'desc' : 'asc'] : 'none',
+    ...sortHeading(column, params),
     filtered: isFiltered(column, params),
     hidden: hiddenExcept(...COLUMN_FILTER_PARAMS[column])
   }))
 
   const chips: ChipModel[] = COLUMNS.filter(column => isFiltered(column, params)).map(column => ({
+    column,
     label: `${COLUMN_LABELS[column]}: ${chipValue(column, params, choices, timeZone)}`,
     removeHref: href(Object.fromEntries(COLUMN_FILTER_PARAMS[column].map(name => [name, name === 'user' || name === 'action' ? [] : '']))),
   }))
@@ -202,19 +233,35 @@ export function historyLayout (input: HistoryLayoutInput) {
   }
 }
 
+type HistoryLayout = ReturnType<typeof historyLayout>
+
+/** What the list shows, in the words a screen reader announces after each change: "Sorted by User, ascending. 1–50 of 747." */
+function listStatus ({ params, chips }: HistoryLayout, pastEnd: string | null, range: string | null): string {
+  const { by, direction } = order(params)
+  return [
+    `Sorted by ${by}, ${direction}.`,
+    chips.length ? `Filtered by ${chips.map(chip => chip.label).join('; ')}.` : null,
+    pastEnd,
+    range ? `${range}.` : 'No records to show.'
+  ].filter(Boolean).join(' ')
+}
+
 /** The layout with the rows and the pager of one answer (none when the filters could not be applied). */
-export function historyModel (layout: ReturnType<typeof historyLayout>, results: HistoryPage | null) {
+export function historyModel (layout: HistoryLayout, results: HistoryPage | null) {
   const { basePath, params, timeZone } = layout
+  const pastEnd = results?.requestedPage ? `There is no page ${results.requestedPage}; showing ${results.page ? `page ${results.page}, the last` : 'the last page'}.` : null
+  const pager = results && pagerModel(results, changes => historyHref(basePath, params, changes))
   return {
     ...layout,
-    pastEnd: results?.requestedPage ? `There is no page ${results.requestedPage}; showing ${results.page ? `page ${results.page}, the last` : 'the last page'}.` : null,
+    pastEnd,
     rows: (results?.rows ?? []).map(row => ({
       ...row,
       date: formatDateTimeSeconds(row.occurredAt, timeZone),
       actionLabel: ACTION_LABELS[row.action] ?? row.action,
       recordLabel: row.recordType ? RECORD_TYPE_LABELS[row.recordType] ?? row.recordType : ''
     })),
-    pager: results && pagerModel(results, changes => historyHref(basePath, params, changes))
+    pager,
+    status: results && pager ? listStatus(layout, pastEnd, results.rows.length ? pager.range : null) : null
   }
 }
 
