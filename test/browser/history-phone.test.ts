@@ -124,6 +124,22 @@ if (chromiumAvailable(t)) {
     }
     t.equal(await page.getByRole('table', { name: 'User Action History' }).getByRole('columnheader', { name: /Action/ }).count(), 1, 'screen readers still find the headings')
     t.equal(await rows.first().getByRole('cell').count(), 8, 'and each card\'s cells')
+
+    const unseenStops: string[] = []
+    await page.locator('.filters-button').focus()
+    for (let i = 0; i < 20; i++) {
+      await page.keyboard.press('Tab')
+      const stop = await page.evaluate(() => {
+        const active = document.activeElement
+        if (!active || active === document.body) return null
+        const { left, top, width, height } = active.getBoundingClientRect()
+        const there = document.elementFromPoint(left + width / 2, top + height / 2)
+        return { seen: there !== null && (there === active || active.contains(there)), name: `${active.tagName.toLowerCase()}#${active.id}` }
+      })
+      if (!stop) break
+      if (!stop.seen) unseenStops.push(stop.name)
+    }
+    t.same(unseenStops, [], 'Tab never stops on a control that is out of sight (the headings\' buttons)')
   })
 
   for (const size of [PHONE, { width: 700, height: 800 }, DESKTOP]) {
