@@ -8,6 +8,7 @@ import { DEFAULT_PAGE_SIZE, FILTER_PARAMS, PAGE_SIZES, type HistoryParams, type 
 import { COLUMNS, type Column } from '../../domain/audit-records/criteria.js'
 import type { HistoryPage } from '../../domain/history/history.service.js'
 import { EXPORT_FORMAT_NAMES, type ExportFormat } from '../../domain/history/history-export.js'
+import { chartSlot } from './chart-presenter.js'
 import { formatDateTime, formatDateTimeSeconds, fromLocalInput, toLocalInput } from '../../domain/time/zoned.js'
 import { viewHelpers } from '../../views/helpers.js'
 import { NO_FILTERS, historyHref, isEmptyParam, nextSort, paramPairs } from './links.js'
@@ -47,6 +48,8 @@ export interface HistoryLayoutInput {
   params: HistoryParams
   choices: FilterChoices
   problems: ParamProblem[]
+  /** The viewer keeps the activity chart folded away. */
+  chartCollapsed: boolean
   access: HistoryAccess
   timeZone: string
   now: Date
@@ -151,7 +154,7 @@ export function historyLayout (input: HistoryLayoutInput) {
     headers,
     chips,
     clearAllHref: href(NO_FILTERS),
-    chartHref: may.chart ? historyHref(`${basePath}/activity`, { ...params, sort: '', dir: '', size: '' }) : null,
+    chart: may.chart ? chartSlot(basePath, params, input.chartCollapsed) : null,
     exports: may.export ? exportLinks(basePath, params) : null,
     hasFilters: FILTER_PARAMS.some(name => !isEmptyParam(params, name)),
     problems: input.problems,

@@ -39,7 +39,8 @@ export async function showHistory (request: HistoryRequest, reply: FastifyReply)
   const { params, choices, criteria, problems } = await parseHistoryRequest(request)
   const searching = problems.length ? null : searchHistory(request.em, access.scope, spec.subject, criteria)
   if (searching) await queriesSent(searching)
-  const layout = historyLayout({ basePath: spec.basePath, params, choices, problems, access, timeZone: practice.timeZone, now })
+  const viewer = request.currentUser!
+  const layout = historyLayout({ basePath: spec.basePath, params, choices, problems, access, timeZone: practice.timeZone, now, chartCollapsed: viewer.historyChartCollapsed })
   const results = await searching
   await recordOpening(request)
   if (problems.length) reply.status(400)
