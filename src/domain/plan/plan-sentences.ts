@@ -49,6 +49,11 @@ export function retentionAfterExpiry (plan: Plan): string {
   return `After that, as for any practice without the subscription, each record is deleted when it turns ${days(plan.freeRetentionDays)} old.`
 }
 
+/** The expiry warning for someone who cannot renew, given when the subscription ends (in the practice's time). */
+export function freeWindowFrom (plan: Plan, expiresAt: string): string {
+  return `After ${expiresAt} history pages show only the last ${days(plan.freeWindowDays)}, as the practice's subscription ends then; a Full Access user can renew it.`
+}
+
 /** The history record of an expiry: what the practice is back to. */
 export function backOnFreeTerms (plan: Plan): string {
   return `The practice is back on the free ${plan.freeWindowDays}-day view, and records older than ${days(plan.freeRetentionDays)} are deleted.`

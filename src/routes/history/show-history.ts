@@ -44,7 +44,8 @@ export async function showHistory (request: HistoryRequest, reply: FastifyReply)
   const results = await searching
   await recordOpening(request)
   if (problems.length) reply.status(400)
-  const warning = request.isHtmx ? null : await expiryNotice(request.em, request.server.plan, practice, request.currentUser!, now)
+  // The lapse concerns the practice's whole history, not one record's: it is told on the group history only.
+  const warning = request.isHtmx || spec.subject ? null : await expiryNotice(request.em, request.server.plan, practice, viewer, now, spec.basePath)
   return reply.pageOrFragment('pages/history', 'partials/history/panel', {
     title: spec.title, back: spec.back, history: historyModel(layout, results), warning, integrity: integrityForm(spec, access, request.server.chainSigning.key)
   })
