@@ -5,7 +5,8 @@ import { historyOpening, type OpenedHistories } from '../../domain/history/openi
 import { UserFacingError } from '../../domain/errors.js'
 import { expiryNotice } from '../expiry-notice.js'
 import { activityChartView } from './chart-presenter.js'
-import { historyLayout, historyModel, integrityForm } from './presenter.js'
+import { integrityForm } from './integrity-presenter.js'
+import { historyLayout, historyModel } from './presenter.js'
 import { queriesSent } from './queries-sent.js'
 import { parseHistoryRequest, type HistoryRequest } from './parse.js'
 
