@@ -16,7 +16,7 @@ export function priceTiers (plan: Plan): string {
 
 /** What a practice without the add-on gets. */
 export function freeTierTerms (plan: Plan): string {
-  return `Free: every user with the permission sees the last ${days(plan.freeWindowDays)}. RecordedEvent is always recorded; records are kept for ${days(plan.freeRetentionDays)}.`
+  return `Free: every user with the permission sees the last ${days(plan.freeWindowDays)}. Everything staff do is always recorded; records are kept for ${days(plan.freeRetentionDays)}.`
 }
 
 /** What subscribing unlocks and what it costs this practice now. */
