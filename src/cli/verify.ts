@@ -71,7 +71,7 @@ try {
       const words = describeVerification(result, practice.timeZone)
       if (!result.intact) broken++
       console.log(`${result.intact ? 'INTACT' : 'BROKEN'}  ${practice.name} (#${practice.id}): ${words.headline}`)
-      for (const line of words.details) console.log(`        ${line}`)
+      for (const line of [...words.details, ...words.notes]) console.log(`        ${line}`)
       console.log(`        Chain head ${words.head}`)
     }
     console.log(`Practices verified: ${practices.length}; broken: ${broken}. Signed heads checked with key ${key.fingerprint}.`)

@@ -1,30 +1,40 @@
 import type { EntityManager } from '@mikro-orm/core'
 import type { PracticeGroup } from '../domain/practice-groups/practice-group.entity.js'
 import type { Plan } from '../domain/plan/plan.js'
-import { nothingOldEnoughAtExpiry, retentionAfterExpiry } from '../domain/plan/plan-sentences.js'
+import { freeWindowFrom, nothingOldEnoughAtExpiry, retentionAfterExpiry } from '../domain/plan/plan-sentences.js'
 import { upcomingLapse } from '../domain/retention/retention.js'
-import type { User } from '../domain/users/user.entity.js'
+import { isFullAccess, type User } from '../domain/users/user.entity.js'
 import { formatDateTime } from '../domain/time/zoned.js'
 import { viewHelpers } from '../views/helpers.js'
 import { mayViewHistory } from '../domain/history/access.js'
 import { GROUP_HISTORY_PATH } from './history/subjects.js'
 
+export const ADD_ONS_PATH = '/settings/add-ons'
+const CREDITS_PATH = '/settings/credits'
+
 /**
  * The banner shown from the plan's warning lead before a subscription
- * lapses, in the practice's own words and times: when, why, exactly which
- * records will be deleted, and (for users who may see the history) the
- * archive of them to download first.
+ * lapses, on the pages it concerns (`here` is the page's path, which it
+ * never links to). Those who can keep the subscription (Full Access users)
+ * get when and why, exactly which records will be deleted, what to do,
+ * and (if they may see the history) the archive of them to download
+ * first; everyone else only what changes for them.
  */
-export async function expiryNotice (em: EntityManager, plan: Plan, practice: PracticeGroup, viewer: User, now: Date) {
+export async function expiryNotice (em: EntityManager, plan: Plan, practice: PracticeGroup, viewer: User, now: Date, here: string) {
   const lapse = await upcomingLapse(em, plan, practice, now)
   if (!lapse) return null
   const { warning, deletion } = lapse
   const tz = practice.timeZone
+  const expiresAt = formatDateTime(warning.expiresAt, tz)
+  if (!isFullAccess(viewer)) return { forManager: false as const, note: freeWindowFrom(plan, expiresAt) }
+  const link = (href: string) => ({ href: href === here ? null : href })
   return {
-    ...warning,
-    expiresAt: formatDateTime(warning.expiresAt, tz),
+    forManager: true as const,
+    expiresAt,
+    because: warning.reason === 'auto-renew is off' ? warning.reason : `${warning.reason} (${warning.price} credits needed, ${warning.balance} available)`,
     deletes: {
       count: viewHelpers.count(deletion.count),
+      records: deletion.count === 1 ? 'record' : 'records',
       none: deletion.count === 0,
       before: formatDateTime(deletion.cutoff, tz),
       oldest: deletion.oldest && formatDateTime(deletion.oldest, tz),
@@ -32,7 +42,9 @@ export async function expiryNotice (em: EntityManager, plan: Plan, practice: Pra
       noneOldEnough: nothingOldEnoughAtExpiry(plan),
       afterwards: retentionAfterExpiry(plan)
     },
-    archiveHref: mayViewHistory(viewer) && deletion.count > 0 ? `${GROUP_HISTORY_PATH}/archive.zip` : null
+    archiveHref: mayViewHistory(viewer) && deletion.count > 0 ? `${GROUP_HISTORY_PATH}/archive.zip` : null,
+    renew: warning.reason === 'auto-renew is off' ? link(ADD_ONS_PATH) : null,
+    topUp: warning.balance < warning.price ? link(CREDITS_PATH) : null
   }
 }
 

@@ -66,12 +66,14 @@ if (chromiumAvailable(t)) {
     await signInWithBrowser(page, baseUrl, owner.email, PASSWORD)
     for (const path of ['/settings/add-ons', '/settings/users/history']) {
       await page.goto(`${baseUrl}${path}`)
-      const banner = page.getByRole('alert').filter({ hasText: 'subscription expires on' })
-      t.match(await banner.textContent(), /expires on 29\/11\/2026 14:00\s*because auto-renew is off/, `${path} warns`)
+      const banner = page.getByRole('status').filter({ hasText: 'subscription expires on' })
+      t.match(await banner.textContent(), /expires on 29\/11\/2026 14:00: then 1 record will be permanently deleted\./, `${path} warns`)
+      t.match(await banner.textContent(), 'It expires because auto-renew is off.')
       t.match(await banner.textContent(), /Then 1 record, from 29\/10\/2026 14:00 to 29\/10\/2026 14:00 \(everything before 30\/10\/2026 14:00\), will be permanently deleted\./,
         'exactly what goes, and from when to when')
     }
-    const banner = page.getByRole('alert').filter({ hasText: 'subscription expires on' })
+    const banner = page.getByRole('status').filter({ hasText: 'subscription expires on' })
+    await banner.locator('summary').click()
     const [download] = await Promise.all([page.waitForEvent('download'), banner.getByRole('link', { name: 'Download an archive of them first' }).click()])
     t.equal(download.suggestedFilename(), 'user-action-history-before-2026-10-30.zip')
     const files = unzipSync(new Uint8Array(readFileSync((await download.path())!)))

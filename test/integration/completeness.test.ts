@@ -42,8 +42,9 @@ t.test('when the app starts, then every route declares how it is recorded', asyn
   const undeclared = ctx.app.routeRecordings.filter(r => !['view', 'change', 'sign-in', 'exempt'].includes(r.recording))
   t.same(undeclared, [])
   const exempt = ctx.app.routeRecordings.filter(r => r.recording === 'exempt' && r.method !== 'HEAD').map(r => `${r.method} ${r.url}`)
-  t.same(exempt.filter(r => !r.includes('/public/') && !r.includes('/vendor/')).sort(), ['GET /', 'GET /health', 'GET /ready', 'GET /login', 'GET /metrics', 'GET /settings/users/new'].sort(),
-    'only assets, the health and readiness checks, the metrics, the sign-in form, the start redirect and the blank user form go unrecorded')
+  const chartToggles = ['POST /settings/users/history/chart', 'POST /patients/:id/history/chart', 'POST /appointments/:id/history/chart', 'POST /invoices/:id/history/chart']
+  t.same(exempt.filter(r => !r.includes('/public/') && !r.includes('/vendor/')).sort(), ['GET /', 'GET /health', 'GET /ready', 'GET /login', 'GET /metrics', 'GET /settings/users/new', ...chartToggles].sort(),
+    'only assets, the health and readiness checks, the metrics, the sign-in form, the start redirect, the blank user form and the history chart\'s show/hide toggle (a display preference) go unrecorded')
 })
 
 t.test('when every page that shows practice data is opened, then each records exactly one view of itself', async t => {

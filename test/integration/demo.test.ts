@@ -20,7 +20,8 @@ t.test('Olivia sees her whole 45 days, the chart and the expiry banner on the gr
   t.equal(page.statusCode, 200)
   t.match(page.body, /Showing everything since \d\d\/\d\d\/\d{4} \d\d:\d\d, 30 days before your subscription began\./)
   t.match(page.body, 'hx-get="/settings/users/history/activity"')
-  t.match(page.body, /Your User Action History subscription expires on \d\d\/\d\d\/\d{4} \d\d:\d\d<\/strong> because auto-renew is off/)
+  t.match(page.body, /Your User Action History subscription expires on \d\d\/\d\d\/\d{4} \d\d:\d\d<\/strong>: then [\d,]+ records will be permanently deleted\./)
+  t.match(page.body, 'It expires because auto-renew is off.')
   t.match(page.body, /Then <strong>[\d,]+ records<\/strong>, from/)
   const chart = await olivia.get('/settings/users/history/activity', { 'hx-request': 'true' })
   t.equal(/<rect /g.exec(chart.body) !== null, true)
@@ -30,7 +31,7 @@ t.test('Olivia sees her whole 45 days, the chart and the expiry banner on the gr
 t.test('Olivia verifies the chain and downloads the archive of what the lapse would delete', async t => {
   t.ok(sealed, 'every demo record is sealed')
   const verified = await olivia.post('/settings/users/history/verify', {}, { headers: { 'hx-request': 'true' } })
-  t.match(verified.body, /[\d,]+ records verified, chain intact since/)
+  t.match(verified.body, /All [\d,]+ records since \d\d\/\d\d\/\d{4} \d\d:\d\d are exactly as recorded\./)
   const archive = await olivia.get('/settings/users/history/archive.zip')
   t.equal(archive.statusCode, 200)
   const files = unzipSync(new Uint8Array(archive.rawPayload))

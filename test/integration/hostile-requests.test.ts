@@ -197,9 +197,11 @@ async function signIn (visitor: Visitor): Promise<void> {
 interface State { fingerprint: string, users: string, changesRecorded: number }
 async function state (): Promise<State> {
   const aggregate = (table: string): string => `(select string_agg(t::text, ',' order by t.id) from ${table} t)`
+  // Whether a user keeps the history's chart folded away is their display preference, not practice data, and is not recorded.
+  const users = "(select string_agg((to_jsonb(t) - 'history_chart_collapsed')::text, ',' order by t.id) from users t)"
   const others = ['patients', 'appointments', 'invoices', 'subscriptions', 'credit_entries', 'practice_groups', 'restricted_patients', 'restricted_patient_openers', 'integration_endpoints']
   const [row] = await ctx.em().getConnection().execute<{ fingerprint: string, users: string, recorded: string }[]>(`
-    select md5(concat_ws('|', ${others.map(aggregate).join(', ')})) as fingerprint, md5(${aggregate('users')}) as users,
+    select md5(concat_ws('|', ${others.map(aggregate).join(', ')})) as fingerprint, md5(${users}) as users,
            (select count(*) from audit_records where action not in ('view', 'export')) as recorded`)
   return { fingerprint: row!.fingerprint, users: row!.users, changesRecorded: Number(row!.recorded) }
 }

@@ -38,7 +38,7 @@ t.test('when the app runs on another plan, then Settings > Add-ons states its te
   const c = await makeClinic(ctx.em(), { creditBalance: 1000 })
   const owner = await signedInAgent(ctx.app, c.owner.email)
   const free = (await owner.get('/settings/add-ons')).body
-  t.match(free, 'Free: every user with the permission sees the last 14 days. RecordedEvent is always recorded; records are kept for 60 days.')
+  t.match(free, 'Free: every user with the permission sees the last 14 days. Everything staff do is always recorded; records are kept for 60 days.')
   t.match(free, 'Subscribe to see everything from 45 days before the day you subscribe, for as long as the subscription continues: 150 credits a month for your 4 active users (150 under 8 users, 300 from 8).')
   t.match(free, `History from ${formatDateTime(daysAgo(45), c.group.timeZone)} (45 days before today) onward, renewed monthly`)
   t.notMatch(free, /\b(7|30) days|100 under 5/, 'nothing of the default plan is left on the page')
@@ -133,7 +133,7 @@ t.test('when a checkpoint deletes records younger than the plan\'s retention, th
   await ctx.em().transactional(tx => appendCheckpoint(tx, c.group.id, ctx.clock.now(), daysAgo(45), []))
   const owner = await signedInAgent(ctx.app, c.owner.email)
   const result = await owner.post('/settings/users/history/verify', {}, { headers: { 'hx-request': 'true' } })
-  t.match(result.body, /The chain is broken/)
+  t.match(result.body, /The history is not exactly as recorded/)
   t.match(result.body, /Checkpoint #\d+ of .* deletes records from the last 60 days \(before .*\), which retention never does\./)
   t.equal((await verifyPracticeChain(ctx.em(), DEFAULT_PLAN, c.group.id)).intact, true, 'a 45-day cutoff keeps to the default plan\'s 30 days')
 })

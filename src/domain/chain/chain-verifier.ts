@@ -22,6 +22,8 @@ export interface ChainVerification {
   entries: number
   /** When the oldest chain entry was written (UTC, as stored). */
   since: string | null
+  /** When the oldest record found as it was sealed was recorded (UTC, as stored): where what was checked begins. */
+  oldestVerified: string | null
   /** The newest entry's hash, in hex: write it down to detect a rewrite of the whole chain later. */
   head: string
   problems: number
@@ -216,6 +218,7 @@ export async function verifyChain (
   })
 
   let verified = 0
+  let oldestVerified: string | null = null
   let deleted = 0
   let awaitingSeal = 0
   let p = 0
@@ -242,6 +245,7 @@ export async function verifyChain (
         report(positionOf(k), { seq: entry.seq, recordId: record.id, message: `Record #${record.id} (${shortDate(record.occurredAt)}) differs from what entry #${entry.seq} sealed: it was changed after it was recorded.` })
       } else {
         verified++
+        if (oldestVerified === null || instantMicros(record.occurredAt) < instantMicros(oldestVerified)) oldestVerified = record.occurredAt
       }
     } else if (BigInt(record.txId) < sealedBelow) {
       report([Number.MAX_SAFE_INTEGER, record.id], { seq: null, recordId: record.id, message: `Record #${record.id} (${shortDate(record.occurredAt)}) is in no seal although everything written at its time was sealed: it was inserted afterwards.` })
@@ -261,6 +265,7 @@ export async function verifyChain (
     awaitingSeal,
     entries: entries.length,
     since: entries[0]?.createdAt ?? null,
+    oldestVerified,
     head: previousHash.toString('hex'),
     problems,
     firstProblem: found?.problem ?? null,

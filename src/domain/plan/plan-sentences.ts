@@ -16,7 +16,7 @@ export function priceTiers (plan: Plan): string {
 
 /** What a practice without the add-on gets. */
 export function freeTierTerms (plan: Plan): string {
-  return `Free: every user with the permission sees the last ${days(plan.freeWindowDays)}. RecordedEvent is always recorded; records are kept for ${days(plan.freeRetentionDays)}.`
+  return `Free: every user with the permission sees the last ${days(plan.freeWindowDays)}. Everything staff do is always recorded; records are kept for ${days(plan.freeRetentionDays)}.`
 }
 
 /** What subscribing unlocks and what it costs this practice now. */
@@ -47,6 +47,11 @@ export function nothingOldEnoughAtExpiry (plan: Plan): string {
 /** The expiry warning: what happens to the remaining records after the end. */
 export function retentionAfterExpiry (plan: Plan): string {
   return `After that, as for any practice without the subscription, each record is deleted when it turns ${days(plan.freeRetentionDays)} old.`
+}
+
+/** The expiry warning for someone who cannot renew, given when the subscription ends (in the practice's time). */
+export function freeWindowFrom (plan: Plan, expiresAt: string): string {
+  return `After ${expiresAt} history pages show only the last ${days(plan.freeWindowDays)}, as the practice's subscription ends then; a Full Access user can renew it.`
 }
 
 /** The history record of an expiry: what the practice is back to. */

@@ -18,6 +18,8 @@ export const User = defineEntity({
     accessLevel: p.string().$type<AccessLevel>(),
     canViewHistory: p.boolean().default(false),
     isSystem: p.boolean().default(false),
+    /** Their own display preference: the activity chart above history tables is folded away. */
+    historyChartCollapsed: p.boolean().default(false),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date())
   }

@@ -5,7 +5,7 @@ import { historyHref } from './links.js'
 import type { HistoryPageSpec } from './subjects.js'
 
 const WIDTH = 720
-const HEIGHT = 120
+const HEIGHT = 48
 
 const count = viewHelpers.count
 const shortDate = (isoDate: string): string => isoDate.split('-').reverse().join('/')
@@ -60,5 +60,22 @@ export function activityChartView (history: HistoryPageSpec, params: HistoryPara
     title: `Activity per day: ${history.title}`,
     back: { href: historyHref(history.basePath, params), label: `‹ ${history.title}` },
     chart: activityChartModel(activity)
+  }
+}
+
+/** Where the panel loads the chart of the current view from: sorting and paging do not change it. */
+function activityHref (basePath: string, params: HistoryParams): string {
+  return historyHref(`${basePath}/activity`, { ...params, sort: '', dir: '', size: '' })
+}
+
+/**
+ * The chart's place above the table: folded away as this viewer chose, or
+ * loaded once the table is shown; its toggle comes back to the same view.
+ */
+export function chartSlot (basePath: string, params: HistoryParams, collapsed: boolean) {
+  return {
+    collapsed,
+    href: activityHref(basePath, params),
+    toggleAction: historyHref(`${basePath}/chart`, params, { page: params.page })
   }
 }

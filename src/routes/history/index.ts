@@ -3,8 +3,9 @@ import { ForbiddenError, RefusalError } from '../../domain/errors.js'
 import { assertMayVerify, historyAccess, type HistoryAccess } from '../../domain/history/access.js'
 import { assertNotWithheld } from '../../domain/restricted-patients/break-glass.js'
 import { downloadExpiryArchive, exportHistory } from './downloads.js'
-import { exportFormat, historyQuery, receiptQuery, verifyBody, type ExportParams, type HistoryQuery, type ReceiptQuery, type VerifyBody } from './schemas.js'
+import { chartPreferenceBody, exportFormat, historyQuery, receiptQuery, verifyBody, type ChartPreferenceBody, type ExportParams, type HistoryQuery, type ReceiptQuery, type VerifyBody } from './schemas.js'
 import { downloadReceipt, downloadSigningKey } from './signed-heads.js'
+import { setChartPreference } from './chart-preference.js'
 import { showActivityChart, showHistory } from './show-history.js'
 import type { HistoryOf, HistoryPageSpec } from './subjects.js'
 import { verifyIntegrity } from './verify-integrity.js'
@@ -33,9 +34,9 @@ const requires = (right: keyof typeof REFUSALS) => async (request: FastifyReques
 /**
  * One User Action History, mounted for the group of the practice's users
  * and for each kind of practice record: the page (or its panel, for htmx),
- * the chart and the exports; the group history adds the archive of what
- * the subscription's end would delete, the integrity check, the signing
- * key and receipts of signed heads.
+ * the chart and its toggle, and the exports; the group history adds the
+ * archive of what the subscription's end would delete, the integrity
+ * check, the signing key and receipts of signed heads.
  */
 export default async function history (app: FastifyInstance, { of }: HistoryOptions): Promise<void> {
   app.decorateRequest('history', null)
@@ -72,6 +73,11 @@ export default async function history (app: FastifyInstance, { of }: HistoryOpti
   app.get<{ Querystring: HistoryQuery }>('/activity', {
     config: VIEW, schema: { ...addressParams(), querystring: historyQuery }, preHandler: requires('chart')
   }, showActivityChart)
+
+  // A display preference of the viewer's own, neither practice data nor a view of it.
+  app.post<{ Querystring: HistoryQuery, Body: ChartPreferenceBody }>('/chart', {
+    config: { recording: 'exempt' }, schema: { ...addressParams(), querystring: historyQuery, body: chartPreferenceBody }, preHandler: requires('chart')
+  }, setChartPreference)
 
   app.get<{ Params: ExportParams, Querystring: HistoryQuery }>('/export.:format', {
     config: VIEW, schema: { ...addressParams(exportFormat), querystring: historyQuery }, preHandler: requires('export')

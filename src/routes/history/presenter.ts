@@ -1,8 +1,6 @@
 import { ACTIONS } from '../../domain/audit-records/record.js'
 import type { HistoryAccess } from '../../domain/history/access.js'
 import { DATE_RANGES, isDateRange, presetInterval } from '../../domain/history/date-ranges.js'
-import type { VerificationInWords } from '../../domain/chain/describe-verification.js'
-import { spacedFingerprint, type ChainKey } from '../../domain/signed-heads/chain-key.js'
 import type { FilterChoices, ParamProblem } from '../../domain/history/history-criteria.js'
 import { DEFAULT_PAGE_SIZE, FILTER_PARAMS, PAGE_SIZES, type HistoryParams, type ParamName } from '../../domain/history/history-params.js'
 import { COLUMNS, type Column } from '../../domain/audit-records/criteria.js'
@@ -10,8 +8,8 @@ import type { HistoryPage } from '../../domain/history/history.service.js'
 import { EXPORT_FORMAT_NAMES, type ExportFormat } from '../../domain/history/history-export.js'
 import { formatDateTime, formatDateTimeSeconds, fromLocalInput, toLocalInput } from '../../domain/time/zoned.js'
 import { viewHelpers } from '../../views/helpers.js'
+import { chartSlot } from './chart-presenter.js'
 import { NO_FILTERS, historyHref, historyPairs, isEmptyParam, isNewestFirst, nextSort, paramPairs } from './links.js'
-import type { HistoryPageSpec } from './subjects.js'
 
 const COLUMN_LABELS: Record<Column, string> = {
   date: 'Date', user: 'User', action: 'Action', page: 'Page', id: 'ID', description: 'Description', url: 'URL', ip: 'IP Address'
@@ -87,6 +85,8 @@ export interface HistoryLayoutInput {
   access: HistoryAccess
   timeZone: string
   now: Date
+  /** The viewer keeps the activity chart folded away. */
+  chartCollapsed: boolean
 }
 
 /** What the Date filter's From and To show: the URL's, or the bounds of its preset range as a person would type them. */
@@ -162,13 +162,16 @@ function pagerModel (results: HistoryPage, href: (changes: Partial<HistoryParams
 }
 
 /**
- * The current view's exports, every page of it: CSV and NDJSON for people,
- * and FHIR AuditEvents offered apart, for other systems.
+ * The current view's exports, every page of it: CSV for people, and
+ * offered apart, for other systems, NDJSON and FHIR AuditEvents.
  */
 function exportLinks (basePath: string, params: HistoryParams) {
   const query = new URLSearchParams(paramPairs(params, ['page', 'size'])).toString()
-  const link = (format: ExportFormat) => ({ label: EXPORT_FORMAT_NAMES[format], href: `${basePath}/export.${format}${query ? `?${query}` : ''}` })
-  return { main: [link('csv'), link('ndjson')], forSystems: link('fhir.ndjson') }
+  const link = (format: ExportFormat, hint = '') => ({ label: EXPORT_FORMAT_NAMES[format], hint, href: `${basePath}/export.${format}${query ? `?${query}` : ''}` })
+  return {
+    forPeople: link('csv'),
+    forSystems: [link('ndjson', 'one JSON record per line'), link('fhir.ndjson', 'FHIR R4 AuditEvents, for an audit repository or a SIEM')]
+  }
 }
 
 /**
@@ -216,7 +219,7 @@ export function historyLayout (input: HistoryLayoutInput) {
     chips,
     filterSheet,
     clearAllHref: href(NO_FILTERS),
-    chartHref: may.chart ? historyHref(`${basePath}/activity`, { ...params, sort: '', dir: '', size: '' }) : null,
+    chart: may.chart ? chartSlot(basePath, params, input.chartCollapsed) : null,
     exports: may.export ? exportLinks(basePath, params) : null,
     hasFilters: FILTER_PARAMS.some(name => !isEmptyParam(params, name)),
     problems: input.problems,
@@ -263,29 +266,4 @@ export function historyModel (layout: HistoryLayout, results: HistoryPage | null
     pager,
     status: results && pager ? listStatus(layout, pastEnd, results.rows.length ? pager.range : null) : null
   }
-}
-
-export interface IntegrityView {
-  action: string
-  /** The head the user typed in, shown back to them. */
-  knownHead: string
-  error: string | null
-  result: VerificationInWords | null
-  /** The key that signs the chain's heads, as people compare it, and where to get it and a receipt. */
-  signing: { fingerprint: string, publicKeyPem: string, keyHref: string, receiptAction: string }
-}
-
-type IntegrityState = Pick<IntegrityView, 'knownHead' | 'error' | 'result'>
-
-export function integrityView (basePath: string, key: ChainKey, state: IntegrityState = { knownHead: '', error: null, result: null }): IntegrityView {
-  return {
-    action: `${basePath}/verify`,
-    ...state,
-    signing: { fingerprint: spacedFingerprint(key.fingerprint), publicKeyPem: key.publicKeyPem, keyHref: `${basePath}/signing-key.pem`, receiptAction: `${basePath}/receipt.json` }
-  }
-}
-
-/** The Verify integrity form: it checks the practice's whole chain, so it is offered on the group history, to those who may verify. */
-export function integrityForm (history: HistoryPageSpec, { may }: HistoryAccess, key: ChainKey): IntegrityView | null {
-  return history.subject === null && may.verify ? integrityView(history.basePath, key) : null
 }

@@ -52,3 +52,12 @@ export const receiptQuery = {
 } as const
 
 export interface ReceiptQuery { from?: string, to?: string }
+
+/** The activity chart's toggle: fold it away on every history page, or show it again. */
+export const chartPreferenceBody = {
+  type: 'object',
+  required: ['chart'],
+  properties: { chart: { type: 'string', enum: ['shown', 'hidden'] } }
+} as const
+
+export interface ChartPreferenceBody { chart: 'shown' | 'hidden' }

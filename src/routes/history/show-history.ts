@@ -5,7 +5,8 @@ import { historyOpening, type OpenedHistories } from '../../domain/history/openi
 import { UserFacingError } from '../../domain/errors.js'
 import { expiryNotice } from '../expiry-notice.js'
 import { activityChartView } from './chart-presenter.js'
-import { historyLayout, historyModel, integrityForm } from './presenter.js'
+import { integrityForm } from './integrity-presenter.js'
+import { historyLayout, historyModel } from './presenter.js'
 import { queriesSent } from './queries-sent.js'
 import { parseHistoryRequest, type HistoryRequest } from './parse.js'
 
@@ -39,11 +40,13 @@ export async function showHistory (request: HistoryRequest, reply: FastifyReply)
   const { params, choices, criteria, problems } = await parseHistoryRequest(request)
   const searching = problems.length ? null : searchHistory(request.em, access.scope, spec.subject, criteria)
   if (searching) await queriesSent(searching)
-  const layout = historyLayout({ basePath: spec.basePath, params, choices, problems, access, timeZone: practice.timeZone, now })
+  const viewer = request.currentUser!
+  const layout = historyLayout({ basePath: spec.basePath, params, choices, problems, access, timeZone: practice.timeZone, now, chartCollapsed: viewer.historyChartCollapsed })
   const results = await searching
   await recordOpening(request)
   if (problems.length) reply.status(400)
-  const warning = request.isHtmx ? null : await expiryNotice(request.em, request.server.plan, practice, request.currentUser!, now)
+  // The lapse concerns the practice's whole history, not one record's: it is told on the group history only.
+  const warning = request.isHtmx || spec.subject ? null : await expiryNotice(request.em, request.server.plan, practice, viewer, now, spec.basePath)
   return reply.pageOrFragment('pages/history', 'partials/history/panel', {
     title: spec.title, back: spec.back, history: historyModel(layout, results), warning, integrity: integrityForm(spec, access, request.server.chainSigning.key)
   })

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { verifyPracticeChain } from '../../domain/chain/chain.service.js'
 import { describeVerification } from '../../domain/chain/describe-verification.js'
-import { integrityView } from './presenter.js'
+import { integrityView } from './integrity-presenter.js'
 import type { VerifyBody } from './schemas.js'
 
 const HEAD = /^[0-9a-f]{64}$/

@@ -6,7 +6,7 @@ import type { PracticeGroup } from '../../../domain/practice-groups/practice-gro
 import { currentPrice } from '../../../domain/subscriptions/pricing.js'
 import { latestSubscription } from '../../../domain/subscriptions/subscription.service.js'
 import type { User } from '../../../domain/users/user.entity.js'
-import { expiryNotice } from '../../expiry-notice.js'
+import { ADD_ONS_PATH, expiryNotice } from '../../expiry-notice.js'
 import { formatDateTime } from '../../../domain/time/zoned.js'
 
 /** What the User Action History card and its purchase dialog show, worked out for the template. */
@@ -15,7 +15,7 @@ export async function addOnState (em: EntityManager, plan: Plan, practice: Pract
   const subscription = await latestSubscription(em, practice.id)
   const { price, activeUsers } = await currentPrice(em, plan, practice.id)
   const balance = practice.creditBalance
-  const warning = await expiryNotice(em, plan, practice, viewer, now)
+  const warning = await expiryNotice(em, plan, practice, viewer, now, ADD_ONS_PATH)
   const state = subscription?.status === 'active' ? 'active' : subscription ? 'expired' : 'free'
   return {
     state,
