@@ -56,7 +56,7 @@ if (chromiumAvailable(t)) {
     return page.evaluate(() => {
       const past: string[] = []
       for (const element of document.body.querySelectorAll('*')) {
-        if (element.getBoundingClientRect().right <= window.innerWidth + 1) continue
+        if (element.getBoundingClientRect().right <= window.innerWidth + 1 || !element.checkVisibility()) continue
         let clippedAway = false
         for (let e: Element | null = element; e && !clippedAway; e = e.parentElement) {
           const style = getComputedStyle(e)
@@ -109,6 +109,11 @@ if (chromiumAvailable(t)) {
     const page = await openHistory(t)
     t.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= PHONE.width, 'the page does not scroll sideways')
     t.same(await pastTheRightEdge(page), [], 'no element reaches past the right edge')
+    for (const menu of await page.locator('#main details.menu').all()) {
+      await menu.locator('summary').click()
+      await assertInWindow(t, page, menu.locator('.menu-panel'), `the ${await menu.locator('summary').textContent()} menu`)
+      await menu.locator('summary').click()
+    }
 
     const rows = seededRows(page)
     t.equal(await rows.count(), seed.length)
