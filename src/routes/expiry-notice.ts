@@ -1,11 +1,11 @@
 import type { EntityManager } from '@mikro-orm/core'
 import type { PracticeGroup } from '../domain/practice-groups/practice-group.entity.js'
 import type { Plan } from '../domain/plan/plan.js'
-import { nothingOldEnoughAtExpiry, retentionAfterExpiry } from '../domain/plan/plan-sentences.js'
+import { creditsText, nothingOldEnoughAtExpiry, retentionAfterExpiry } from '../domain/plan/plan-sentences.js'
 import { upcomingLapse } from '../domain/retention/retention.js'
 import type { User } from '../domain/users/user.entity.js'
 import { formatDateTime } from '../domain/time/zoned.js'
-import { viewHelpers } from '../views/helpers.js'
+import { counted, formatNumber } from '../plural.js'
 import { mayViewHistory } from '../domain/history/access.js'
 import { GROUP_HISTORY_PATH } from './history/subjects.js'
 
@@ -23,8 +23,12 @@ export async function expiryNotice (em: EntityManager, plan: Plan, practice: Pra
   return {
     ...warning,
     expiresAt: formatDateTime(warning.expiresAt, tz),
+    /** "100 credits": the price the balance falls short of. */
+    needed: creditsText(warning.price),
     deletes: {
-      count: viewHelpers.count(deletion.count),
+      count: formatNumber(deletion.count),
+      /** "1 record", "1,234 records" */
+      records: counted(deletion.count, 'record', 'records'),
       none: deletion.count === 0,
       before: formatDateTime(deletion.cutoff, tz),
       oldest: deletion.oldest && formatDateTime(deletion.oldest, tz),

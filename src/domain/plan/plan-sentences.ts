@@ -1,3 +1,4 @@
+import { counted } from '../../plural.js'
 import type { Plan } from './plan.js'
 
 /*
@@ -6,22 +7,28 @@ import type { Plan } from './plan.js'
  * state a term the plan does not have.
  */
 
-const days = (n: number): string => `${n} ${n === 1 ? 'day' : 'days'}`
+const days = (n: number): string => counted(n, 'day', 'days')
+
+/** "100 credits", "1 credit" */
+export const creditsText = (n: number): string => counted(n, 'credit', 'credits')
+
+/** "4 active users", "1 active user": the users a price is counted from. */
+export const activeUsersText = (n: number): string => counted(n, 'active user', 'active users')
 
 /** "100 under 5 users, 200 from 5" */
 export function priceTiers (plan: Plan): string {
   const { small, large, largeFrom } = plan.monthlyPrice
-  return `${small} under ${largeFrom} users, ${large} from ${largeFrom}`
+  return `${small} under ${counted(largeFrom, 'user', 'users')}, ${large} from ${largeFrom}`
 }
 
 /** What a practice without the add-on gets. */
 export function freeTierTerms (plan: Plan): string {
-  return `Free: every user with the permission sees the last ${days(plan.freeWindowDays)}. RecordedEvent is always recorded; records are kept for ${days(plan.freeRetentionDays)}.`
+  return `Free: every user with the permission sees the last ${days(plan.freeWindowDays)}. Activity is always recorded; records are kept for ${days(plan.freeRetentionDays)}.`
 }
 
 /** What subscribing unlocks and what it costs this practice now. */
-export function subscriptionOffer (plan: Plan, price: number, activeUsers: number): string {
-  return `Subscribe to see everything from ${days(plan.windowBeforeSubscriptionDays)} before the day you subscribe, for as long as the subscription continues: ${price} credits a month for your ${activeUsers} active users (${priceTiers(plan)}).`
+export function subscriptionOffer (plan: Plan, price: number, users: number): string {
+  return `Subscribe to see everything from ${days(plan.windowBeforeSubscriptionDays)} before the day you subscribe, for as long as the subscription continues: ${creditsText(price)} a month for your ${activeUsersText(users)} (${priceTiers(plan)}).`
 }
 
 /** The purchase dialog's "Unlocks", given where the window would start (in the practice's time). */

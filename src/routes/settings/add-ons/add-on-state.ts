@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { EntityManager } from '@mikro-orm/core'
 import { subscriptionWindowStart, type Plan } from '../../../domain/plan/plan.js'
-import { freeTierTerms, subscriptionOffer, unlocksFrom } from '../../../domain/plan/plan-sentences.js'
+import { activeUsersText, creditsText, freeTierTerms, subscriptionOffer, unlocksFrom } from '../../../domain/plan/plan-sentences.js'
 import type { PracticeGroup } from '../../../domain/practice-groups/practice-group.entity.js'
 import { currentPrice } from '../../../domain/subscriptions/pricing.js'
 import { latestSubscription } from '../../../domain/subscriptions/subscription.service.js'
@@ -20,10 +20,14 @@ export async function addOnState (em: EntityManager, plan: Plan, practice: Pract
   return {
     state,
     price,
-    activeUsers,
     balance,
     canAfford: balance >= price,
-    balanceAfter: balance - price,
+    shown: {
+      price: creditsText(price),
+      activeUsers: activeUsersText(activeUsers),
+      balance: creditsText(balance),
+      balanceAfter: creditsText(balance - price)
+    },
     terms: {
       free: freeTierTerms(plan),
       offer: subscriptionOffer(plan, price, activeUsers),

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { UserFacingError } from '../../../domain/errors.js'
+import { creditsText } from '../../../domain/plan/plan-sentences.js'
 import { ADD_ONS_PAGE, purchaseSubscription, setAutoRenew } from '../../../domain/subscriptions/subscription.service.js'
+import { plural } from '../../../plural.js'
 import { addOnState } from './add-on-state.js'
 import { autoRenewBody, purchaseBody, type AutoRenewBody, type PurchaseBody } from './schemas.js'
 
@@ -22,7 +24,7 @@ export default async function addOns (app: FastifyInstance): Promise<void> {
   }, async (request, reply) => {
     try {
       const result = await purchaseSubscription(request.em, request.server.plan, request.actor(), request.body.idempotencyKey, request.body.expectedPrice)
-      request.session.flash = `User Action History is active. ${result.price} credits were charged; your balance is ${result.balanceAfter} credits.`
+      request.session.flash = `User Action History is active. ${creditsText(result.price)} ${plural(result.price, 'was', 'were')} charged; your balance is ${creditsText(result.balanceAfter)}.`
       return reply.redirect('/settings/add-ons', 303)
     } catch (err) {
       if (!(err instanceof UserFacingError) || err.statusCode !== 409) throw err
