@@ -63,9 +63,11 @@ t.test('when a practice has one active user, then the card, the purchase, the le
   const offer = (await owner.get('/settings/add-ons')).body
   t.match(offer, '100 credits a month for your 1 active user (100 under 5 users, 200 from 5).')
   t.match(offer, 'Monthly price</dt><dd>100 credits (1 active user)</dd>', 'the dialog')
-  t.notMatch(offer, /1 active users|1 credits\b/)
+  const confirmation = await owner.get('/settings/add-ons/subscribe')
+  t.match(confirmation.body, 'Monthly price</dt><dd>100 credits (1 active user)</dd>', 'the confirmation page')
+  t.notMatch(offer + confirmation.body, /1 active users|1 credits\b/)
 
-  const key = /name="idempotencyKey" value="([^"]+)"/.exec(offer)![1]!
+  const key = /name="idempotencyKey" value="([^"]+)"/.exec(confirmation.body)![1]!
   t.equal((await owner.post('/settings/add-ons/subscribe', { idempotencyKey: key, expectedPrice: '100' })).statusCode, 303)
   const card = (await owner.get('/settings/add-ons')).body
   t.match(card, 'Price</dt><dd>100 credits a month (1 active user)</dd>')
@@ -84,6 +86,27 @@ t.test('when a practice has one active user, then the card, the purchase, the le
 
   await makeUser(ctx.em(), group, { name: unique('Second') })
   t.match((await owner.get('/settings/add-ons')).body, 'Price</dt><dd>100 credits a month (2 active users)</dd>')
+})
+
+t.test('when a Full Access user opens the purchase without JavaScript, then a confirmation page asks, and only it or the dialog charges', async t => {
+  const c = await makeClinic(ctx.em(), { creditBalance: 500 })
+  const reception = await signedInAgent(ctx.app, c.reception.email)
+  t.equal((await reception.get('/settings/add-ons/subscribe')).statusCode, 403, 'only Full Access users may buy')
+  const owner = await signedInAgent(ctx.app, c.owner.email)
+  const addOns = (await owner.get('/settings/add-ons')).body
+  t.match(addOns, '<form method="get" action="/settings/add-ons/subscribe"><button type="submit" class="primary">Add a Subscription</button></form>')
+  const page = await owner.get('/settings/add-ons/subscribe')
+  t.equal(page.statusCode, 200)
+  t.match(page.body, 'Subscribe to User Action History')
+  t.match(page.body, 'Balance after</dt><dd>400 credits')
+  t.match(page.body, '<a class="button" href="/settings/add-ons">Cancel</a>')
+  t.equal(await balanceOf(ctx.em(), c.group.id), 500, 'asking charges nothing')
+  const [opened] = await auditRows(ctx.em(), c.group.id, "url = '/settings/add-ons/subscribe' and action = 'view'")
+  t.match(opened, { action: 'view', page: 'Settings > Add-ons', description: 'Opened the purchase of the User Action History subscription' })
+
+  const key = /name="idempotencyKey" value="([^"]+)"/.exec(page.body)![1]!
+  t.equal((await owner.post('/settings/add-ons/subscribe', { idempotencyKey: key, expectedPrice: '100' })).statusCode, 303)
+  t.equal((await owner.get('/settings/add-ons/subscribe')).headers.location, '/settings/add-ons', 'once subscribed, there is nothing to confirm')
 })
 
 t.test('a price that changed after the dialog opened is shown again instead of charged', async t => {

@@ -8,8 +8,9 @@ import { latestSubscription } from '../../../domain/subscriptions/subscription.s
 import type { User } from '../../../domain/users/user.entity.js'
 import { expiryNotice } from '../../expiry-notice.js'
 import { formatDateTime } from '../../../domain/time/zoned.js'
+import { PURCHASE_PATH } from './links.js'
 
-/** What the User Action History card and its purchase dialog show, worked out for the template. */
+/** What the User Action History card and its purchase dialog (or confirmation page) show, worked out for the template. */
 export async function addOnState (em: EntityManager, plan: Plan, practice: PracticeGroup, viewer: User, now: Date) {
   const tz = practice.timeZone
   const subscription = await latestSubscription(em, practice.id)
@@ -33,6 +34,7 @@ export async function addOnState (em: EntityManager, plan: Plan, practice: Pract
       offer: subscriptionOffer(plan, price, activeUsers),
       unlocks: unlocksFrom(plan, formatDateTime(subscriptionWindowStart(plan, now), tz))
     },
+    purchaseHref: PURCHASE_PATH,
     idempotencyKey: randomUUID(),
     subscription: subscription && {
       startedAt: formatDateTime(subscription.startedAt, tz),
