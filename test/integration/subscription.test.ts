@@ -95,6 +95,7 @@ t.test('when a Full Access user opens the purchase without JavaScript, then a co
   const owner = await signedInAgent(ctx.app, c.owner.email)
   const addOns = (await owner.get('/settings/add-ons')).body
   t.match(addOns, '<form method="get" action="/settings/add-ons/subscribe"><button type="submit" class="primary">Add a Subscription</button></form>')
+  t.match(addOns, '<a href="/settings/add-ons/subscribe">Subscribe</a> to see everything', 'the offer\'s "Subscribe" leads to the purchase too')
   const page = await owner.get('/settings/add-ons/subscribe')
   t.equal(page.statusCode, 200)
   t.match(page.body, 'Subscribe to User Action History')

@@ -6,6 +6,7 @@ import type { HistoryAccess } from '../../domain/history/access.js'
 import { formatDateTime, formatDateTimeSeconds, formatIsoDate, localIsoDate } from '../../domain/time/zoned.js'
 import { counted, formatNumber } from '../../plural.js'
 import { ACTION_LABELS } from '../history/presenter.js'
+import { linkedSentence, subscribeHref } from '../settings/add-ons/links.js'
 
 export interface ReportedPatient { id: number, name: string, dateOfBirth: string | null }
 
@@ -83,7 +84,7 @@ export function accessReportView (request: FastifyRequest, asked: AskedReport, r
       produced: `${formatDateTime(now, tz)} by ${viewer.name} (${viewer.accessLevel})`,
       covers: access.scope.onlyUserId === null ? 'Every user\'s accesses' : `Only the accesses of ${viewer.name}: users without Full Access see their own`
     },
-    form: { action: path, from: input.from, to: input.to, min: localIsoDate(access.scope.window.since, tz), max: localIsoDate(now, tz), windowSummary: access.scope.window.summary },
+    form: { action: path, from: input.from, to: input.to, min: localIsoDate(access.scope.window.since, tz), max: localIsoDate(now, tz), windowNote: linkedSentence(access.scope.window.summary, access.scope.window.subscribed ? null : subscribeHref(viewer)) },
     problems: asked.problems,
     report: report && reportView(report, `${path}.csv${query ? `?${query}` : ''}`, tz)
   }

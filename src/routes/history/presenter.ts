@@ -9,7 +9,9 @@ import { COLUMNS, type Column } from '../../domain/audit-records/criteria.js'
 import type { HistoryPage } from '../../domain/history/history.service.js'
 import { EXPORT_FORMAT_NAMES, type ExportFormat } from '../../domain/history/history-export.js'
 import { formatDateTime, formatDateTimeSeconds, fromLocalInput, toLocalInput } from '../../domain/time/zoned.js'
+import { plainText } from '../../domain/plan/plan-sentences.js'
 import { viewHelpers } from '../../views/helpers.js'
+import { linkedSentence } from '../settings/add-ons/links.js'
 import { NO_FILTERS, historyHref, isEmptyParam, nextSort, paramPairs } from './links.js'
 import type { HistoryPageSpec } from './subjects.js'
 
@@ -50,6 +52,8 @@ export interface HistoryLayoutInput {
   access: HistoryAccess
   timeZone: string
   now: Date
+  /** Where this viewer goes to subscribe, linked from the window's summary while the practice has no subscription. */
+  subscribeHref: string
 }
 
 /** What the Date filter's From and To show: the URL's, or the bounds of its preset range as a person would type them. */
@@ -145,7 +149,9 @@ export function historyLayout (input: HistoryLayoutInput) {
     params,
     choices,
     timeZone,
-    windowSummary: scope.window.summary,
+    windowSummary: plainText(scope.window.summary),
+    /** The same summary with its "subscribe" as a link (partials/linked-sentence). */
+    windowNote: linkedSentence(scope.window.summary, scope.window.subscribed ? null : input.subscribeHref),
     dateInputs: dateInputs(params, input.now, timeZone),
     seesEveryone: scope.onlyUserId === null,
     headers,

@@ -4,6 +4,7 @@ import { searchHistory } from '../../domain/history/history.service.js'
 import { historyOpening, type OpenedHistories } from '../../domain/history/opening.js'
 import { UserFacingError } from '../../domain/errors.js'
 import { expiryNotice } from '../expiry-notice.js'
+import { subscribeHref } from '../settings/add-ons/links.js'
 import { activityChartView } from './chart-presenter.js'
 import { historyLayout, historyModel, integrityForm } from './presenter.js'
 import { queriesSent } from './queries-sent.js'
@@ -39,7 +40,7 @@ export async function showHistory (request: HistoryRequest, reply: FastifyReply)
   const { params, choices, criteria, problems } = await parseHistoryRequest(request)
   const searching = problems.length ? null : searchHistory(request.em, access.scope, spec.subject, criteria)
   if (searching) await queriesSent(searching)
-  const layout = historyLayout({ basePath: spec.basePath, params, choices, problems, access, timeZone: practice.timeZone, now })
+  const layout = historyLayout({ basePath: spec.basePath, params, choices, problems, access, timeZone: practice.timeZone, now, subscribeHref: subscribeHref(request.currentUser!) })
   const results = await searching
   await recordOpening(request)
   if (problems.length) reply.status(400)

@@ -5,10 +5,10 @@ import { activeUsersText, creditsText, freeTierTerms, subscriptionOffer, unlocks
 import type { PracticeGroup } from '../../../domain/practice-groups/practice-group.entity.js'
 import { currentPrice } from '../../../domain/subscriptions/pricing.js'
 import { latestSubscription } from '../../../domain/subscriptions/subscription.service.js'
-import type { User } from '../../../domain/users/user.entity.js'
+import { isFullAccess, type User } from '../../../domain/users/user.entity.js'
 import { expiryNotice } from '../../expiry-notice.js'
 import { formatDateTime } from '../../../domain/time/zoned.js'
-import { PURCHASE_PATH } from './links.js'
+import { PURCHASE_PATH, linkedSentence } from './links.js'
 
 /** What the User Action History card and its purchase dialog (or confirmation page) show, worked out for the template. */
 export async function addOnState (em: EntityManager, plan: Plan, practice: PracticeGroup, viewer: User, now: Date) {
@@ -18,6 +18,7 @@ export async function addOnState (em: EntityManager, plan: Plan, practice: Pract
   const balance = practice.creditBalance
   const warning = await expiryNotice(em, plan, practice, viewer, now)
   const state = subscription?.status === 'active' ? 'active' : subscription ? 'expired' : 'free'
+  const mayBuy = isFullAccess(viewer)
   return {
     state,
     price,
@@ -31,7 +32,7 @@ export async function addOnState (em: EntityManager, plan: Plan, practice: Pract
     },
     terms: {
       free: freeTierTerms(plan),
-      offer: subscriptionOffer(plan, price, activeUsers),
+      offer: linkedSentence(subscriptionOffer(plan, price, activeUsers), mayBuy ? PURCHASE_PATH : null),
       unlocks: unlocksFrom(plan, formatDateTime(subscriptionWindowStart(plan, now), tz))
     },
     purchaseHref: PURCHASE_PATH,
