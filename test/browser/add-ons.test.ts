@@ -54,6 +54,9 @@ if (chromiumAvailable(t)) {
       await page.waitForURL(`${baseUrl}/settings/add-ons`)
       t.match(await page.getByRole('status').textContent(), '200 credits were charged; your balance is 300 credits.')
       t.equal((await page.locator('.add-on-card .status').textContent())?.trim(), 'Active')
+      t.match(await page.locator('#who-sees-it').textContent(), 'it is on for 1 of your 5 active users', 'the buyer is reminded who can see it')
+      await page.locator('#who-sees-it').getByRole('link', { name: 'Settings › Users' }).click()
+      await page.waitForURL(`${baseUrl}/settings/users`)
 
       await page.goto(`${baseUrl}/settings/users/history`)
       t.match(await page.locator('.window-note').textContent(), 'Showing everything since 26/10/2026 14:00')

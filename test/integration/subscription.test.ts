@@ -110,6 +110,19 @@ t.test('when a Full Access user opens the purchase without JavaScript, then a co
   t.equal((await owner.get('/settings/add-ons/subscribe')).headers.location, '/settings/add-ons', 'once subscribed, there is nothing to confirm')
 })
 
+t.test('when the add-on is bought, then the buyer is reminded that only people with the permission see the history, with the way to Settings > Users', async t => {
+  const c = await makeClinic(ctx.em(), { creditBalance: 500 })
+  const owner = await signedInAgent(ctx.app, c.owner.email)
+  const key = /name="idempotencyKey" value="([^"]+)"/.exec((await owner.get('/settings/add-ons')).body)![1]!
+  t.notMatch((await owner.get('/settings/add-ons')).body, 'who-sees-it', 'nothing to remind before buying')
+  await owner.post('/settings/add-ons/subscribe', { idempotencyKey: key, expectedPrice: '100' })
+  const card = (await owner.get('/settings/add-ons')).body
+  t.match(card, 'User Action History is active. 100 credits were charged; your balance is 400 credits. Now turn on its permission for the people who should see the history.')
+  t.match(card, 'it is on for 2 of your 4 active users. Turn it on for everyone who should see the history in <a href="/settings/users">Settings › Users</a>')
+  const practitioner = await signedInAgent(ctx.app, c.practitioner.email)
+  t.notMatch((await practitioner.get('/settings/add-ons')).body, 'who-sees-it', 'only those who can turn it on are told to')
+})
+
 t.test('a price that changed after the dialog opened is shown again instead of charged', async t => {
   const c = await makeClinic(ctx.em(), { creditBalance: 500 })
   const owner = await signedInAgent(ctx.app, c.owner.email)

@@ -3,9 +3,10 @@ import type { EntityManager } from '@mikro-orm/core'
 import { subscriptionWindowStart, type Plan } from '../../../domain/plan/plan.js'
 import { activeUsersText, creditsText, freeTierTerms, subscriptionOffer, unlocksFrom } from '../../../domain/plan/plan-sentences.js'
 import type { PracticeGroup } from '../../../domain/practice-groups/practice-group.entity.js'
-import { currentPrice } from '../../../domain/subscriptions/pricing.js'
+import { activeHistoryViewerCount, currentPrice } from '../../../domain/subscriptions/pricing.js'
 import { latestSubscription } from '../../../domain/subscriptions/subscription.service.js'
 import { isFullAccess, type User } from '../../../domain/users/user.entity.js'
+import { formatNumber } from '../../../plural.js'
 import { expiryNotice } from '../../expiry-notice.js'
 import { formatDateTime } from '../../../domain/time/zoned.js'
 import { PURCHASE_PATH, linkedSentence } from './links.js'
@@ -45,6 +46,8 @@ export async function addOnState (em: EntityManager, plan: Plan, practice: Pract
       expiredAt: subscription.expiredAt && formatDateTime(subscription.expiredAt, tz),
       deletedBefore: subscription.deletedBefore && formatDateTime(subscription.deletedBefore, tz)
     },
+    /** The add-on shows the history to nobody new: each person needs the permission, which only Full Access users give. */
+    viewers: state === 'active' && mayBuy ? { count: formatNumber(await activeHistoryViewerCount(em, practice.id)), of: activeUsersText(activeUsers) } : null,
     warning
   }
 }

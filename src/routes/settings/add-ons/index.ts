@@ -40,7 +40,7 @@ export default async function addOns (app: FastifyInstance): Promise<void> {
   }, async (request, reply) => {
     try {
       const result = await purchaseSubscription(request.em, request.server.plan, request.actor(), request.body.idempotencyKey, request.body.expectedPrice)
-      request.session.flash = `User Action History is active. ${creditsText(result.price)} ${plural(result.price, 'was', 'were')} charged; your balance is ${creditsText(result.balanceAfter)}.`
+      request.session.flash = `User Action History is active. ${creditsText(result.price)} ${plural(result.price, 'was', 'were')} charged; your balance is ${creditsText(result.balanceAfter)}. Now turn on its permission for the people who should see the history.`
       return reply.redirect(ADD_ONS_PATH, 303)
     } catch (err) {
       if (!(err instanceof UserFacingError) || err.statusCode !== 409) throw err
