@@ -148,7 +148,7 @@ async function main (): Promise<void> {
   await browser.get('/settings/users/history', false)
   await browser.get(`/patients/${focalPatientId}/history`, false)
 
-  const scope: HistoryScope = { practiceGroupId: largest.id, onlyUserId: null, window: { since: windowStart, subscribed: true, summary: '' } }
+  const scope: HistoryScope = { practiceGroupId: largest.id, onlyUserId: null, window: { since: windowStart, subscribed: true, summary: [] } }
   const choices = { users: largest.userIds.map(id => ({ id, name: '' })), pages: ['Invoice', 'Patient profile', 'Appointment', 'Patients'] }
   const user = largest.userIds[0]!
   const [a, b] = someIp.split('.')

@@ -15,6 +15,7 @@ import type { MoveNote } from './domain/chain/moves.js'
 import { seedDemoIfEmpty, DEMO_SIGN_INS, DEMO_PASSWORD } from './seed/demo.js'
 import { DEFAULT_PLAN } from './domain/plan/plan.js'
 import { StartUpError, reasonOf, startUpStep as step } from './start-up-error.js'
+import { counted, plural } from './plural.js'
 
 interface Running {
   app: FastifyInstance
@@ -103,7 +104,7 @@ async function stop ({ app, orm, keeperOrm, embedded }: Running, config: Config,
   app.log.info(`${signal} received: draining for up to ${config.SHUTDOWN_GRACE_SECONDS} s`)
   const cut = await app.shutdown.drain(config.SHUTDOWN_GRACE_SECONDS * 1000)
   if (cut > 0) {
-    app.log.warn(`${cut} request(s) still running at the end of the grace period: their connections are closed`)
+    app.log.warn(`${counted(cut, 'request', 'requests')} still running at the end of the grace period: ${plural(cut, 'its connection is', 'their connections are')} closed`)
     app.server.closeAllConnections()
   }
   await app.close()

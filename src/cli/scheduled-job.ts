@@ -8,6 +8,8 @@ import { systemClock } from '../domain/clock/clock.js'
 import { runScheduledJob, type JobReport } from '../domain/scheduled-job/scheduled-job.js'
 import { configuredPaymentProvider } from '../domain/credits/payment-provider.js'
 import { DEFAULT_PLAN } from '../domain/plan/plan.js'
+import { activeUsersText, creditsText } from '../domain/plan/plan-sentences.js'
+import { counted } from '../plural.js'
 
 const EXIT = { done: 0, practiceFailed: 1, badArgument: 2 } as const
 const USAGE = 'Usage: npm run jobs [-- --dry-run]'
@@ -29,12 +31,12 @@ function print (report: JobReport): void {
   console.log(`${report.dryRun ? 'Dry run (nothing changed)' : 'Run'} as of ${report.now.toISOString()}`)
   for (const p of report.practices) {
     const parts = [
-      ...(p.topUps.settled ? [`${p.topUps.settled} pending top-ups settled`] : []),
-      ...(p.topUps.declined ? [`${p.topUps.declined} pending top-ups declined`] : []),
-      ...(p.topUps.pending ? [`${p.topUps.pending} top-ups still pending${p.topUps.problems.length ? ` (${p.topUps.problems.join('; ')})` : ''}`] : []),
-      ...p.renewed.map(r => `${report.dryRun ? 'would renew' : 'renewed'} at ${r.price} credits (${r.activeUsers} active users) until ${r.periodEnd.toISOString()}`),
+      ...(p.topUps.settled ? [`${counted(p.topUps.settled, 'pending top-up', 'pending top-ups')} settled`] : []),
+      ...(p.topUps.declined ? [`${counted(p.topUps.declined, 'pending top-up', 'pending top-ups')} declined`] : []),
+      ...(p.topUps.pending ? [`${counted(p.topUps.pending, 'top-up', 'top-ups')} still pending${p.topUps.problems.length ? ` (${p.topUps.problems.join('; ')})` : ''}`] : []),
+      ...p.renewed.map(r => `${report.dryRun ? 'would renew' : 'renewed'} at ${creditsText(r.price)} (${activeUsersText(r.activeUsers)}) until ${r.periodEnd.toISOString()}`),
       ...(p.expiredAt ? [`${report.dryRun ? 'would expire' : 'expired'} (period ended ${p.expiredAt.toISOString()})`] : []),
-      `${p.deleted} records older than ${p.cutoff.toISOString()} ${report.dryRun ? 'would be deleted' : 'deleted'}`,
+      `${counted(p.deleted, 'record', 'records')} older than ${p.cutoff.toISOString()} ${report.dryRun ? 'would be deleted' : 'deleted'}`,
       ...(p.error ? [`FAILED: ${p.error}`] : [])
     ]
     console.log(`- ${p.name} (#${p.practiceGroupId}): ${parts.join('; ')}`)

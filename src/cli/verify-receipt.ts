@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import { publicKeyFromPem, spacedFingerprint, type ChainKey } from '../domain/signed-heads/chain-key.js'
 import { checkReceipt } from '../domain/signed-heads/receipt.js'
 import { endProcess } from './database.js'
+import { counted } from '../plural.js'
 
 const EXIT = { valid: 0, invalid: 1, badArgument: 2 } as const
 
@@ -27,7 +28,7 @@ for (const problem of check.problems) console.log(`PROBLEM  ${problem}`)
 const first = check.heads[0]
 const last = check.heads.at(-1)
 if (first && last) {
-  console.log(`${check.heads.length} signed heads: from chain entry #${first.seq} (${first.at}, ${first.records} records sealed) to #${last.seq} (${last.at}, ${last.records} records sealed).`)
+  console.log(`${counted(check.heads.length, 'signed head', 'signed heads')}: from chain entry #${first.seq} (${first.at}, ${counted(first.records, 'record', 'records')} sealed) to #${last.seq} (${last.at}, ${counted(last.records, 'record', 'records')} sealed).`)
 }
 if (check.fingerprint) {
   console.log(`Signed with key ${spacedFingerprint(check.fingerprint)}${trusted ? ' (the public key given)' : ': compare it with the fingerprint the practice publishes on its history\'s integrity section'}.`)

@@ -1,11 +1,11 @@
 import type { EntityManager } from '@mikro-orm/core'
 import type { PracticeGroup } from '../domain/practice-groups/practice-group.entity.js'
 import type { Plan } from '../domain/plan/plan.js'
-import { freeWindowFrom, nothingOldEnoughAtExpiry, retentionAfterExpiry } from '../domain/plan/plan-sentences.js'
+import { creditsText, freeWindowFrom, nothingOldEnoughAtExpiry, retentionAfterExpiry } from '../domain/plan/plan-sentences.js'
 import { upcomingLapse } from '../domain/retention/retention.js'
 import { isFullAccess, type User } from '../domain/users/user.entity.js'
 import { formatDateTime } from '../domain/time/zoned.js'
-import { viewHelpers } from '../views/helpers.js'
+import { counted, formatNumber } from '../plural.js'
 import { mayViewHistory } from '../domain/history/access.js'
 import { GROUP_HISTORY_PATH } from './history/subjects.js'
 
@@ -31,10 +31,10 @@ export async function expiryNotice (em: EntityManager, plan: Plan, practice: Pra
   return {
     forManager: true as const,
     expiresAt,
-    because: warning.reason === 'auto-renew is off' ? warning.reason : `${warning.reason} (${warning.price} credits needed, ${warning.balance} available)`,
+    because: warning.reason === 'auto-renew is off' ? warning.reason : `${warning.reason} (${creditsText(warning.price)} needed, ${formatNumber(warning.balance)} available)`,
     deletes: {
-      count: viewHelpers.count(deletion.count),
-      records: deletion.count === 1 ? 'record' : 'records',
+      /** "1 record", "1,234 records" */
+      records: counted(deletion.count, 'record', 'records'),
       none: deletion.count === 0,
       before: formatDateTime(deletion.cutoff, tz),
       oldest: deletion.oldest && formatDateTime(deletion.oldest, tz),

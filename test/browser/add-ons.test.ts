@@ -32,29 +32,82 @@ if (chromiumAvailable(t)) {
       await page.goto(`${baseUrl}/settings/users`)
       await page.getByRole('link', { name: 'Add-ons' }).click()
       await page.getByRole('button', { name: 'Add a Subscription' }).click()
-      const dialog = page.getByRole('dialog', { name: 'Subscribe to User Action History' })
-      t.match(await dialog.textContent(), /Monthly price\s*100 credits \(4 active users\)/)
-      t.match(await dialog.textContent(), /Balance now\s*500 credits/)
-      t.match(await dialog.textContent(), /Balance after\s*400 credits/)
-      t.match(await dialog.textContent(), 'History from 26/10/2026 14:00 (30 days before today)')
-      await dialog.getByRole('button', { name: 'Cancel' }).click()
-      t.equal(await dialog.isVisible(), false, 'Cancel closes it')
+      // With JavaScript the purchase is a dialog over the page; without, the button leads to a confirmation page.
+      const purchase = javaScriptEnabled
+        ? page.getByRole('dialog', { name: 'Subscribe to User Action History' })
+        : page.getByRole('region', { name: 'Subscribe to User Action History' })
+      if (!javaScriptEnabled) t.match(new URL(page.url()).pathname, '/settings/add-ons/subscribe')
+      t.match(await purchase.textContent(), /Monthly price\s*100 credits \(4 active users\)/)
+      t.match(await purchase.textContent(), /Balance now\s*500 credits/)
+      t.match(await purchase.textContent(), /Balance after\s*400 credits/)
+      t.match(await purchase.textContent(), 'History from 26/10/2026 14:00 (30 days before today)')
+      await purchase.getByRole('button', { name: 'Cancel' }).or(purchase.getByRole('link', { name: 'Cancel' })).click()
+      if (javaScriptEnabled) t.equal(await purchase.isVisible(), false, 'Cancel closes it')
+      else await page.waitForURL(`${baseUrl}/settings/add-ons`)
 
       await makeUser(em, group, { name: `Fifth ${unique('')}` })
       await page.reload()
       await page.getByRole('button', { name: 'Add a Subscription' }).click()
-      t.match(await dialog.textContent(), /Monthly price\s*200 credits \(5 active users\)/)
-      t.match(await dialog.textContent(), /Balance after\s*300 credits/)
-      await dialog.getByRole('button', { name: 'Purchase' }).click()
+      t.match(await purchase.textContent(), /Monthly price\s*200 credits \(5 active users\)/)
+      t.match(await purchase.textContent(), /Balance after\s*300 credits/)
+      await purchase.getByRole('button', { name: 'Purchase' }).click()
       await page.waitForURL(`${baseUrl}/settings/add-ons`)
       t.match(await page.getByRole('status').textContent(), '200 credits were charged; your balance is 300 credits.')
       t.equal((await page.locator('.add-on-card .status').textContent())?.trim(), 'Active')
+      t.match(await page.locator('#who-sees-it').textContent(), 'it is on for 1 of your 5 active users', 'the buyer is reminded who can see it')
+      await page.locator('#who-sees-it').getByRole('link', { name: 'Settings › Users' }).click()
+      await page.waitForURL(`${baseUrl}/settings/users`)
 
       await page.goto(`${baseUrl}/settings/users/history`)
       t.match(await page.locator('.window-note').textContent(), 'Showing everything since 26/10/2026 14:00')
       t.equal(await page.getByText('Opened a profile twenty days ago').count(), 1, 'subscribed: 20 days ago is visible')
     })
   }
+
+  t.test('with the keyboard only, the purchase dialog is modal: focus moves into it, Tab stays in it, Escape closes it back onto its button, and Enter buys', async t => {
+    const em = ctx.em()
+    const group = await makePracticeGroup(em, { name: unique('Keys'), creditBalance: 500 })
+    const owner = await makeUser(em, group, { name: 'Kim Keyboard', accessLevel: 'Full Access', canViewHistory: true })
+    const { page } = await openBrowser(t)
+    await signInWithBrowser(page, baseUrl, owner.email, PASSWORD)
+    await page.goto(`${baseUrl}/settings/add-ons`)
+    const opener = page.getByRole('button', { name: 'Add a Subscription' })
+    const dialog = page.getByRole('dialog', { name: 'Subscribe to User Action History' })
+    const isFocused = (locator: typeof opener): Promise<boolean> => locator.evaluate(element => element === document.activeElement)
+    /** The focused control, named as a person hears it, or where focus went outside the dialog. */
+    const focusedControl = (): Promise<string> => page.evaluate(() => {
+      const focused = document.activeElement
+      const inDialog = document.querySelector('dialog')!.contains(focused)
+      return `${inDialog ? '' : 'outside: '}${focused?.textContent?.trim() || focused?.tagName}`
+    })
+
+    for (let presses = 0; presses < 40 && !await isFocused(opener); presses++) await page.keyboard.press('Tab')
+    t.ok(await isFocused(opener), 'Tab reaches the button')
+    await page.keyboard.press('Enter')
+    t.ok(await dialog.evaluate(element => (element as HTMLDialogElement).open && element.matches(':modal')), 'it opens as a modal dialog')
+    t.equal(await focusedControl(), 'Cancel', 'focus moves into it, onto the choice that spends nothing')
+
+    const visited: string[] = []
+    for (let presses = 0; presses < 5; presses++) {
+      await page.keyboard.press('Tab')
+      visited.push(await focusedControl())
+    }
+    for (let presses = 0; presses < 5; presses++) {
+      await page.keyboard.press('Shift+Tab')
+      visited.push(await focusedControl())
+    }
+    t.same([...new Set(visited)].sort(), ['Cancel', 'Purchase'], 'Tab and Shift+Tab go round its two buttons and never reach the page behind')
+
+    await page.keyboard.press('Escape')
+    t.equal(await dialog.isVisible(), false, 'Escape closes it')
+    t.ok(await isFocused(opener), 'and focus is back on the button that opened it')
+
+    await page.keyboard.press('Enter')
+    await page.keyboard.press('Shift+Tab')
+    t.equal(await focusedControl(), 'Purchase')
+    await Promise.all([page.waitForURL(`${baseUrl}/settings/add-ons`), page.keyboard.press('Enter')])
+    t.match(await page.getByRole('status').textContent(), '100 credits were charged; your balance is 400 credits.')
+  })
 
   t.test('the expiry warning shows on the add-ons and history pages', async t => {
     const em = ctx.em()

@@ -232,3 +232,10 @@ t.test('when producing the report cannot be recorded, then neither the page nor 
     t.notMatch(response.body, sam.name, 'nothing of the report is shown')
   }
 })
+
+t.test('when the practice has no subscription, then the report\'s "subscribe" is a link: to the purchase for Full Access users, to the add-on\'s page for others', async t => {
+  const link = (path: string): string => `Showing the last 7 days — <a href="${path}">subscribe to see more</a>.`
+  t.match((await owner.get(`/patients/${ava}/access-report`)).body, link('/settings/add-ons/subscribe'))
+  const practitioner = await signedInAgent(ctx.app, sam.email)
+  t.match((await practitioner.get(`/patients/${ava}/access-report`)).body, link('/settings/add-ons'))
+})

@@ -80,6 +80,7 @@ t.test('when a Full Access user acknowledges an alert, then a note is required, 
   t.equal(done.statusCode, 200)
   t.match(done.body, 'Acknowledged by')
   t.match(done.body, /id="alert-badge" class="badge"[^>]*hx-swap-oob="true"[^>]*>1</, 'the badge swaps to one')
+  t.match(done.body, 'aria-label="1 unacknowledged alert"', 'and says so in the singular')
   const recorded = await lastRecord(clinic.owner.id)
   t.equal(recorded.action, 'update')
   t.equal(recorded.record_type, 'alert')

@@ -38,7 +38,7 @@ t.test("when one user's or one record's history is read, then their own index se
 })
 
 t.test("when the history is sorted by any column but the date, either way, then an index serves the app's own query without sorting the group", async t => {
-  const scope: HistoryScope = { practiceGroupId: 1, onlyUserId: null, window: { since: new Date('2026-01-01T00:00:00Z'), subscribed: true, summary: '' } }
+  const scope: HistoryScope = { practiceGroupId: 1, onlyUserId: null, window: { since: new Date('2026-01-01T00:00:00Z'), subscribed: true, summary: [] } }
   const index: Record<string, string> = { user: 'user_name', action: 'action', page: 'page', id: 'record_id', ip: 'ip', description: 'description', url: 'url' }
   for (const [column, name] of Object.entries(index)) {
     for (const dir of ['asc', 'desc'] as const) {
@@ -54,7 +54,7 @@ t.test("when the history is sorted by any column but the date, either way, then 
 })
 
 t.test('when the history is filtered by an exact ID, then the record-id index serves it', async t => {
-  const scope: HistoryScope = { practiceGroupId: 1, onlyUserId: null, window: { since: new Date('2026-01-01T00:00:00Z'), subscribed: true, summary: '' } }
+  const scope: HistoryScope = { practiceGroupId: 1, onlyUserId: null, window: { since: new Date('2026-01-01T00:00:00Z'), subscribed: true, summary: [] } }
   const { criteria } = interpret({ ...readParams({}), id: '123' }, { users: [], pages: [] }, new Date(), 'Australia/Sydney')
   const query = pageQuery(scope, null, criteria, 1)
   let n = 0
@@ -63,7 +63,7 @@ t.test('when the history is filtered by an exact ID, then the record-id index se
 })
 
 t.test("when the activity chart counts a practice's records per day, then it reads an index of the group's records by time, never the whole table", async t => {
-  const scope: HistoryScope = { practiceGroupId: 1, onlyUserId: null, window: { since: new Date('2026-01-01T00:00:00Z'), subscribed: true, summary: '' } }
+  const scope: HistoryScope = { practiceGroupId: 1, onlyUserId: null, window: { since: new Date('2026-01-01T00:00:00Z'), subscribed: true, summary: [] } }
   const { criteria } = interpret(readParams({}), { users: [], pages: [] }, new Date(), 'Australia/Sydney')
   const query = perDayQuery(scope, null, criteria, 'Australia/Sydney', new Date('2026-09-01T00:00:00Z'))
   let n = 0
@@ -81,7 +81,7 @@ t.test("when a patient's access report is read, then the patient index serves it
   await client.query('set enable_sort = on')
   t.teardown(() => client.query('set enable_sort = off'))
   for (const onlyUserId of [null, 7]) {
-    const scope: HistoryScope = { practiceGroupId: 1, onlyUserId, window: { since: new Date('2026-01-01T00:00:00Z'), subscribed: true, summary: '' } }
+    const scope: HistoryScope = { practiceGroupId: 1, onlyUserId, window: { since: new Date('2026-01-01T00:00:00Z'), subscribed: true, summary: [] } }
     for (const query of [perPersonCountQuery(scope, criteria), newestPerPersonQuery(scope, criteria, 200)]) {
       const text = await plan(inlined(query))
       t.match(text, 'audit_group_patient_time_idx', `${query.sql.slice(0, 40)}… (${onlyUserId ? 'one user' : 'everyone'})`)

@@ -39,7 +39,7 @@ t.test('when the app runs on another plan, then Settings > Add-ons states its te
   const owner = await signedInAgent(ctx.app, c.owner.email)
   const free = (await owner.get('/settings/add-ons')).body
   t.match(free, 'Free: every user with the permission sees the last 14 days. Everything staff do is always recorded; records are kept for 60 days.')
-  t.match(free, 'Subscribe to see everything from 45 days before the day you subscribe, for as long as the subscription continues: 150 credits a month for your 4 active users (150 under 8 users, 300 from 8).')
+  t.match(free, '<a href="/settings/add-ons/subscribe">Subscribe</a> to see everything from 45 days before the day you subscribe, for as long as the subscription continues: 150 credits a month for your 4 active users (150 under 8 users, 300 from 8).')
   t.match(free, `History from ${formatDateTime(daysAgo(45), c.group.timeZone)} (45 days before today) onward, renewed monthly`)
   t.notMatch(free, /\b(7|30) days|100 under 5/, 'nothing of the default plan is left on the page')
 

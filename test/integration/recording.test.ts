@@ -186,6 +186,7 @@ t.test('when patients are listed and searched, then the list is paginated and th
   const list = await owner.get('/patients?q=Nina')
   t.equal(list.statusCode, 200)
   t.match(list.body, 'Nina Billing')
+  t.match(list.body, '1 patient matches', 'one match, in the singular')
   t.notMatch(list.body, 'Mae Refs')
   const [row] = (await auditRows(ctx.em(), clinic.group.id, "page = 'Patients'")).slice(-1)
   t.match(row!.description, 'searching for "Nina"')

@@ -88,7 +88,7 @@ t.test('with auto-renew off the subscription lapses at exactly its end, and exac
     [c.owner.name, 'purchase'], [c.owner.name, 'update'], ['System', 'delete'], ['System', 'update'], ['System', 'delete']
   ], 'every step is in the history: purchase, auto-renew off, retention, expiry, deletion')
   const system = await auditRows(ctx.em(), c.group.id, "user_name = 'System'")
-  t.match(system.map(r => r.description), [/Permanently deleted 1 records/, /expired at 01\/07\/2026 10:00 because auto-renew was off/, /Permanently deleted 2 records older than 01\/06\/2026 10:00/])
+  t.match(system.map(r => r.description), [/Permanently deleted 1 record older/, /expired at 01\/07\/2026 10:00 because auto-renew was off/, /Permanently deleted 2 records older than 01\/06\/2026 10:00/])
 
   const ledgerBefore = await ledger(ctx.em(), c.group.id)
   const historyBefore = (await auditRows(ctx.em(), c.group.id)).length

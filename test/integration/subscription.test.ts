@@ -5,7 +5,8 @@ import { signedInAgent } from '../helpers/agent.js'
 import { makeClinic } from '../helpers/clinic.js'
 import { auditRows } from '../helpers/audit.js'
 import { actorAt, balanceOf, ledger, subscribeAt } from '../helpers/subscriptions.js'
-import { makeUser, unique } from '../../src/seed/factories.js'
+import { makePracticeGroup, makeUser, unique } from '../../src/seed/factories.js'
+import { runScheduledJob } from '../../src/domain/scheduled-job/scheduled-job.js'
 import { activeUserCount } from '../../src/domain/subscriptions/pricing.js'
 import { monthlyPrice } from '../../src/domain/plan/plan.js'
 import { activeSubscription, purchaseSubscription, setAutoRenew } from '../../src/domain/subscriptions/subscription.service.js'
@@ -55,6 +56,73 @@ t.test('Olivia purchases: the balance is debited once, the card shows Active, th
   t.match((await owner.get('/settings/users/history')).body, 'Showing everything since 26/10/2026 14:00, 30 days before your subscription began.')
 })
 
+t.test('when a practice has one active user, then the card, the purchase, the ledger, the renewal and the history say "1 active user"; with two, "2 active users"', async t => {
+  const group = await makePracticeGroup(ctx.em(), { name: unique('Solo'), creditBalance: 200 })
+  const solo = await makeUser(ctx.em(), group, { name: unique('Solo Owner'), accessLevel: 'Full Access', canViewHistory: true })
+  const owner = await signedInAgent(ctx.app, solo.email)
+  const offer = (await owner.get('/settings/add-ons')).body
+  t.match(offer, '100 credits a month for your 1 active user (100 under 5 users, 200 from 5).')
+  t.match(offer, 'Monthly price</dt><dd>100 credits (1 active user)</dd>', 'the dialog')
+  const confirmation = await owner.get('/settings/add-ons/subscribe')
+  t.match(confirmation.body, 'Monthly price</dt><dd>100 credits (1 active user)</dd>', 'the confirmation page')
+  t.notMatch(offer + confirmation.body, /1 active users|1 credits\b/)
+
+  const key = /name="idempotencyKey" value="([^"]+)"/.exec(confirmation.body)![1]!
+  t.equal((await owner.post('/settings/add-ons/subscribe', { idempotencyKey: key, expectedPrice: '100' })).statusCode, 303)
+  const card = (await owner.get('/settings/add-ons')).body
+  t.match(card, 'Price</dt><dd>100 credits a month (1 active user)</dd>')
+  const ledgerWords = async (): Promise<string[]> => (await ctx.em().getConnection().execute<{ description: string }[]>(
+    'select description from credit_entries where practice_group_id = ? order by id', [group.id])).map(row => row.description)
+  t.same(await ledgerWords(), ['User Action History subscription (1 active user)'])
+  const [purchase] = await auditRows(ctx.em(), group.id, "action = 'purchase'")
+  t.match(purchase!.description, /^Subscribed to User Action History for 100 credits \(1 active user\), .* Balance 100 credits\.$/)
+
+  ctx.clock.set('2026-12-25T03:00:00Z')
+  await runScheduledJob(ctx.keeper, ctx.plan, ctx.clock)
+  ctx.clock.set('2026-11-25T03:00:00Z')
+  t.same(await ledgerWords(), ['User Action History subscription (1 active user)', 'User Action History renewal (1 active user)'])
+  const [, renewal] = await auditRows(ctx.em(), group.id, "action = 'purchase'")
+  t.match(renewal!.description, /^Renewed User Action History at 100 credits \(1 active user\) for .* Balance 0 credits\.$/)
+
+  await makeUser(ctx.em(), group, { name: unique('Second') })
+  t.match((await owner.get('/settings/add-ons')).body, 'Price</dt><dd>100 credits a month (2 active users)</dd>')
+})
+
+t.test('when a Full Access user opens the purchase without JavaScript, then a confirmation page asks, and only it or the dialog charges', async t => {
+  const c = await makeClinic(ctx.em(), { creditBalance: 500 })
+  const reception = await signedInAgent(ctx.app, c.reception.email)
+  t.equal((await reception.get('/settings/add-ons/subscribe')).statusCode, 403, 'only Full Access users may buy')
+  const owner = await signedInAgent(ctx.app, c.owner.email)
+  const addOns = (await owner.get('/settings/add-ons')).body
+  t.match(addOns, '<form method="get" action="/settings/add-ons/subscribe"><button type="submit" class="primary">Add a Subscription</button></form>')
+  t.match(addOns, '<a href="/settings/add-ons/subscribe">Subscribe</a> to see everything', 'the offer\'s "Subscribe" leads to the purchase too')
+  const page = await owner.get('/settings/add-ons/subscribe')
+  t.equal(page.statusCode, 200)
+  t.match(page.body, 'Subscribe to User Action History')
+  t.match(page.body, 'Balance after</dt><dd>400 credits')
+  t.match(page.body, '<a class="button" href="/settings/add-ons">Cancel</a>')
+  t.equal(await balanceOf(ctx.em(), c.group.id), 500, 'asking charges nothing')
+  const [opened] = await auditRows(ctx.em(), c.group.id, "url = '/settings/add-ons/subscribe' and action = 'view'")
+  t.match(opened, { action: 'view', page: 'Settings > Add-ons', description: 'Opened the purchase of the User Action History subscription' })
+
+  const key = /name="idempotencyKey" value="([^"]+)"/.exec(page.body)![1]!
+  t.equal((await owner.post('/settings/add-ons/subscribe', { idempotencyKey: key, expectedPrice: '100' })).statusCode, 303)
+  t.equal((await owner.get('/settings/add-ons/subscribe')).headers.location, '/settings/add-ons', 'once subscribed, there is nothing to confirm')
+})
+
+t.test('when the add-on is bought, then the buyer is reminded that only people with the permission see the history, with the way to Settings > Users', async t => {
+  const c = await makeClinic(ctx.em(), { creditBalance: 500 })
+  const owner = await signedInAgent(ctx.app, c.owner.email)
+  const key = /name="idempotencyKey" value="([^"]+)"/.exec((await owner.get('/settings/add-ons')).body)![1]!
+  t.notMatch((await owner.get('/settings/add-ons')).body, 'who-sees-it', 'nothing to remind before buying')
+  await owner.post('/settings/add-ons/subscribe', { idempotencyKey: key, expectedPrice: '100' })
+  const card = (await owner.get('/settings/add-ons')).body
+  t.match(card, 'User Action History is active. 100 credits were charged; your balance is 400 credits. Now turn on its permission for the people who should see the history.')
+  t.match(card, 'it is on for 2 of your 4 active users. Turn it on for everyone who should see the history in <a href="/settings/users">Settings › Users</a>')
+  const practitioner = await signedInAgent(ctx.app, c.practitioner.email)
+  t.notMatch((await practitioner.get('/settings/add-ons')).body, 'who-sees-it', 'only those who can turn it on are told to')
+})
+
 t.test('a price that changed after the dialog opened is shown again instead of charged', async t => {
   const c = await makeClinic(ctx.em(), { creditBalance: 500 })
   const owner = await signedInAgent(ctx.app, c.owner.email)
@@ -85,7 +153,7 @@ t.test('a balance that does not cover the price charges nothing and says so', as
   t.notMatch(page.body, '>Purchase<', 'no Purchase button to press')
   const response = await owner.post('/settings/add-ons/subscribe', { idempotencyKey: 'abcdefgh-1234', expectedPrice: '100' })
   t.equal(response.statusCode, 409)
-  t.match(response.body, 'The subscription costs 100 credits a month and your balance is 99.')
+  t.match(response.body, 'The subscription costs 100 credits a month and your balance is 99 credits.')
   t.equal(await balanceOf(ctx.em(), c.group.id), 99)
   t.equal(await activeSubscription(ctx.em(), c.group.id), null)
 })

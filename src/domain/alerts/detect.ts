@@ -1,5 +1,6 @@
 import type { ScannedRecord, WindowEvent } from '../audit-records/alert-reads.js'
 import { formatDateTime, formatTime } from '../time/zoned.js'
+import { counted, formatNumber, plural } from '../../plural.js'
 import { outsideOpeningHours } from './opening-hours.js'
 import { BREAK_GLASS_PAGE, REASON_GIVEN } from '../restricted-patients/break-glass.js'
 import type { AlertSettings, Rule } from './rules.js'
@@ -31,7 +32,8 @@ export interface RecordContext {
 }
 
 /** How many rows an export record says left: the history's exports and archives, and a patient's access report as CSV. */
-const EXPORTED_COUNTS = [/^(?:Exported|Archived) (\d+) records/, /^Exported the access report .* as CSV: ([\d,]+) access/]
+// Counts are written with thousands separators ("1,234 records", "1 record"); records from before that have plain digits.
+const EXPORTED_COUNTS = [/^(?:Exported|Archived) ([\d,]+) records? /, /^Exported the access report .* as CSV: ([\d,]+) access/]
 
 function exportedCount (description: string): number | null {
   for (const pattern of EXPORTED_COUNTS) {
@@ -89,7 +91,7 @@ export function recordAlerts (record: ScannedRecord, context: RecordContext): Al
   }
   const exported = record.action === 'export' ? exportedCount(record.description) : null
   if (settings.on['large-export'] && exported !== null && exported > settings.largeExport.count) {
-    drafts.push(draft(record, 'large-export', `${record.userId}:${record.id}`, `${record.userName} exported ${exported.toLocaleString('en-AU')} records (more than ${settings.largeExport.count.toLocaleString('en-AU')}).`))
+    drafts.push(draft(record, 'large-export', `${record.userId}:${record.id}`, `${record.userName} exported ${counted(exported, 'record', 'records')} (more than ${formatNumber(settings.largeExport.count)}).`))
   }
   if (settings.on['break-the-glass'] && record.page === BREAK_GLASS_PAGE && record.description.startsWith(REASON_GIVEN)) {
     const patientAndReason = record.description.slice(REASON_GIVEN.length).trim()
@@ -158,9 +160,9 @@ export function firstBurst (events: WindowEvent[], limit: number, minutes: numbe
 }
 
 export function manyPatientsSummary (userName: string, burst: Burst, minutes: number, timeZone: string): string {
-  return `${userName} opened ${burst.count} different patients within ${minutes} minutes (${formatTime(burst.from, timeZone)}–${formatTime(burst.to, timeZone)}).`
+  return `${userName} opened ${counted(burst.count, 'different patient', 'different patients')} within ${counted(minutes, 'minute', 'minutes')} (${formatTime(burst.from, timeZone)}–${formatTime(burst.to, timeZone)}).`
 }
 
 export function deniedSummary (who: string, burst: Burst, minutes: number, timeZone: string): string {
-  return `${burst.count} attempts by ${who} were denied within ${minutes} minutes (${formatTime(burst.from, timeZone)}–${formatTime(burst.to, timeZone)}).`
+  return `${counted(burst.count, 'attempt', 'attempts')} by ${who} ${plural(burst.count, 'was', 'were')} denied within ${counted(minutes, 'minute', 'minutes')} (${formatTime(burst.from, timeZone)}–${formatTime(burst.to, timeZone)}).`
 }

@@ -1,3 +1,4 @@
+import type { Sentence } from '../plan/plan-sentences.js'
 import type { Action } from './record.js'
 
 export const COLUMNS = ['date', 'user', 'action', 'page', 'id', 'description', 'url', 'ip'] as const
@@ -7,7 +8,7 @@ export type Column = typeof COLUMNS[number]
 export interface HistoryWindow {
   since: Date
   subscribed: boolean
-  summary: string
+  summary: Sentence
 }
 
 /**

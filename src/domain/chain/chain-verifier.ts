@@ -1,5 +1,6 @@
 import { retentionMinimumAgeMs, type Plan } from '../plan/plan.js'
 import { checkpointTooRecent } from '../plan/plan-sentences.js'
+import { counted, formatNumber } from '../../plural.js'
 import { entryHash, GENESIS, instantMicros, recordDigest, type ChainEntry } from './chain-encoding.js'
 import type { ChainRecord } from '../audit-records/chain-reads.js'
 import { DATABASE_SOURCE, type GatheredHeads, type VouchingHead } from '../signed-heads/head-sources.js'
@@ -98,7 +99,7 @@ function checkSignedHeads (
     } else if (!there || there.hash.toString('hex') !== facts.head) {
       report([facts.seq, HEAD_PROBLEM], { seq: facts.seq, recordId: null, message: `Chain entry #${facts.seq} is not the one ${signedOn} vouches for: the chain was rewritten under a signed head.` })
     } else if (there.records !== facts.records) {
-      report([facts.seq, HEAD_PROBLEM], { seq: facts.seq, recordId: null, message: `The seals up to chain entry #${facts.seq} hold ${there.records} records, but ${signedOn} says ${facts.records}: the chain was rewritten under a signed head.` })
+      report([facts.seq, HEAD_PROBLEM], { seq: facts.seq, recordId: null, message: `The seals up to chain entry #${facts.seq} hold ${counted(there.records, 'record', 'records')}, but ${signedOn} says ${formatNumber(facts.records)}: the chain was rewritten under a signed head.` })
     } else if (facts.seq > newestInDatabase && !removalReported) {
       removalReported = true
       report([facts.seq, HEAD_PROBLEM], { seq: facts.seq, recordId: null, message: `The database no longer holds ${signedOn}, nor any newer one: signed heads were removed from the database.` })

@@ -5,6 +5,7 @@ import { UserFacingError } from '../errors.js'
 import { sqlIn } from '../../db/sql.js'
 import { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import { formatDateTime } from '../time/zoned.js'
+import { creditsText } from '../plan/plan-sentences.js'
 import { systemActor, systemUser } from '../users/system-user.js'
 import { CREDITS_PAGE, PaymentDeclinedError, TOP_UP_AMOUNTS } from './credits.service.js'
 import type { PaymentOutcome, PaymentProvider } from './payment-provider.js'
@@ -80,7 +81,7 @@ async function settle (
     await sql(
       `insert into credit_entries (practice_group_id, occurred_at, kind, amount, balance_after, description, provider, provider_reference, idempotency_key, user_id)
        values (?, ?, 'top_up', ?, ?, ?, ?, ?, ?, ?)`,
-      [topUp.practiceGroupId, actor.occurredAt, topUp.credits, balance, `Top-up of ${topUp.credits} credits`, topUp.provider, reference, topUp.idempotencyKey, topUp.userId])
+      [topUp.practiceGroupId, actor.occurredAt, topUp.credits, balance, `Top-up of ${creditsText(topUp.credits)}`, topUp.provider, reference, topUp.idempotencyKey, topUp.userId])
     await recordEvent(tx, actor, { action: 'purchase', page: CREDITS_PAGE, recordType: 'credits', recordId: null, description: describe(balance) })
     await sql("update top_ups set status = 'settled', provider_reference = ?, updated_at = ? where id = ?", [reference, actor.occurredAt, topUp.id])
     return { status: 'settled', credits: topUp.credits, balanceAfter: balance, repeated: false } as const
@@ -111,7 +112,7 @@ export async function topUp (em: EntityManager, provider: PaymentProvider, actor
     throw new PaymentDeclinedError(outcome.message)
   }
   return settle(em, pending, outcome.reference, actor, balance =>
-    `Topped up ${credits} credits through the ${provider.name} payment provider (reference ${outcome.reference}). Balance ${balance} credits.`)
+    `Topped up ${creditsText(credits)} through the ${provider.name} payment provider (reference ${outcome.reference}). Balance ${creditsText(balance)}.`)
 }
 
 /** The practice's top-ups still waiting for the provider, oldest first. */
@@ -152,7 +153,7 @@ export async function settlePendingTopUps (
       }
       const requested = `requested by ${topUp.requestedBy ?? 'a former user'} on ${formatDateTime(topUp.since, practice.timeZone)}`
       const result = await settle(em, topUp, outcome.reference, systemActor(await systemUser(em, practice.id), practice, now), balance =>
-        `Topped up ${topUp.credits} credits through the ${provider.name} payment provider (reference ${outcome.reference}), ${requested}, once the provider confirmed the payment. Balance ${balance} credits.`)
+        `Topped up ${creditsText(topUp.credits)} through the ${provider.name} payment provider (reference ${outcome.reference}), ${requested}, once the provider confirmed the payment. Balance ${creditsText(balance)}.`)
       if (result.status === 'settled' && !result.repeated) settlement.settled += 1
     } catch (err) {
       settlement.pending += 1

@@ -1,11 +1,12 @@
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signDelivery } from './delivery-signature.js'
+import { counted } from '../../plural.js'
 
 const ERROR_MAX = 300
 
 /** What went wrong, in words a practice manager can act on; the network's own code where there is no better word. */
 function describeFailure (err: unknown, timeoutMs: number): string {
   const error = err as Error & { cause?: { code?: string, message?: string } }
-  if (error.name === 'TimeoutError') return `The receiver did not answer within ${timeoutMs / 1000} seconds.`
+  if (error.name === 'TimeoutError') return `The receiver did not answer within ${counted(timeoutMs / 1000, 'second', 'seconds')}.`
   const code = error.cause?.code
   if (code === 'ECONNREFUSED') return 'The receiver refused the connection: nothing is listening at that address.'
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'The receiver\'s host name could not be found.'

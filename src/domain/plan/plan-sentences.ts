@@ -1,3 +1,4 @@
+import { counted } from '../../plural.js'
 import type { Plan } from './plan.js'
 
 /*
@@ -6,12 +7,26 @@ import type { Plan } from './plan.js'
  * state a term the plan does not have.
  */
 
-const days = (n: number): string => `${n} ${n === 1 ? 'day' : 'days'}`
+const days = (n: number): string => counted(n, 'day', 'days')
+
+/** "100 credits", "1 credit" */
+export const creditsText = (n: number): string => counted(n, 'credit', 'credits')
+
+/** "4 active users", "1 active user": the users a price is counted from. */
+export const activeUsersText = (n: number): string => counted(n, 'active user', 'active users')
+
+/**
+ * A sentence in parts, so that a page can make the words about subscribing
+ * a link (`subscribe`) while every other use reads it as plain text.
+ */
+export type Sentence = readonly { readonly text: string, readonly subscribe?: true }[]
+
+export const plainText = (sentence: Sentence): string => sentence.map(part => part.text).join('')
 
 /** "100 under 5 users, 200 from 5" */
 export function priceTiers (plan: Plan): string {
   const { small, large, largeFrom } = plan.monthlyPrice
-  return `${small} under ${largeFrom} users, ${large} from ${largeFrom}`
+  return `${small} under ${counted(largeFrom, 'user', 'users')}, ${large} from ${largeFrom}`
 }
 
 /** What a practice without the add-on gets. */
@@ -20,8 +35,11 @@ export function freeTierTerms (plan: Plan): string {
 }
 
 /** What subscribing unlocks and what it costs this practice now. */
-export function subscriptionOffer (plan: Plan, price: number, activeUsers: number): string {
-  return `Subscribe to see everything from ${days(plan.windowBeforeSubscriptionDays)} before the day you subscribe, for as long as the subscription continues: ${price} credits a month for your ${activeUsers} active users (${priceTiers(plan)}).`
+export function subscriptionOffer (plan: Plan, price: number, users: number): Sentence {
+  return [
+    { text: 'Subscribe', subscribe: true },
+    { text: ` to see everything from ${days(plan.windowBeforeSubscriptionDays)} before the day you subscribe, for as long as the subscription continues: ${creditsText(price)} a month for your ${activeUsersText(users)} (${priceTiers(plan)}).` }
+  ]
 }
 
 /** The purchase dialog's "Unlocks", given where the window would start (in the practice's time). */
@@ -30,13 +48,13 @@ export function unlocksFrom (plan: Plan, windowStart: string): string {
 }
 
 /** Above the history of a practice without a subscription. */
-export function freeWindowSummary (plan: Plan): string {
-  return `Showing the last ${days(plan.freeWindowDays)} — subscribe to see more.`
+export function freeWindowSummary (plan: Plan): Sentence {
+  return [{ text: `Showing the last ${days(plan.freeWindowDays)} — ` }, { text: 'subscribe to see more', subscribe: true }, { text: '.' }]
 }
 
 /** Above the history of a subscribed practice, given where its window starts (in the practice's time). */
-export function subscribedWindowSummary (plan: Plan, windowStart: string): string {
-  return `Showing everything since ${windowStart}, ${days(plan.windowBeforeSubscriptionDays)} before your subscription began.`
+export function subscribedWindowSummary (plan: Plan, windowStart: string): Sentence {
+  return [{ text: `Showing everything since ${windowStart}, ${days(plan.windowBeforeSubscriptionDays)} before your subscription began.` }]
 }
 
 /** The expiry warning, when nothing is old enough yet to be deleted at the end. */

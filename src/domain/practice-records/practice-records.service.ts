@@ -154,6 +154,17 @@ export class RecordInUseError extends UserFacingError {
   }
 }
 
+/**
+ * Opens the confirmation of a record's deletion, for someone who may
+ * delete it; it names the record, so it is recorded as a view of it.
+ */
+export async function openDeletion (em: EntityManager, kind: PracticeRecordKind, actor: Actor, user: User, id: number): Promise<{ record: PracticeRecord, heading: string }> {
+  const record = await getRecord(em, kind, actor.practiceGroupId, id)
+  assertAllowed(kind.mayDelete(user, record), kind, record)
+  const lookups = await recordView(em, kind, actor, record, 'Opened the delete confirmation of')
+  return { record, heading: kind.describe(record, lookups, actor.timeZone) }
+}
+
 export async function deleteRecord (em: EntityManager, kind: PracticeRecordKind, actor: Actor, user: User, id: number): Promise<void> {
   const record = await getRecord(em, kind, actor.practiceGroupId, id)
   assertAllowed(kind.mayDelete(user, record), kind, record)

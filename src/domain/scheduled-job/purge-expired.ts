@@ -8,6 +8,7 @@ import { retentionCutoff } from '../retention/retention.js'
 import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import { systemActor, systemUser } from '../users/system-user.js'
 import { formatDateTime } from '../time/zoned.js'
+import { counted } from '../../plural.js'
 export const RETENTION_PAGE = 'Retention'
 
 export interface RetentionOptions {
@@ -42,7 +43,7 @@ export async function purgeExpired (em: EntityManager, plan: Plan, practice: Pra
         await appendCheckpoint(tx, practice.id, now, cutoff, ids)
         await recordEvent(tx, systemActor(await systemUser(tx, practice.id), practice, now), {
           action: 'delete', page: RETENTION_PAGE,
-          description: `Permanently deleted ${n} records older than ${formatDateTime(cutoff, practice.timeZone)} (retention).`
+          description: `Permanently deleted ${counted(n, 'record', 'records')} older than ${formatDateTime(cutoff, practice.timeZone)} (retention).`
         })
       }
       return n

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/core'
 import { recordEvent } from '../recorder/recorder.js'
 import { sqlIn } from '../../db/sql.js'
 import { freeRetentionCutoff, type Plan } from '../plan/plan.js'
-import { backOnFreeTerms } from '../plan/plan-sentences.js'
+import { activeUsersText, backOnFreeTerms, creditsText } from '../plan/plan-sentences.js'
 import type { PracticeGroup } from '../practice-groups/practice-group.entity.js'
 import { currentPrice } from '../subscriptions/pricing.js'
 import { ADD_ONS_PAGE, periodEnd } from '../subscriptions/subscription.service.js'
@@ -49,10 +49,10 @@ export async function renewOrExpire (em: EntityManager, plan: Plan, practice: Pr
         await sql(
           `insert into credit_entries (practice_group_id, occurred_at, kind, amount, balance_after, subscription_id, period_start, period_end, description)
            values (?, ?, 'renewal', ?, ?, ?, ?, ?, ?)`,
-          [practice.id, now, -price, balance, due.id, end, next, `User Action History renewal (${activeUsers} active users)`])
+          [practice.id, now, -price, balance, due.id, end, next, `User Action History renewal (${activeUsersText(activeUsers)})`])
         await recordEvent(tx, systemActor(system, practice, now), {
           action: 'purchase', page: ADD_ONS_PAGE, recordType: 'subscription', recordId: due.id,
-          description: `Renewed User Action History at ${price} credits (${activeUsers} active users) for ${period}. Balance ${balance} credits.`
+          description: `Renewed User Action History at ${creditsText(price)} (${activeUsersText(activeUsers)}) for ${period}. Balance ${creditsText(balance)}.`
         })
       }
       periods += 1
@@ -61,7 +61,7 @@ export async function renewOrExpire (em: EntityManager, plan: Plan, practice: Pr
     if (end <= now) {
       outcome.expiredAt = end
       if (system) {
-        const why = due.auto_renew ? `the balance (${balance} credits) did not cover the price (${price} credits)` : 'auto-renew was off'
+        const why = due.auto_renew ? `the balance (${creditsText(balance)}) did not cover the price (${creditsText(price)})` : 'auto-renew was off'
         await recordEvent(tx, systemActor(system, practice, now), {
           action: 'update', page: ADD_ONS_PAGE, recordType: 'subscription', recordId: due.id,
           description: `User Action History subscription expired at ${formatDateTime(end, tz)} because ${why}. ${backOnFreeTerms(plan)}`

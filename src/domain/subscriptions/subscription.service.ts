@@ -4,6 +4,7 @@ import { type Actor } from '../audit-records/record.js'
 import { UserFacingError } from '../errors.js'
 import { sqlIn } from '../../db/sql.js'
 import { subscriptionWindowStart, withinExpiryWarning, type Plan } from '../plan/plan.js'
+import { activeUsersText, creditsText } from '../plan/plan-sentences.js'
 import { addMonthsInZone, formatDateTime } from '../time/zoned.js'
 import { currentPrice } from './pricing.js'
 import { Subscription } from './subscription.entity.js'
@@ -17,13 +18,13 @@ export class AlreadySubscribedError extends UserFacingError {
 
 export class NotEnoughCreditsError extends UserFacingError {
   constructor (readonly price: number, readonly balance: number) {
-    super(409, `The subscription costs ${price} credits a month and your balance is ${balance}. Top up your credits first.`)
+    super(409, `The subscription costs ${creditsText(price)} a month and your balance is ${creditsText(balance)}. Top up your credits first.`)
   }
 }
 
 export class PriceChangedError extends UserFacingError {
   constructor (price: number, activeUsers: number) {
-    super(409, `The price is now ${price} credits a month (${activeUsers} active users), not what the dialog showed. Check it and purchase again.`)
+    super(409, `The price is now ${creditsText(price)} a month (${activeUsersText(activeUsers)}), not what the dialog showed. Check it and purchase again.`)
   }
 }
 
@@ -83,10 +84,10 @@ export async function purchaseSubscription (em: EntityManager, plan: Plan, actor
     await sql(
       `insert into credit_entries (practice_group_id, occurred_at, kind, amount, balance_after, subscription_id, period_start, period_end, description, idempotency_key, user_id)
        values (?, ?, 'purchase', ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [actor.practiceGroupId, now, -price, balance, id, now, end, `User Action History subscription (${activeUsers} active users)`, idempotencyKey, actor.userId])
+      [actor.practiceGroupId, now, -price, balance, id, now, end, `User Action History subscription (${activeUsersText(activeUsers)})`, idempotencyKey, actor.userId])
     await recordEvent(tx, actor, {
       action: 'purchase', page: ADD_ONS_PAGE, recordType: 'subscription', recordId: id,
-      description: `Subscribed to User Action History for ${price} credits (${activeUsers} active users), ${period}; history visible from ${formatDateTime(windowStart, tz)}. Balance ${balance} credits.`
+      description: `Subscribed to User Action History for ${creditsText(price)} (${activeUsersText(activeUsers)}), ${period}; history visible from ${formatDateTime(windowStart, tz)}. Balance ${creditsText(balance)}.`
     })
     return { subscriptionId: id, price, balanceAfter: balance, repeated: false }
   })

@@ -6,15 +6,13 @@ import { historyAccess, type HistoryAccess } from '../../domain/history/access.j
 import { patientKind } from '../../domain/patients/patient.kind.js'
 import { getRecord } from '../../domain/practice-records/practice-records.service.js'
 import { localIsoDate } from '../../domain/time/zoned.js'
-import { accessReportView, type AskedReport } from './presenter.js'
+import { accessReportView, accesses, accessesByPeople, type AskedReport } from './presenter.js'
 import type { ReportParams, ReportQuery } from './schemas.js'
 
 type ReportRequest = FastifyRequest<{ Params: ReportParams, Querystring: ReportQuery }>
 
 /** The page under which opening and producing a report are recorded. */
 const RECORDED_PAGE = 'Patient > Access report'
-
-const counted = (n: number, one: string, many: string): string => `${n.toLocaleString('en-AU')} ${n === 1 ? one : many}`
 
 /** What the viewer may see of the history; a refusal (403) is recorded as a denied attempt on this patient. */
 function accessTo (request: ReportRequest, patientId: number, now: Date): HistoryAccess {
@@ -64,7 +62,7 @@ export async function showAccessReport (request: ReportRequest, reply: FastifyRe
   }
   const report = await produceAccessReport(request.em, asked.access.scope, asked.patient.id, asked.period)
   await recordAbout(request, asked, 'export',
-    `Produced the access report of ${reportOf(request, asked)}: ${counted(report.total, 'access', 'accesses')} by ${counted(report.people.length, 'person', 'people')}`)
+    `Produced the access report of ${reportOf(request, asked)}: ${accessesByPeople(report.total, report.people.length)}`)
   return reply.page('pages/access-report', accessReportView(request, asked, report))
 }
 
@@ -74,7 +72,7 @@ export async function downloadAccessReport (request: ReportRequest, reply: Fasti
   if (asked.problems.length) throw new UserFacingError(400, `Nothing was exported: ${asked.problems.map(p => p.message).join(' ')}`)
   const tz = request.practice!.timeZone
   const stream = await openAccessReportCsv(request.em, asked.access.scope, asked.patient.id, asked.period, tz, async count => {
-    await recordAbout(request, asked, 'export', `Exported the access report of ${reportOf(request, asked)} as CSV: ${counted(count, 'access', 'accesses')}`)
+    await recordAbout(request, asked, 'export', `Exported the access report of ${reportOf(request, asked)} as CSV: ${accesses(count)}`)
   })
   reply.header('content-disposition', `attachment; filename="access-report-patient-${asked.patient.id}-${localIsoDate(asked.now, tz)}.csv"`)
   reply.type('text/csv; charset=utf-8')

@@ -4,8 +4,9 @@ import { periodInWords, type PeriodInput, type PeriodProblem, type ReportPeriod 
 import type { Action } from '../../domain/audit-records/record.js'
 import type { HistoryAccess } from '../../domain/history/access.js'
 import { formatDateTime, formatDateTimeSeconds, formatIsoDate, localIsoDate } from '../../domain/time/zoned.js'
-import { viewHelpers } from '../../views/helpers.js'
+import { counted, formatNumber } from '../../plural.js'
 import { ACTION_LABELS } from '../history/presenter.js'
+import { linkedSentence, subscribeHref } from '../settings/add-ons/links.js'
 
 export interface ReportedPatient { id: number, name: string, dateOfBirth: string | null }
 
@@ -19,9 +20,12 @@ export interface AskedReport {
   problems: PeriodProblem[]
 }
 
-const count = viewHelpers.count
+const count = formatNumber
 
-const accesses = (n: number): string => `${count(n)} ${n === 1 ? 'access' : 'accesses'}`
+export const accesses = (n: number): string => counted(n, 'access', 'accesses')
+
+/** "12 accesses by 3 people" */
+export const accessesByPeople = (total: number, people: number): string => `${accesses(total)} by ${counted(people, 'person', 'people')}`
 
 function countsIn (actions: Action[], counts: ActionCounts): string[] {
   return actions.map(action => count(counts[action] ?? 0))
@@ -37,7 +41,7 @@ function personView (person: PersonAccesses, index: number, actions: Action[], t
     counts: countsIn(actions, person.counts),
     total: count(person.total),
     accessesInWords: accesses(person.total),
-    listedNote: listed < person.total ? `The newest ${count(listed)} of ${count(person.total)} accesses are listed here; the CSV lists every one.` : null,
+    listedNote: listed < person.total ? `The newest ${count(listed)} of ${accesses(person.total)} are listed here; the CSV lists every one.` : null,
     accesses: person.listed.map(row => ({
       id: row.id,
       time: formatDateTimeSeconds(row.occurredAt, timeZone),
@@ -57,7 +61,7 @@ function reportView (report: AccessReport, csvHref: string, timeZone: string) {
     columns: report.actions.map(action => ({ action, label: ACTION_LABELS[action] ?? action })),
     people: report.people.map((person, i) => personView(person, i, report.actions, timeZone)),
     totals: { counts: countsIn(report.actions, report.counts), total: count(report.total) },
-    summary: `${accesses(report.total)} by ${count(report.people.length)} ${report.people.length === 1 ? 'person' : 'people'}`
+    summary: accessesByPeople(report.total, report.people.length)
   }
 }
 
@@ -80,7 +84,7 @@ export function accessReportView (request: FastifyRequest, asked: AskedReport, r
       produced: `${formatDateTime(now, tz)} by ${viewer.name} (${viewer.accessLevel})`,
       covers: access.scope.onlyUserId === null ? 'Every user\'s accesses' : `Only the accesses of ${viewer.name}: users without Full Access see their own`
     },
-    form: { action: path, from: input.from, to: input.to, min: localIsoDate(access.scope.window.since, tz), max: localIsoDate(now, tz), windowSummary: access.scope.window.summary },
+    form: { action: path, from: input.from, to: input.to, min: localIsoDate(access.scope.window.since, tz), max: localIsoDate(now, tz), windowNote: linkedSentence(access.scope.window.summary, access.scope.window.subscribed ? null : subscribeHref(viewer)) },
     problems: asked.problems,
     report: report && reportView(report, `${path}.csv${query ? `?${query}` : ''}`, tz)
   }

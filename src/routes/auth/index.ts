@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { attemptSignIn } from '../../domain/auth/sign-in.service.js'
 import { UserFacingError } from '../../domain/errors.js'
+import { counted } from '../../plural.js'
 import { loginBody, loginQuery, type LoginBody } from './schemas.js'
 import { safeNext } from './next-address.js'
 
@@ -13,7 +14,7 @@ const FAILURES = {
   },
   locked: {
     status: 429, reason: 'sign-in locked after repeated failures',
-    message: (minutes: number) => `Too many failed sign-in attempts. Sign-in is locked for ${minutes} minutes; try again later or ask a Full Access user to help.`
+    message: (minutes: number) => `Too many failed sign-in attempts. Sign-in is locked for ${counted(minutes, 'minute', 'minutes')}; try again later or ask a Full Access user to help.`
   }
 } as const
 const PAGE = 'Sign in'

@@ -1,5 +1,6 @@
 import { CHART_DAYS, type ActivityPerDay } from '../../domain/history/activity-per-day.js'
 import type { HistoryParams } from '../../domain/history/history-params.js'
+import { counted } from '../../plural.js'
 import { viewHelpers } from '../../views/helpers.js'
 import { historyHref } from './links.js'
 import type { HistoryPageSpec } from './subjects.js'
@@ -9,7 +10,7 @@ const HEIGHT = 48
 
 const count = viewHelpers.count
 const shortDate = (isoDate: string): string => isoDate.split('-').reverse().join('/')
-const records = (n: number): string => `${count(n)} record${n === 1 ? '' : 's'}`
+const records = (n: number): string => counted(n, 'record', 'records')
 
 /**
  * The activity chart's drawing and words: one bar per day scaled to the

@@ -4,6 +4,7 @@ import { openExpiryArchive } from '../../domain/history/expiry-archive.js'
 import { EXPORT_FORMAT_NAMES, openHistoryExport, type ExportFormat, type ExportOutput } from '../../domain/history/history-export.js'
 import { archivableAtExpiry } from '../../domain/retention/retention.js'
 import { formatDateTime, localIsoDate } from '../../domain/time/zoned.js'
+import { counted } from '../../plural.js'
 import { paramPairs } from './links.js'
 import { parseHistoryRequest } from './parse.js'
 import type { ExportParams, HistoryQuery } from './schemas.js'
@@ -40,7 +41,7 @@ export async function exportHistory (request: FastifyRequest<{ Params: ExportPar
   const stream = await openHistoryExport(request.em, access.scope, spec.subject, criteria, outputFor(request, format), async count => {
     await request.record({
       action: 'export', page: spec.recordedPage, recordType: spec.subject?.recordType ?? null, recordId: spec.subject?.recordId ?? null, patientId: spec.patientId,
-      description: `Exported ${count} records as ${EXPORT_FORMAT_NAMES[format]} from ${spec.title}${filters ? ` (${filters})` : ' (no filters)'}`
+      description: `Exported ${counted(count, 'record', 'records')} as ${EXPORT_FORMAT_NAMES[format]} from ${spec.title}${filters ? ` (${filters})` : ' (no filters)'}`
     })
   })
   reply.header('content-disposition', `attachment; filename="user-action-history-${localIsoDate(now, timeZone)}.${format}"`)
@@ -65,7 +66,7 @@ export async function downloadExpiryArchive (request: FastifyRequest, reply: Fas
   const stream = await openExpiryArchive(request.em, access.scope, { practiceName: practice.name, timeZone: tz, expiresAt, cutoff, now }, async records => {
     await request.record({
       action: 'export', page: spec.recordedPage,
-      description: `Archived ${records} records from before ${formatDateTime(cutoff, tz)}, which the end of the subscription on ${formatDateTime(expiresAt, tz)} would delete (zip: CSV, NDJSON, SHA-256 manifest)`
+      description: `Archived ${counted(records, 'record', 'records')} from before ${formatDateTime(cutoff, tz)}, which the end of the subscription on ${formatDateTime(expiresAt, tz)} would delete (zip: CSV, NDJSON, SHA-256 manifest)`
     })
   })
   reply.header('content-disposition', `attachment; filename="user-action-history-before-${localIsoDate(cutoff, tz)}.zip"`)

@@ -8,6 +8,7 @@ import type { HistoryPage } from '../../domain/history/history.service.js'
 import { EXPORT_FORMAT_NAMES, type ExportFormat } from '../../domain/history/history-export.js'
 import { formatDateTime, formatDateTimeSeconds, fromLocalInput, toLocalInput } from '../../domain/time/zoned.js'
 import { viewHelpers } from '../../views/helpers.js'
+import { linkedSentence } from '../settings/add-ons/links.js'
 import { chartSlot } from './chart-presenter.js'
 import { NO_FILTERS, historyHref, historyPairs, isEmptyParam, isNewestFirst, nextSort, paramPairs } from './links.js'
 
@@ -87,6 +88,8 @@ export interface HistoryLayoutInput {
   now: Date
   /** The viewer keeps the activity chart folded away. */
   chartCollapsed: boolean
+  /** Where this viewer goes to subscribe, linked from the window's summary while the practice has no subscription. */
+  subscribeHref: string
 }
 
 /** What the Date filter's From and To show: the URL's, or the bounds of its preset range as a person would type them. */
@@ -212,7 +215,8 @@ export function historyLayout (input: HistoryLayoutInput) {
     params,
     choices,
     timeZone,
-    windowSummary: scope.window.summary,
+    /** The same summary with its "subscribe" as a link (partials/linked-sentence). */
+    windowNote: linkedSentence(scope.window.summary, scope.window.subscribed ? null : input.subscribeHref),
     dateInputs: dateInputs(params, input.now, timeZone),
     seesEveryone: scope.onlyUserId === null,
     headers,

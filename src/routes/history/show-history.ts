@@ -4,6 +4,7 @@ import { searchHistory } from '../../domain/history/history.service.js'
 import { historyOpening, type OpenedHistories } from '../../domain/history/opening.js'
 import { UserFacingError } from '../../domain/errors.js'
 import { expiryNotice } from '../expiry-notice.js'
+import { subscribeHref } from '../settings/add-ons/links.js'
 import { activityChartView } from './chart-presenter.js'
 import { integrityForm } from './integrity-presenter.js'
 import { historyLayout, historyModel } from './presenter.js'
@@ -41,7 +42,9 @@ export async function showHistory (request: HistoryRequest, reply: FastifyReply)
   const searching = problems.length ? null : searchHistory(request.em, access.scope, spec.subject, criteria)
   if (searching) await queriesSent(searching)
   const viewer = request.currentUser!
-  const layout = historyLayout({ basePath: spec.basePath, params, choices, problems, access, timeZone: practice.timeZone, now, chartCollapsed: viewer.historyChartCollapsed })
+  const layout = historyLayout({
+    basePath: spec.basePath, params, choices, problems, access, timeZone: practice.timeZone, now, chartCollapsed: viewer.historyChartCollapsed, subscribeHref: subscribeHref(viewer)
+  })
   const results = await searching
   await recordOpening(request)
   if (problems.length) reply.status(400)

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { verifyPracticeChain } from '../../domain/chain/chain.service.js'
 import { describeVerification } from '../../domain/chain/describe-verification.js'
+import { counted } from '../../plural.js'
 import { integrityView } from './integrity-presenter.js'
 import type { VerifyBody } from './schemas.js'
 
@@ -29,7 +30,7 @@ export async function verifyIntegrity (request: FastifyRequest<{ Body: VerifyBod
   })
   await request.record({
     action: 'view', page: spec.recordedPage,
-    description: `Verified the integrity of the User Action History: ${result.intact ? `intact, ${result.verified} records` : `broken (${result.firstProblem!.message})`}`
+    description: `Verified the integrity of the User Action History: ${result.intact ? `intact, ${counted(result.verified, 'record', 'records')}` : `broken (${result.firstProblem!.message})`}`
   })
   return render({ knownHead, error: null, result: describeVerification(result, practice.timeZone) })
 }

@@ -6,7 +6,7 @@ import type { PracticeRecord, PracticeRecordKind } from '../../domain/practice-r
 import { findRestriction } from '../../domain/restricted-patients/restriction.js'
 import { isFullAccess } from '../../domain/users/user.entity.js'
 import {
-  createRecord, deleteRecord, getRecord, listRecords, patientOfRecord, recordView, updateRecord
+  createRecord, deleteRecord, getRecord, listRecords, openDeletion, patientOfRecord, recordView, updateRecord
 } from '../../domain/practice-records/practice-records.service.js'
 import { formOptions } from './form-options.js'
 import { recordIdParams } from '../plain-numbers.js'
@@ -26,6 +26,9 @@ export function recordRoutes (kind: PracticeRecordKind) {
     const options = await formOptions(request.em, kind, request.practice!.id)
     return reply.page('pages/records/form', { title: id ? `Edit ${noun}` : `New ${noun}`, kind, id, inputs, errors, options })
   }
+
+  /** What the delete confirmation asks, as a dialog on the record's page or as a page of its own. */
+  const deletionQuestion = (heading: string): string => `Delete ${noun} ${heading}?`
 
   /** On a patient's profile: whether they are restricted, and whether this user may change that. */
   async function restrictionShown (request: FastifyRequest, record: PracticeRecord): Promise<{ restricted: boolean, mayChange: boolean } | null> {
@@ -81,7 +84,7 @@ export function recordRoutes (kind: PracticeRecordKind) {
       const shown = kind.fields.map(f => ({ label: f.label, value: formatField(f, record[f.name], tz, lookups), long: f.type === 'longtext' }))
       return reply.page('pages/records/show', {
         title: `${kind.title}: ${heading}`, kind, record, heading, shown,
-        mayDelete: kind.mayDelete(request.currentUser!, record) === null,
+        deletion: kind.mayDelete(request.currentUser!, record) === null ? { question: deletionQuestion(heading) } : null,
         mayViewHistory: mayViewHistory(request.currentUser!),
         restriction: await restrictionShown(request, record)
       })
@@ -105,6 +108,13 @@ export function recordRoutes (kind: PracticeRecordKind) {
         reply.status(422)
         return showForm(request, reply, request.body, err.fields, request.params.id)
       }
+    })
+
+    // Asks first and deletes nothing: only the form it shows, posted with the session's CSRF token, deletes.
+    app.get<{ Params: IdParams }>('/:id/delete', { config: { recording: 'view' }, schema: { params: idParams } }, async (request, reply) => {
+      const { record, heading } = await openDeletion(request.em, kind, request.actor(), request.currentUser!, request.params.id)
+      request.recorded = true
+      return reply.page('pages/records/delete', { title: `Delete ${noun}`, kind, record, question: deletionQuestion(heading) })
     })
 
     app.post<{ Params: IdParams }>('/:id/delete', { config: { recording: 'change' }, schema: { params: idParams } }, async (request, reply) => {

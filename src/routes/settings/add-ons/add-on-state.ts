@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto'
 import type { EntityManager } from '@mikro-orm/core'
 import { subscriptionWindowStart, type Plan } from '../../../domain/plan/plan.js'
-import { freeTierTerms, subscriptionOffer, unlocksFrom } from '../../../domain/plan/plan-sentences.js'
+import { activeUsersText, creditsText, freeTierTerms, subscriptionOffer, unlocksFrom } from '../../../domain/plan/plan-sentences.js'
 import type { PracticeGroup } from '../../../domain/practice-groups/practice-group.entity.js'
-import { currentPrice } from '../../../domain/subscriptions/pricing.js'
+import { activeHistoryViewerCount, currentPrice } from '../../../domain/subscriptions/pricing.js'
 import { latestSubscription } from '../../../domain/subscriptions/subscription.service.js'
-import type { User } from '../../../domain/users/user.entity.js'
+import { isFullAccess, type User } from '../../../domain/users/user.entity.js'
+import { formatNumber } from '../../../plural.js'
 import { ADD_ONS_PATH, expiryNotice } from '../../expiry-notice.js'
 import { formatDateTime } from '../../../domain/time/zoned.js'
+import { PURCHASE_PATH, linkedSentence } from './links.js'
 
-/** What the User Action History card and its purchase dialog show, worked out for the template. */
+/** What the User Action History card and its purchase dialog (or confirmation page) show, worked out for the template. */
 export async function addOnState (em: EntityManager, plan: Plan, practice: PracticeGroup, viewer: User, now: Date) {
   const tz = practice.timeZone
   const subscription = await latestSubscription(em, practice.id)
@@ -17,18 +19,24 @@ export async function addOnState (em: EntityManager, plan: Plan, practice: Pract
   const balance = practice.creditBalance
   const warning = await expiryNotice(em, plan, practice, viewer, now, ADD_ONS_PATH)
   const state = subscription?.status === 'active' ? 'active' : subscription ? 'expired' : 'free'
+  const mayBuy = isFullAccess(viewer)
   return {
     state,
     price,
-    activeUsers,
     balance,
     canAfford: balance >= price,
-    balanceAfter: balance - price,
+    shown: {
+      price: creditsText(price),
+      activeUsers: activeUsersText(activeUsers),
+      balance: creditsText(balance),
+      balanceAfter: creditsText(balance - price)
+    },
     terms: {
       free: freeTierTerms(plan),
-      offer: subscriptionOffer(plan, price, activeUsers),
+      offer: linkedSentence(subscriptionOffer(plan, price, activeUsers), mayBuy ? PURCHASE_PATH : null),
       unlocks: unlocksFrom(plan, formatDateTime(subscriptionWindowStart(plan, now), tz))
     },
+    purchaseHref: PURCHASE_PATH,
     idempotencyKey: randomUUID(),
     subscription: subscription && {
       startedAt: formatDateTime(subscription.startedAt, tz),
@@ -38,6 +46,8 @@ export async function addOnState (em: EntityManager, plan: Plan, practice: Pract
       expiredAt: subscription.expiredAt && formatDateTime(subscription.expiredAt, tz),
       deletedBefore: subscription.deletedBefore && formatDateTime(subscription.deletedBefore, tz)
     },
+    /** The add-on shows the history to nobody new: each person needs the permission, which only Full Access users give. */
+    viewers: state === 'active' && mayBuy ? { count: formatNumber(await activeHistoryViewerCount(em, practice.id)), of: activeUsersText(activeUsers) } : null,
     warning
   }
 }

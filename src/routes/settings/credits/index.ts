@@ -3,7 +3,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { CREDITS_PAGE, PaymentDeclinedError, TOP_UP_AMOUNTS, creditLedger } from '../../../domain/credits/credits.service.js'
 import { pendingTopUps, topUp, type TopUpResult } from '../../../domain/credits/top-up.service.js'
 import { UserFacingError } from '../../../domain/errors.js'
+import { creditsText } from '../../../domain/plan/plan-sentences.js'
 import { formatDateTime } from '../../../domain/time/zoned.js'
+import { plural } from '../../../plural.js'
 import { topUpBody, type TopUpBody } from './schemas.js'
 
 const KIND_LABELS = { top_up: 'Top-up', purchase: 'Subscription', renewal: 'Renewal', refund: 'Refund' }
@@ -16,16 +18,23 @@ async function showCredits (request: FastifyRequest, reply: FastifyReply, proble
     kindLabel: KIND_LABELS[entry.kind],
     period: entry.periodStart && entry.periodEnd ? `${formatDateTime(entry.periodStart, tz)} – ${formatDateTime(entry.periodEnd, tz)}` : ''
   }))
-  const pending = (await pendingTopUps(request.em, request.practice!.id)).map(topUp => ({ credits: topUp.credits, since: formatDateTime(topUp.since, tz) }))
+  const pending = (await pendingTopUps(request.em, request.practice!.id)).map(topUp => ({ credits: creditsText(topUp.credits), since: formatDateTime(topUp.since, tz) }))
   return reply.page('pages/settings/credits', {
-    title: 'Settings › Credits', entries, pending, amounts: TOP_UP_AMOUNTS, idempotencyKey: randomUUID(), provider: request.server.paymentProvider, problem
+    title: 'Settings › Credits',
+    balance: creditsText(request.practice!.creditBalance),
+    entries,
+    pending,
+    amounts: TOP_UP_AMOUNTS.map(credits => ({ value: credits, label: creditsText(credits) })),
+    idempotencyKey: randomUUID(),
+    provider: request.server.paymentProvider,
+    problem
   })
 }
 
 function topUpNotice (result: TopUpResult): string {
   return result.status === 'settled'
-    ? `${result.credits} credits were added. Your balance is ${result.balanceAfter} credits.`
-    : `The payment of ${result.credits} credits is not confirmed yet. It is listed as pending and will be credited once the payment provider confirms it.`
+    ? `${creditsText(result.credits)} ${plural(result.credits, 'was', 'were')} added. Your balance is ${creditsText(result.balanceAfter)}.`
+    : `The payment of ${creditsText(result.credits)} is not confirmed yet. It is listed as pending and will be credited once the payment provider confirms it.`
 }
 
 export default async function credits (app: FastifyInstance): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Endpoint } from '../../../domain/integrations/endpoints.js'
 import { formatDateTime } from '../../../domain/time/zoned.js'
+import { counted } from '../../../plural.js'
 
 /** What the Integrations page prints for one endpoint and its health. */
 export interface EndpointView {
@@ -17,16 +18,15 @@ export interface EndpointView {
   failing: string | null
 }
 
-const plural = (n: number, word: string): string => `${n.toLocaleString('en-AU')} ${word}${n === 1 ? '' : 's'}`
+const UNITS: Array<[number, string, string]> = [[86_400, 'day', 'days'], [3600, 'hour', 'hours'], [60, 'minute', 'minutes'], [1, 'second', 'seconds']]
 
 /** "45 seconds", "3 minutes", "2 hours 5 minutes", "1 day 4 hours": the two largest units. */
 export function spokenDuration (seconds: number): string {
-  const units: Array<[number, string]> = [[86_400, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second']]
   const parts: string[] = []
   let left = Math.max(0, Math.floor(seconds))
-  for (const [size, word] of units) {
+  for (const [size, one, other] of UNITS) {
     if (left >= size || (size === 1 && parts.length === 0)) {
-      parts.push(plural(Math.floor(left / size), word))
+      parts.push(counted(Math.floor(left / size), one, other))
       left %= size
     }
     if (parts.length === 2) break
@@ -43,12 +43,12 @@ export function endpointView (endpoint: Endpoint, now: Date, timeZone: string): 
     url: endpoint.url,
     added: formatDateTime(endpoint.createdAt, timeZone),
     lastSuccess: endpoint.lastSuccessAt ? formatDateTime(endpoint.lastSuccessAt, timeZone) : 'Never',
-    behind: records === 0 ? 'Up to date' : `${plural(records, 'record')}, the oldest recorded ${spokenDuration(lagSeconds)} ago`,
+    behind: records === 0 ? 'Up to date' : `${counted(records, 'record', 'records')}, the oldest recorded ${spokenDuration(lagSeconds)} ago`,
     lagRecords: records,
     lagSeconds,
     lastError: endpoint.lastError && endpoint.lastErrorAt ? { when: formatDateTime(endpoint.lastErrorAt, timeZone), message: endpoint.lastError } : null,
     failing: endpoint.failures > 0
-      ? `${plural(endpoint.failures, 'failed attempt')} in a row${endpoint.nextAttemptAt ? `; next attempt around ${formatDateTime(endpoint.nextAttemptAt, timeZone)}` : ''}`
+      ? `${counted(endpoint.failures, 'failed attempt', 'failed attempts')} in a row${endpoint.nextAttemptAt ? `; next attempt around ${formatDateTime(endpoint.nextAttemptAt, timeZone)}` : ''}`
       : null
   }
 }
