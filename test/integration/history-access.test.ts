@@ -170,7 +170,7 @@ t.test('a free practice sees the last 7 days, and the page says so', async t => 
   await addRecord(ctx.em(), c.owner, { at: new Date(now - 1 * day), description: 'Yesterday-ish' })
   const page = await (await signedIn(c.owner)).get('/settings/users/history?action=view&pageName=Patients')
   t.equal(page.statusCode, 200)
-  t.match(page.body, 'Showing the last 7 days — subscribe to see more.')
+  t.match(page.body, /Showing the last 7 days — <a href="\/settings\/add-ons(\/subscribe)?">subscribe to see more<\/a>\./)
   t.same(shownRows(page.body).map(r => r.description), ['Yesterday-ish', 'Just inside the window'])
   const asked = await (await signedIn(c.owner)).get('/settings/users/history?from=2026-11-01T00:00&pageName=Patients')
   t.same(shownRows(asked.body).map(r => r.description), ['Yesterday-ish', 'Just inside the window'], 'an earlier From does not reach past the window')

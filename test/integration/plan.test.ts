@@ -64,14 +64,14 @@ t.test('when a free practice opens its history, then the plan\'s window decides 
   await addRecord(ctx.em(), c.owner, { at: daysAgo(10), description: 'Ten days ago' })
   await addRecord(ctx.em(), c.owner, { at: daysAgo(15), description: 'Fifteen days ago' })
   const page = await (await signedInAgent(ctx.app, c.owner.email)).get('/settings/users/history?action=view&pageName=Patients')
-  t.match(page.body, 'Showing the last 14 days — subscribe to see more.')
+  t.match(page.body, /Showing the last 14 days — <a href="\/settings\/add-ons(\/subscribe)?">subscribe to see more<\/a>\./)
   t.same(shownRows(page.body).map(r => r.description), ['Ten days ago'])
 
   const defaultApp = buildApp({ config: ctx.config, orm: ctx.orm, keeperOrm: ctx.keeper, clock: ctx.clock })
   await defaultApp.ready()
   t.teardown(() => defaultApp.close())
   const onDefault = await (await signedInAgent(defaultApp, c.owner.email)).get('/settings/users/history?action=view&pageName=Patients')
-  t.match(onDefault.body, 'Showing the last 7 days — subscribe to see more.')
+  t.match(onDefault.body, /Showing the last 7 days — <a href="\/settings\/add-ons(\/subscribe)?">subscribe to see more<\/a>\./)
   t.same(shownRows(onDefault.body).map(r => r.description), [], 'ten days is outside the default plan\'s 7')
 })
 

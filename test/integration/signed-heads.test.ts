@@ -161,7 +161,7 @@ t.test('when a signed head in the database is altered, then its signature gives 
   await db.query(`update signed_heads set payload = replace(payload, '"records":2', '"records":3') where practice_group_id = $1`, [clinic.group.id])
   const result = await verify(clinic, [])
   t.equal(result.intact, false)
-  t.match(result.firstProblem?.message, /A signed head for entry #1 in the database does not carry this key's signature/)
+  t.match(result.firstProblem?.message, /A signed head for entry #\d+ in the database does not carry this key's signature/)
 })
 
 t.test('when a heads file lost its copies, then the next pass writes them again in order', async t => {

@@ -38,7 +38,7 @@ t.test('when a subscription lapses between two requests, then the next history p
   const owner = await signedInAgent(ctx.app, c.owner.email)
   t.match((await owner.get('/settings/users/history')).body, 'Showing everything since 02/10/2026 13:00')
   await ctx.em().getConnection().execute("update subscriptions set status = 'expired', expired_at = now() where practice_group_id = ?", [c.group.id])
-  t.match((await owner.get('/settings/users/history')).body, 'Showing the last 7 days — subscribe to see more.')
+  t.match((await owner.get('/settings/users/history')).body, /Showing the last 7 days — <a href="\/settings\/add-ons(\/subscribe)?">subscribe to see more<\/a>\./)
 })
 
 t.test('when a session is read, then its user, practice and active subscription come with it, handed out once and only for that user', async t => {
