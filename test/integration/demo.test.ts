@@ -120,7 +120,7 @@ function checkAppointments (t: Test, appointments: SeededAppointment[], now: Dat
     const expected = now < start ? 'Booked' : now < end ? 'Arrived' : 'Completed'
     if (a.status !== expected) wrong.push(`${at}: should be ${expected} at ${toLocalInput(now, ZONE)}`)
   }
-  t.same(wrong, [], `${appointments.length} appointments in opening hours, with their status as of now`)
+  t.same(wrong.slice(0, 10), [], `${appointments.length} appointments in opening hours, with their status as of now`)
   t.ok(appointments.some(a => a.status === 'Booked'), 'some appointments are still to come')
   t.ok(appointments.some(a => a.status === 'Completed'), 'some have been seen')
 }
@@ -140,7 +140,7 @@ t.test('the demo clinic works in its opening hours: every record and appointment
   t.ok(records.length > 500, `${records.length} records`)
   const outside = records.filter(r => !inClinicHours(new Date(r.occurred_at)))
     .map(r => `${toLocalInput(new Date(r.occurred_at), ZONE)} ${r.user_name} ${r.action}`)
-  t.equal(outside.length, 1, outside.join('; '))
+  t.equal(outside.length, 1, outside.slice(0, 10).join('; '))
   t.match(outside[0], /^\d{4}-\d\d-\d\dT21:40 Riley Reception view$/)
   checkAppointments(t, await appointmentsOf(harbour.id), now)
   await checkNoEarlyArrivals(t, harbour.id)
@@ -157,7 +157,7 @@ t.test('when the demo is loaded in the small hours of a Sunday, the clinic still
   await simulateEverydayUse(ctx.em(), group, users, now, 14, 99)
   const records = await recordTimesOf(group.id)
   t.ok(records.length > 100, `${records.length} records`)
-  t.same(records.filter(r => !inClinicHours(new Date(r.occurred_at))).map(r => `${toLocalInput(new Date(r.occurred_at), ZONE)} ${r.description}`), [])
+  t.same(records.filter(r => !inClinicHours(new Date(r.occurred_at))).map(r => `${toLocalInput(new Date(r.occurred_at), ZONE)} ${r.description}`).slice(0, 10), [])
   checkAppointments(t, await appointmentsOf(group.id), now)
   await checkNoEarlyArrivals(t, group.id)
 })
