@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { ACTIONS } from '../../domain/audit-records/record.js'
 import type { HistoryAccess } from '../../domain/history/access.js'
 import { DATE_RANGES, isDateRange, presetInterval } from '../../domain/history/date-ranges.js'
@@ -115,6 +116,16 @@ function exportLinks (basePath: string, params: HistoryParams) {
 }
 
 /**
+ * The id of the chart's place in the panel, named after the chart's address
+ * (as a CSS identifier, which htmx needs): a swap that leaves the address as
+ * it was, such as a sort or another page, keeps the drawn chart instead of
+ * fetching and drawing it again.
+ */
+function chartSlotId (chartHref: string): string {
+  return `chart-${createHash('sha256').update(chartHref).digest('hex').slice(0, 16)}`
+}
+
+/**
  * Everything the history templates show apart from the rows and the pager,
  * worked out here so the templates only lay it out. None of it depends on
  * the query's answer, so it is worked out while the database works.
@@ -138,6 +149,7 @@ export function historyLayout (input: HistoryLayoutInput) {
     removeHref: href(Object.fromEntries(COLUMN_FILTER_PARAMS[column].map(name => [name, name === 'user' || name === 'action' ? [] : '']))),
   }))
 
+  const chartHref = may.chart ? historyHref(`${basePath}/activity`, { ...params, sort: '', dir: '', size: '' }) : null
   const badParams = [...new Set(input.problems.flatMap(p => p.param === 'sort' || p.param === 'dir' ? ['sort', 'dir'] as ParamName[] : [p.param]))]
 
   return {
@@ -151,7 +163,8 @@ export function historyLayout (input: HistoryLayoutInput) {
     headers,
     chips,
     clearAllHref: href(NO_FILTERS),
-    chartHref: may.chart ? historyHref(`${basePath}/activity`, { ...params, sort: '', dir: '', size: '' }) : null,
+    chartHref,
+    chartSlotId: chartHref && chartSlotId(chartHref),
     exports: may.export ? exportLinks(basePath, params) : null,
     hasFilters: FILTER_PARAMS.some(name => !isEmptyParam(params, name)),
     problems: input.problems,
