@@ -1,10 +1,12 @@
 /**
- * `npm run bench [-- --quick | --records N --groups N --days N]`: loads a
- * seeded data set into its own database, measures the app over HTTP and
- * the same queries as raw SQL, and writes docs/BENCHMARKS.md.
+ * `npm run bench [-- --quick | --browser-only | --records N --groups N --days N]`:
+ * loads a seeded data set into its own database, measures the app over HTTP
+ * and the same queries as raw SQL, times sorts and filters in Chromium, and
+ * writes docs/BENCHMARKS.md. `--browser-only` times only the browser, on a
+ * smaller data set, and rewrites only that section.
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import os from 'node:os'
 import { join } from 'node:path'
@@ -38,6 +40,7 @@ import { skipRecordsSoFar } from '../src/domain/alerts/alert-scan.js'
 import { verifyPracticeChain } from '../src/domain/chain/chain.service.js'
 import { generate, FOCAL_RECORDS, type DataSetSize } from './generate.js'
 import { HttpUser, measureStorage, ms, rssMb, sample, stats, timed, type RelationSize, type Stats } from './measure.js'
+import { browserSection, measureBrowser, type BrowserTimes } from './browser.js'
 
 const PASSWORD = 'bench-password-2026'
 const args = process.argv.slice(2)
@@ -46,11 +49,13 @@ const arg = (name: string, fallback: number): number => {
   return i >= 0 ? Number(args[i + 1]) : fallback
 }
 const quick = args.includes('--quick')
+/** Times sorts and filters in Chromium only, on a data set a tenth of --quick's: a page's work in the browser hardly depends on the practice's size. */
+const browserOnly = args.includes('--browser-only')
 /** Loads, seals, signs and measures the storage only, printing it instead of writing the report (for docs/SCALING.md). */
 const storageOnly = args.includes('--storage-only')
 const size: DataSetSize = {
-  records: arg('records', quick ? 1_000_000 : 10_000_000),
-  groups: arg('groups', quick ? 100 : 1000),
+  records: arg('records', browserOnly ? 100_000 : quick ? 1_000_000 : 10_000_000),
+  groups: arg('groups', browserOnly ? 10 : quick ? 100 : 1000),
   days: arg('days', 400),
   largestShare: 0.15
 }
@@ -58,6 +63,7 @@ const SAMPLES = arg('samples', 30)
 const WARM_UP_ROUNDS = 10
 const LOAD_SECONDS = arg('load-seconds', quick ? 20 : 60)
 const RETENTION_RECORDS = arg('retention-records', quick ? 100_000 : 1_000_000)
+const BROWSER_RUNS = arg('browser-runs', 40)
 
 const log = (line: string): void => { console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`) }
 
@@ -80,6 +86,7 @@ async function serverUrl (): Promise<{ url: string, stop: () => Promise<void> }>
 
 async function main (): Promise<void> {
   const started = new Date()
+  const loadAtStart = machineLoad()
   const cluster = await serverUrl()
   const name = 'practice_audit_bench'
   await dropDatabase(cluster.url, name)
@@ -139,9 +146,23 @@ async function main (): Promise<void> {
     },
     stdio: ['ignore', 'ignore', 'inherit']
   })
+  // A run that fails part-way leaves no server behind.
+  process.once('exit', () => server.kill('SIGTERM'))
   const baseUrl = `http://127.0.0.1:${port}`
   for (let i = 0; i < 100; i++) {
     try { await fetch(`${baseUrl}/health`); break } catch { await new Promise(resolve => setTimeout(resolve, 300)) }
+  }
+  if (browserOnly) {
+    log(`timing sorts and filters in Chromium, ${BROWSER_RUNS} runs each`)
+    const times = await measureBrowser(baseUrl, 'owner@bench.invalid', PASSWORD, BROWSER_RUNS)
+    writeBrowserSection(browserSection(times, started, machine(), loadNote(loadAtStart, machineLoad())))
+    log('wrote the Browser section of docs/BENCHMARKS.md')
+    server.kill('SIGTERM')
+    await orm.close()
+    await appOrm.close()
+    await db.end()
+    await cluster.stop()
+    return
   }
   const browser = new HttpUser(baseUrl)
   await browser.signIn('owner@bench.invalid', PASSWORD)
@@ -205,6 +226,10 @@ async function main (): Promise<void> {
     log(`${c.name}: app p50 ${ms(app.p50)} p95 ${ms(app.p95)} · SQL p50 ${ms(sql.p50)} p95 ${ms(sql.p95)} ms`)
   }
 
+  log(`timing sorts and filters in Chromium, ${BROWSER_RUNS} runs each`)
+  const browserTimes = await measureBrowser(baseUrl, 'owner@bench.invalid', PASSWORD, BROWSER_RUNS)
+  const browserLoad = loadNote(loadAtStart, machineLoad())
+
   log('round trips to PostgreSQL, back to back and after idling')
   const roundTrips = await measureRoundTrips(db)
 
@@ -266,13 +291,48 @@ async function main (): Promise<void> {
   const cpu = os.cpus()
   const report = renderReport({
     started, size, generationMs, largestRecords: largest.records, version, cpu: `${cpu.length} × ${cpu[0]?.model ?? 'unknown'}`,
-    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GB`, results, roundTrips, recordingOn, recordingOff, pageTimes,
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GB`, results, roundTrips, recordingOn, recordingOff, pageTimes, browser: { times: browserTimes, load: browserLoad },
     load: { seconds: LOAD_SECONDS, requestsPerSecond: load.requests.average, served, recorded, errors: load.errors + load.non2xx, latencyP50: load.latency.p50, latencyP99: load.latency.p99 },
     rssMax: Math.max(...rssSamples), retention, exportResult, sealingMs, verification, storage
   })
   mkdirSync('docs', { recursive: true })
   writeFileSync('docs/BENCHMARKS.md', report)
   log('wrote docs/BENCHMARKS.md')
+}
+
+function machine (): string {
+  const cpu = os.cpus()
+  return `${cpu.length} × ${cpu[0]?.model ?? 'unknown'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GB, Node.js ${process.version}`
+}
+
+/** The one-minute load average, which counts other work on the machine too. */
+const machineLoad = (): number => os.loadavg()[0]!
+
+/**
+ * How busy the machine was: before the run began, which is other work, and
+ * after the measurement, which counts the run's own server, browser and
+ * database too.
+ */
+function loadNote (atStart: number, after: number): string {
+  const cores = os.cpus().length
+  const busy = atStart > cores / 2
+  return `One-minute load average ${atStart.toFixed(2)} when the run began and ${after.toFixed(2)} after the measurement (the run's own work included), on ${cores} cores${busy ? ': other work was running on the machine, so these are numbers under load' : ''}.`
+}
+
+/** Replaces the Browser section of docs/BENCHMARKS.md, or adds it before the analysis, leaving the rest as it was. */
+function writeBrowserSection (section: string): void {
+  const path = 'docs/BENCHMARKS.md'
+  const report = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n'
+  const start = report.indexOf('\n## Browser\n')
+  let updated: string
+  if (start >= 0) {
+    const next = report.indexOf('\n## ', start + 1)
+    updated = `${report.slice(0, start + 1)}${section}${next >= 0 ? report.slice(next) : ''}`
+  } else {
+    const analysis = report.indexOf('\n## Analysis\n')
+    updated = analysis >= 0 ? `${report.slice(0, analysis + 1)}${section}\n${report.slice(analysis + 1)}` : `${report.trimEnd()}\n\n${section}`
+  }
+  writeFileSync(path, updated)
 }
 
 /**
@@ -297,7 +357,8 @@ async function measureExport (db: pg.Client, baseUrl: string, cookie: string, pi
   const timer = setInterval(() => { try { rss.push(rssMb(pid)) } catch { /* gone */ } }, 100)
   let bytes = 0
   const appMs = await timed(async () => {
-    const response = await fetch(`${baseUrl}/settings/users/history/export.csv`, { headers: { cookie } })
+    // Uncompressed, as before compression existed, so runs compare with earlier ones and with COPY; a browser gets it compressed.
+    const response = await fetch(`${baseUrl}/settings/users/history/export.csv`, { headers: { cookie, 'accept-encoding': 'identity' } })
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length
   })
   clearInterval(timer)
@@ -374,6 +435,7 @@ interface ReportInput {
   storage: RelationSize[]
   verification: Awaited<ReturnType<typeof measureVerification>>
   exportResult: { appSeconds: number, copySeconds: number, megabytes: number, rssBefore: number, rssPeak: number }
+  browser: { times: BrowserTimes, load: string }
 }
 
 const mb = (bytes: number): string => `${(bytes / 2 ** 20).toLocaleString('en-AU', { maximumFractionDigits: 0 })} MB`
@@ -449,6 +511,7 @@ ${rows.join('\n')}
 ## Storage
 ${storageSection(r.storage, r.size.records)}
 
+${browserSection(r.browser.times, r.started, machine(), r.browser.load)}
 ## Analysis
 - App overhead at p50 is within ≤ 3× or +5 ms in **${overheadMet} of ${r.results.length}** cases${overheadMet === r.results.length ? ' (target met)' : ' (target **missed**)'}. Without the text filters (whose count and page the app runs side by side, so it can beat the SQL run one after the other) the app takes ${ms(overheads[0] ?? 0)} to ${ms(overheads[overheads.length - 1] ?? 0)} ms longer than raw SQL, median ${ms(overheads[Math.floor(overheads.length / 2)] ?? 0)} ms.
 - A round trip to PostgreSQL (\`select 1\`) takes ${ms(r.roundTrips.awake.p50)} ms back to back but ${ms(r.roundTrips.afterIdle.p50)} ms after 5 ms of idling (p50): on this machine, waking a sleeping process is a large part of a short request. The raw SQL loop never sleeps between its queries; a request sleeps while its count and page run, and whenever its session has to be read from the database rather than from what the server kept.

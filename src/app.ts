@@ -6,6 +6,7 @@ import type { Clock } from './domain/clock/clock.js'
 import type { Plan } from './domain/plan/plan.js'
 import type { ChainKey } from './domain/signed-heads/chain-key.js'
 import { NotFoundError, RefusalError, UserFacingError, ValidationError } from './domain/errors.js'
+import compress from './plugins/external/compress.js'
 import helmet from './plugins/external/helmet.js'
 import staticFiles from './plugins/external/static.js'
 import formbody from './plugins/external/formbody.js'
@@ -124,6 +125,8 @@ export function buildApp ({ config, orm, keeperOrm, clock, plan, paymentProvider
 
   // First, so a stop sees every request: those it waits for and those it turns away.
   app.register(shutdown)
+  // Before any route, static files included: it joins each route as the route is declared.
+  app.register(compress)
   app.register(clockPlugin, { clock })
   app.register(planPlugin, { plan })
   app.register(chainSigning, { key: chainKey })

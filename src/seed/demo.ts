@@ -10,7 +10,7 @@ import { skipRecordsSoFar } from '../domain/alerts/alert-scan.js'
 import type { Actor } from '../domain/audit-records/record.js'
 import { DEFAULT_PLAN } from '../domain/plan/plan.js'
 import { purchaseSubscription, setAutoRenew } from '../domain/subscriptions/subscription.service.js'
-import { DAY_MS } from '../domain/time/zoned.js'
+import { lastOpenDayAt } from './times.js'
 
 export const DEMO_PASSWORD = 'harbour-demo-2026'
 
@@ -29,9 +29,10 @@ export const DEMO_SIGN_INS = [...HARBOUR_USERS, ...BAYSIDE_USERS]
   .map(u => `${u.email!.padEnd(26)} ${u.name} (${u.accessLevel}${u.canViewHistory ? ', User Action History' : ''})`)
 
 /**
- * Two practices. Harbour Health Clinic has 45 days of activity and took the
- * User Action History add-on 27 days ago, then turned auto-renew off, so
- * its whole history shows and the expiry banner (with its archive) is up.
+ * Two practices. Harbour Health Clinic has 45 days of activity in its
+ * opening hours and took the User Action History add-on about four weeks
+ * ago, then on its last open day turned auto-renew off, so its whole
+ * history shows and the expiry banner (with its archive) is up.
  * One of its patients is restricted, and Riley gave a reason to open them.
  * Bayside Physio is on the free tier.
  */
@@ -46,13 +47,13 @@ export async function seedDemo (orm: MikroORM, now = new Date()): Promise<void> 
   await simulateEverydayUse(em, harbour, harbourUsers, now, 45, 2026)
   await simulateEverydayUse(em, bayside, baysideUsers, now, 5, 7)
   const olivia = harbourUsers[0]!
-  const actingAt = (daysAgo: number, url: string): Actor => ({
-    practiceGroupId: harbour.id, userId: olivia.id, userName: olivia.name, url, ip: '203.0.113.24', timeZone: harbour.timeZone,
-    occurredAt: new Date(now.getTime() - daysAgo * DAY_MS)
+  const actingAt = (occurredAt: Date, url: string): Actor => ({
+    practiceGroupId: harbour.id, userId: olivia.id, userName: olivia.name, url, ip: '203.0.113.24', timeZone: harbour.timeZone, occurredAt
   })
-  await purchaseSubscription(em, DEFAULT_PLAN, actingAt(27, '/settings/add-ons/subscribe'), 'demo-harbour-subscription')
-  await setAutoRenew(em, actingAt(1, '/settings/add-ons/auto-renew'), false)
-  // The weeks above predate the practice's alerts (their hours depend on when the demo is loaded): the alert pass starts here.
+  // 26 days back at the earliest, so that even after a short month the subscription is still running, with under a week left.
+  await purchaseSubscription(em, DEFAULT_PLAN, actingAt(lastOpenDayAt(now, harbour.timeZone, '09:05', 26), '/settings/add-ons/subscribe'), 'demo-harbour-subscription')
+  await setAutoRenew(em, actingAt(lastOpenDayAt(now, harbour.timeZone, '11:50', 1), '/settings/add-ons/auto-renew'), false)
+  // The weeks above predate the practice's alerts: the alert pass starts here.
   await skipRecordsSoFar(em)
   const [owner, practitioner, namesake, reception] = harbourUsers as [User, User, User, User]
   await seedRestrictedPatient(em, harbour, olivia, reception, now)

@@ -6,10 +6,11 @@ import { invoiceKind } from '../domain/invoices/invoice.kind.js'
 import { patientKind } from '../domain/patients/patient.kind.js'
 import type { PracticeGroup } from '../domain/practice-groups/practice-group.entity.js'
 import type { PracticeRecord, PracticeRecordKind } from '../domain/practice-records/practice-record-kind.js'
-import { createRecord, recordView, updateRecord } from '../domain/practice-records/practice-records.service.js'
+import { createRecord, getRecord, recordView, updateRecord } from '../domain/practice-records/practice-records.service.js'
 import { inputValue } from '../domain/practice-records/fields.js'
 import { localIsoDate, toLocalInput } from '../domain/time/zoned.js'
 import type { User } from '../domain/users/user.entity.js'
+import { addDays, atMinute, clinicDay, nextOpenDay, openDaysSince } from './clinic-hours.js'
 
 const FIRST_NAMES = ['Ava', 'Noah', 'Mia', 'Leo', 'Isla', 'Oscar', 'Ruby', 'Hugo', 'Zara', 'Kai', 'Aiko', 'Mateo', 'Ngaio', 'Sione', 'Amira', 'Lachlan']
 const LAST_NAMES = ['Nguyen', 'Smith', 'Patel', "O'Brien", 'Kowalski', 'Tanaka', 'Williams', 'Haddad', 'García', 'Brown', 'Chen', 'Taufa']
@@ -63,23 +64,84 @@ async function createPatients (story: Story, count: number, when: Date): Promise
   return patients
 }
 
+const APPOINTMENT_MINUTES = 30
+
+/** Start times every `step` minutes from `first` to `last`, inclusive, as minutes after midnight. */
+function everyMinutes (first: number, last: number, step: number): number[] {
+  const times: number[] = []
+  for (let minute = first; minute <= last; minute += step) times.push(minute)
+  return times
+}
+
 /**
- * About `days` days of a clinic's ordinary work, written through the same
- * services and recorder as the app: sign-ins, patients opened, appointments
- * booked and moved, invoices raised and paid.
+ * A quarter-hour start on an open day 1 to 10 days after `date`, early
+ * enough that the appointment ends, and is marked Completed, before the
+ * clinic closes or breaks for lunch.
+ */
+function appointmentStart (story: Story, date: string): Date {
+  let day = clinicDay(addDays(date, 1 + Math.floor(story.random() * 10)))
+  if (day.periods.length === 0) day = nextOpenDay(day.date)
+  const starts = day.periods.flatMap(p => everyMinutes(p.opens, p.closes - APPOINTMENT_MINUTES - 15, 15))
+  return atMinute(day.date, pick(story.random, starts), story.group.timeZone)
+}
+
+/** A status an appointment takes once its moment has passed: Arrived as it starts, Completed as it ends. */
+interface StatusChange { at: Date, by: User, appointmentId: number, status: 'Arrived' | 'Completed' }
+
+/** Applies, in time order, the status changes whose moment has come by `until`. */
+async function applyStatusChangesUntil (story: Story, due: StatusChange[], until: Date): Promise<void> {
+  const tz = story.group.timeZone
+  while (due.length > 0 && due[0]!.at <= until) {
+    const change = due.shift()!
+    const url = `/appointments/${change.appointmentId}`
+    await story.em.transactional(async tx => {
+      const appointment = await getRecord(tx, appointmentKind, story.group.id, change.appointmentId)
+      await updateRecord(tx, appointmentKind, actorAt(story, change.by, change.at, url), change.by, change.appointmentId, { ...asForm(appointmentKind, appointment, tz), status: change.status })
+    })
+  }
+}
+
+/** Books an appointment (and sometimes moves it at once); it is marked Arrived and Completed when those moments come. */
+async function bookAppointment (story: Story, user: User, patient: PracticeRecord, when: Date, due: StatusChange[]): Promise<void> {
+  const { em, group } = story
+  const tz = group.timeZone
+  const practitioner = pick(story.random, story.users.filter(u => u.accessLevel !== 'Reception'))
+  let startsAt = appointmentStart(story, localIsoDate(when, tz))
+  const body = { patientId: String(patient.id), practitionerId: String(practitioner.id), startsAt: toLocalInput(startsAt, tz), durationMinutes: String(APPOINTMENT_MINUTES), status: 'Booked', notes: pick(story.random, REASONS) }
+  const appointment = await em.transactional(tx => createRecord(tx, appointmentKind, actorAt(story, user, when, '/appointments'), user, body))
+  if (story.random() < 0.5) {
+    startsAt = appointmentStart(story, localIsoDate(when, tz))
+    const moved = { ...asForm(appointmentKind, appointment, tz), startsAt: toLocalInput(startsAt, tz) }
+    await em.transactional(tx => updateRecord(tx, appointmentKind, actorAt(story, user, new Date(when.getTime() + 60_000), `/appointments/${appointment.id}`), user, appointment.id, moved))
+  }
+  const desk = story.users.find(u => u.accessLevel === 'Reception') ?? user
+  due.push(
+    { at: startsAt, by: desk, appointmentId: appointment.id, status: 'Arrived' },
+    { at: new Date(startsAt.getTime() + APPOINTMENT_MINUTES * 60_000), by: practitioner, appointmentId: appointment.id, status: 'Completed' }
+  )
+  due.sort((a, b) => a.at.getTime() - b.at.getTime())
+}
+
+/**
+ * About `days` days of a clinic's ordinary work in its opening hours, in
+ * its own time zone, written through the same services and recorder as the
+ * app: sign-ins, patients opened, appointments booked, moved, attended and
+ * completed, invoices raised and paid. Something happens in each half hour
+ * the clinic is open, up to `now`.
  */
 export async function simulateEverydayUse (em: EntityManager, group: PracticeGroup, users: User[], now: Date, days: number, seed: number): Promise<void> {
   const story: Story = { em, group, users, random: seededRandom(seed), ips: ['203.0.113.24', '203.0.113.57', '198.51.100.12', '2001:db8::4a'] }
   const tz = group.timeZone
-  const start = new Date(now.getTime() - days * 86_400_000)
-  const patients = await createPatients(story, 24, start)
-  const practitioners = users.filter(u => u.accessLevel !== 'Reception')
+  const openDays = openDaysSince(now, days, tz)
+  const patients = await createPatients(story, 24, atMinute(openDays[0]!.date, openDays[0]!.periods[0]!.opens, tz))
+  const due: StatusChange[] = []
 
-  for (let day = 0; day < days; day++) {
-    const dayStart = new Date(start.getTime() + day * 86_400_000 + 8 * 3_600_000)
-    for (let step = 0; step < 14; step++) {
-      const when = new Date(dayStart.getTime() + step * 30 * 60_000 + Math.floor(story.random() * 20) * 60_000)
-      if (when > now) return
+  for (const day of openDays) {
+    const halfHours = day.periods.flatMap(p => everyMinutes(p.opens, p.closes - 30, 30))
+    for (const [step, slot] of halfHours.entries()) {
+      const when = new Date(atMinute(day.date, slot, tz).getTime() + Math.floor(story.random() * 20) * 60_000)
+      if (when > now) return await applyStatusChangesUntil(story, due, now)
+      await applyStatusChangesUntil(story, due, when)
       const user = pick(story.random, users)
       const patient = pick(story.random, patients)
       const roll = story.random()
@@ -88,14 +150,7 @@ export async function simulateEverydayUse (em: EntityManager, group: PracticeGro
       } else if (roll < 0.45) {
         await recordView(em, patientKind, actorAt(story, user, when, `/patients/${patient.id}`), patient)
       } else if (roll < 0.7) {
-        const practitioner = pick(story.random, practitioners)
-        const startsAt = new Date(when.getTime() + (1 + Math.floor(story.random() * 10)) * 86_400_000)
-        const body = { patientId: String(patient.id), practitionerId: String(practitioner.id), startsAt: toLocalInput(startsAt, tz), durationMinutes: '30', status: 'Booked', notes: pick(story.random, REASONS) }
-        const appointment = await em.transactional(tx => createRecord(tx, appointmentKind, actorAt(story, user, when, '/appointments'), user, body))
-        if (story.random() < 0.5) {
-          const moved = { ...asForm(appointmentKind, appointment, tz), startsAt: toLocalInput(new Date(startsAt.getTime() + 3_600_000), tz), status: 'Arrived' }
-          await em.transactional(tx => updateRecord(tx, appointmentKind, actorAt(story, user, new Date(when.getTime() + 60_000), `/appointments/${appointment.id}`), user, appointment.id, moved))
-        }
+        await bookAppointment(story, user, patient, when, due)
       } else if (roll < 0.85 && user.accessLevel !== 'Practitioner') {
         const body = { patientId: String(patient.id), issueDate: localIsoDate(when, tz), description: pick(story.random, REASONS), amountCents: String(80 + Math.floor(story.random() * 120)), status: 'Issued' }
         const invoice = await em.transactional(tx => createRecord(tx, invoiceKind, actorAt(story, user, when, '/invoices'), user, body))
@@ -107,4 +162,5 @@ export async function simulateEverydayUse (em: EntityManager, group: PracticeGro
       }
     }
   }
+  await applyStatusChangesUntil(story, due, now)
 }

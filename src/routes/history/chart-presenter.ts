@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { CHART_DAYS, type ActivityPerDay } from '../../domain/history/activity-per-day.js'
 import type { HistoryParams } from '../../domain/history/history-params.js'
 import { counted } from '../../plural.js'
@@ -73,10 +74,22 @@ function activityHref (basePath: string, params: HistoryParams): string {
  * The chart's place above the table: folded away as this viewer chose, or
  * loaded once the table is shown; its toggle comes back to the same view.
  */
+/**
+ * The id of the chart's place in the panel, named after the chart's address
+ * and whether it is folded (as a CSS identifier, which htmx needs): a swap
+ * that leaves both as they were, such as a sort or another page, keeps the
+ * drawn chart instead of fetching and drawing it again.
+ */
+function chartSlotId (href: string, collapsed: boolean): string {
+  return `chart-${createHash('sha256').update(`${collapsed ? 'folded' : 'shown'} ${href}`).digest('hex').slice(0, 16)}`
+}
+
 export function chartSlot (basePath: string, params: HistoryParams, collapsed: boolean) {
+  const href = activityHref(basePath, params)
   return {
     collapsed,
-    href: activityHref(basePath, params),
+    href,
+    slotId: chartSlotId(href, collapsed),
     toggleAction: historyHref(`${basePath}/chart`, params, { page: params.page })
   }
 }
