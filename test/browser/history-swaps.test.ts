@@ -33,7 +33,7 @@ if (chromiumAvailable(t)) {
     t.equal(chartRequests.length, 1, 'the page asked for its chart once')
     const drawn = await summary.textContent()
     for (const dir of ['asc', 'desc']) {
-      await page.locator('th.col-user a.sort-button').click()
+      await page.locator('th.col-user button.sort-button').click()
       await page.waitForURL(new RegExp(`sort=user&dir=${dir}$`))
       await page.locator('th.col-user[aria-sort]:not([aria-sort="none"])').waitFor()
     }
