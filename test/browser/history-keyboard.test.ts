@@ -164,6 +164,22 @@ if (chromiumAvailable(t)) {
     t.match(await announced(), /^Sorted by date, newest first\. 1–50 of \d+\.$/, 'said without filters')
   })
 
+  t.test('when the Export menu is opened from the keyboard, then Escape closes it with focus back on it, and a click elsewhere closes it too', async t => {
+    await page.goto(seeded)
+    const menu = page.locator('details.export-menu')
+    await menu.locator('summary').focus()
+    await page.keyboard.press('Enter')
+    t.equal(await menu.getAttribute('open'), '', 'Enter opens the menu')
+    await page.keyboard.press('Tab')
+    t.equal(await page.evaluate(() => document.activeElement?.textContent), 'Export CSV', 'Tab goes into it, CSV first')
+    await page.keyboard.press('Escape')
+    t.equal(await menu.getAttribute('open'), null, 'Escape closes it')
+    t.ok(await menu.locator('summary').evaluate(summary => summary === document.activeElement), 'and focus is back on its button')
+    await page.keyboard.press('Enter')
+    await page.locator('h1').click()
+    t.equal(await menu.getAttribute('open'), null, 'a click outside closes it')
+  })
+
   t.test('when a person tabs through the history page, then focus moves in reading order and its ring stands out', async t => {
     await page.goto(`${seeded}&action=view`)
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur())
