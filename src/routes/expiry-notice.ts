@@ -8,8 +8,8 @@ import { formatDateTime } from '../domain/time/zoned.js'
 import { counted, formatNumber } from '../plural.js'
 import { mayViewHistory } from '../domain/history/access.js'
 import { GROUP_HISTORY_PATH } from './history/subjects.js'
+import { ADD_ONS_PATH } from './settings/add-ons/links.js'
 
-export const ADD_ONS_PATH = '/settings/add-ons'
 const CREDITS_PATH = '/settings/credits'
 
 /**

@@ -71,10 +71,6 @@ function activityHref (basePath: string, params: HistoryParams): string {
 }
 
 /**
- * The chart's place above the table: folded away as this viewer chose, or
- * loaded once the table is shown; its toggle comes back to the same view.
- */
-/**
  * The id of the chart's place in the panel, named after the chart's address
  * and whether it is folded (as a CSS identifier, which htmx needs): a swap
  * that leaves both as they were, such as a sort or another page, keeps the
@@ -84,6 +80,10 @@ function chartSlotId (href: string, collapsed: boolean): string {
   return `chart-${createHash('sha256').update(`${collapsed ? 'folded' : 'shown'} ${href}`).digest('hex').slice(0, 16)}`
 }
 
+/**
+ * The chart's place above the table: folded away as this viewer chose, or
+ * loaded once the table is shown; its toggle comes back to the same view.
+ */
 export function chartSlot (basePath: string, params: HistoryParams, collapsed: boolean) {
   const href = activityHref(basePath, params)
   return {

@@ -7,9 +7,9 @@ import { activeHistoryViewerCount, currentPrice } from '../../../domain/subscrip
 import { latestSubscription } from '../../../domain/subscriptions/subscription.service.js'
 import { isFullAccess, type User } from '../../../domain/users/user.entity.js'
 import { formatNumber } from '../../../plural.js'
-import { ADD_ONS_PATH, expiryNotice } from '../../expiry-notice.js'
+import { expiryNotice } from '../../expiry-notice.js'
 import { formatDateTime } from '../../../domain/time/zoned.js'
-import { PURCHASE_PATH, linkedSentence } from './links.js'
+import { ADD_ONS_PATH, PURCHASE_PATH, linkedSentence } from './links.js'
 
 /** What the User Action History card and its purchase dialog (or confirmation page) show, worked out for the template. */
 export async function addOnState (em: EntityManager, plan: Plan, practice: PracticeGroup, viewer: User, now: Date) {
