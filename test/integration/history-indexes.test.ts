@@ -47,7 +47,8 @@ t.test("when the history is sorted by any column but the date, either way, then 
       let n = 0
       const sql = query.sql.replace(/\?/g, () => { const value = query.params[n++]; return value instanceof Date ? `'${value.toISOString()}'` : String(value) })
       const text = await plan(sql)
-      t.match(text, `audit_group_${name}_${dir === 'desc' ? 'desc_' : ''}time_idx`, `${column} ${dir}`)
+      t.match(text, `audit_group_${name}_time_idx`, `${column} ${dir}: the one index of the column, read ${dir === 'asc' ? 'forwards' : 'backwards'}`)
+      if (dir === 'desc') t.match(text, 'Index Scan Backward', `${column} desc`)
       t.notMatch(text, /Sort/, `${column} ${dir}: no sort of the group, not even of ties`)
     }
   }
@@ -59,7 +60,7 @@ t.test('when the history is filtered by an exact ID, then the record-id index se
   const query = pageQuery(scope, null, criteria, 1)
   let n = 0
   const sql = query.sql.replace(/\?/g, () => { const value = query.params[n++]; return value instanceof Date ? `'${value.toISOString()}'` : typeof value === 'string' ? `'${value}'` : String(value) })
-  t.match(await plan(sql), /audit_group_record_id_(desc_)?time_idx/)
+  t.match(await plan(sql), /audit_group_record_id_time_idx/)
 })
 
 t.test("when the activity chart counts a practice's records per day, then it reads an index of the group's records by time, never the whole table", async t => {

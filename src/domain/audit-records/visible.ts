@@ -75,15 +75,22 @@ const SORT_COLUMNS: Record<Column, string[]> = {
   description: ['left(description, 100)'], url: ['left(url, 100)'], ip: ['audit_records.ip']
 }
 
-/** Unsorted means newest first; ties of a sorted column also break newest first, so pages never shuffle. */
+const flip = { asc: 'desc', desc: 'asc' } as const
+
+/**
+ * Unsorted means newest first. A column sorted ascending breaks its ties
+ * newest first, so pages never shuffle; descending is the exact reverse,
+ * ties included, so one index read either way serves both.
+ */
 function orderTerms (criteria: HistoryCriteria): [string, 'asc' | 'desc'][] {
   if (!criteria.sort) return [['occurred_at', 'desc'], ['id', 'desc']]
-  if (criteria.sort === 'date') return [['occurred_at', criteria.dir], ['id', 'desc']]
-  return [...SORT_COLUMNS[criteria.sort].map(sql => [sql, criteria.dir] as [string, 'asc' | 'desc']), ['occurred_at', 'desc'], ['id', 'desc']]
+  const ascending: [string, 'asc' | 'desc'][] = criteria.sort === 'date'
+    ? [['occurred_at', 'asc'], ['id', 'asc']]
+    : [...SORT_COLUMNS[criteria.sort].map(sql => [sql, 'asc'] as [string, 'asc' | 'desc']), ['occurred_at', 'desc'], ['id', 'desc']]
+  return criteria.dir === 'asc' ? ascending : ascending.map(([sql, dir]) => [sql, flip[dir]])
 }
 
 /** The order, or its exact reverse: the last page of a long list is the first page read backwards along the same index. */
 export function ordering (criteria: HistoryCriteria, reversed = false): string {
-  const flip = { asc: 'desc', desc: 'asc' } as const
   return orderTerms(criteria).map(([sql, dir]) => `${sql} ${reversed ? flip[dir] : dir}`).join(', ')
 }
