@@ -25,6 +25,7 @@ import { Migration20261214000100Readiness } from '../../migrations/Migration2026
 import { Migration20261214000300ClaimedTicks } from '../../migrations/Migration20261214000300_claimed_ticks.js'
 import { Migration20261215000100HistoryChartPreference } from '../../migrations/Migration20261215000100_history_chart_preference.js'
 import { Migration20261216000100OneIndexPerSort } from '../../migrations/Migration20261216000100_one_index_per_sort.js'
+import { Migration20261216000150NarrowerHistoryIndexes } from '../../migrations/Migration20261216000150_narrower_history_indexes.js'
 
 /** Listed explicitly so the same build runs migrations from source (tsx) and from dist. */
 export const migrationsList = [
@@ -54,5 +55,6 @@ export const migrationsList = [
   { name: 'Migration20261214000100_readiness', class: Migration20261214000100Readiness },
   { name: 'Migration20261214000300_claimed_ticks', class: Migration20261214000300ClaimedTicks },
   { name: 'Migration20261215000100_history_chart_preference', class: Migration20261215000100HistoryChartPreference },
-  { name: 'Migration20261216000100_one_index_per_sort', class: Migration20261216000100OneIndexPerSort }
+  { name: 'Migration20261216000100_one_index_per_sort', class: Migration20261216000100OneIndexPerSort },
+  { name: 'Migration20261216000150_narrower_history_indexes', class: Migration20261216000150NarrowerHistoryIndexes }
 ]

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core'
 import type { Action, FieldChangeRecord, Outcome } from './record.js'
 import { EVERYTHING, type HistoryCriteria, type HistoryScope } from './criteria.js'
-import { ordering, visibleRows, WITHHELD, withholding, type HistorySubject, type SqlQuery } from './visible.js'
+import { ordering, recordIdIs, visibleRows, WITHHELD, withholding, type HistorySubject, type SqlQuery } from './visible.js'
 
 /** One history record as a viewer reads it. */
 export interface HistoryRow {
@@ -163,11 +163,14 @@ export async function visibleBefore (em: EntityManager, scope: HistoryScope, bef
   return { count: Number(row!.n), oldest: row!.oldest, newest: row!.newest }
 }
 
+export function everInHistoryQuery (practiceGroupId: number, subject: HistorySubject): SqlQuery {
+  return {
+    sql: `select 1 from audit_records where practice_group_id = ? and ${recordIdIs('record_id')} and record_type = ? limit 1`,
+    params: [practiceGroupId, subject.recordId, subject.recordId, subject.recordType]
+  }
+}
+
 /** Whether a record, even one since deleted, ever appeared in this practice's history: how a deleted record is still named. */
 export async function everInHistory (em: EntityManager, practiceGroupId: number, subject: HistorySubject): Promise<boolean> {
-  const rows = await em.getConnection().execute(
-    'select 1 from audit_records where practice_group_id = ? and record_type = ? and record_id = ? limit 1',
-    [practiceGroupId, subject.recordType, subject.recordId]
-  )
-  return rows.length > 0
+  return (await run(em, everInHistoryQuery(practiceGroupId, subject))).length > 0
 }
