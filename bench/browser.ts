@@ -118,7 +118,7 @@ export async function measureBrowser (baseUrl: string, email: string, password: 
     const rows = await page.locator('#history-panel tr[data-record-id]').count()
 
     // Each click moves the User column on through ascending, descending and unsorted.
-    const sortOnce = (): Promise<SwapSteps> => timeSwap(page, () => page.locator('#history-panel th.col-user a.sort-button').click())
+    const sortOnce = (): Promise<SwapSteps> => timeSwap(page, () => page.locator('#history-panel th.col-user button.sort-button').click())
     // Each click adds or removes Update from the actions shown; the filter stays open across swaps.
     const filterOnce = async (): Promise<SwapSteps> => {
       const popover = page.locator('#filter-action')
