@@ -85,7 +85,7 @@ function casesTargets (results: CaseResult[], where: string): string[] {
 function servedBy (cases: string[] | undefined, all: number): string {
   if (!cases?.length) return 'none of the history cases'
   if (cases.length === all) return `all ${all} history cases`
-  const both = (name: string): boolean => name.endsWith(' asc') && cases.includes(`${name.slice(0, -4)} desc`)
+  const both = (asc: string): boolean => asc.endsWith(' asc') && cases.includes(asc) && cases.includes(`${asc.slice(0, -4)} desc`)
   return cases
     .filter(name => !(name.endsWith(' desc') && both(`${name.slice(0, -5)} asc`)))
     .map(name => both(name) ? `${name.slice(0, -4)} asc and desc` : name)
@@ -111,7 +111,7 @@ export function storageSection (storage: RelationSize[], records: number, casesB
 |---|---|---|---|---|
 ${lines.join('\n')}
 
-Every index, largest first within its table${casesByIndex ? '. The cases each one serves are read from PostgreSQL\'s plans (`EXPLAIN (FORMAT JSON)`) of every history case\'s count and page queries in this run, so an index no case names is there for something else: recording, sealing, verifying, retention or a constraint' : ''}.
+Every index, largest first within its table${casesByIndex ? '. The cases each one serves are read from PostgreSQL\'s plans (`EXPLAIN (FORMAT JSON)`) of every history case\'s count and page queries in this run; an index serves a case when either query reads it. An index no case names serves other work (sealing, alerts, retention, a constraint) or none' : ''}.
 
 | Table | Index | Size | Per record${servesHeading}
 ${indexLines.join('\n')}`
