@@ -118,7 +118,7 @@ export async function measureBrowser (baseUrl: string, email: string, password: 
     const rows = await page.locator('#history-panel tr[data-record-id]').count()
 
     // Each click moves the User column on through ascending, descending and unsorted.
-    const sortOnce = (): Promise<SwapSteps> => timeSwap(page, () => page.locator('#history-panel th.col-user a.sort-button').click())
+    const sortOnce = (): Promise<SwapSteps> => timeSwap(page, () => page.locator('#history-panel th.col-user button.sort-button').click())
     // Each click adds or removes Update from the actions shown; the filter stays open across swaps.
     const filterOnce = async (): Promise<SwapSteps> => {
       const popover = page.locator('#filter-action')
@@ -150,13 +150,13 @@ const median = (values: number[]): number => stats(values).p50
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`
 
 /** The Browser section of docs/BENCHMARKS.md. */
-export function browserSection (b: BrowserTimes, when: Date, machine: string, note: string): string {
+export function browserSection (b: BrowserTimes, when: Date, machine: string, note: string, command = 'npm run bench -- --browser-only'): string {
   const line = (name: string, t: InteractionTimes): string => {
     const r = t.runs
     return `| ${name} | ${ms(t.settled.p50)} | ${ms(t.settled.p95)} | ${ms(t.settled.max)} | ${ms(t.painted.p50)} | ${ms(median(r.map(x => x.response)))} | ${ms(median(r.map(x => x.snapshotted - x.response)))} | ${ms(median(r.map(x => x.swapped - x.snapshotted)))} | ${ms(median(r.map(x => x.settled - x.swapped)))} | ${t.settled.p50 <= 100 ? 'yes' : '**no**'} |`
   }
   return `## Browser
-Measured by \`npm run bench -- --browser-only\` on ${when.toISOString().slice(0, 10)} (${when.toISOString()}), ${machine}. ${note}
+Measured by \`${command}\` on ${when.toISOString().slice(0, 10)} (${when.toISOString()}), ${machine}. ${note}
 
 Headless Chromium ${b.chromium} (playwright-core), 1440 × 900, signed in as the largest practice's Full Access user, on the group history (${b.rows} records a page). Each click is timed in the page from the click event until htmx has settled the new history panel (the new rows are in the DOM), ${b.sort.runs.length} runs each after ${WARM_UP_RUNS} unmeasured ones, waiting between clicks until htmx has no request in flight and the activity chart is drawn, and 100 ms more. The steps are medians, in milliseconds after the click or between two moments.
 

@@ -51,6 +51,57 @@ function groupSizes (size: DataSetSize): number[] {
   return [largest, ...rest]
 }
 
+/** One history record, as the generator and the live arrivals write it. */
+export interface GeneratedRecord {
+  practiceGroupId: number
+  occurredAt: Date
+  userId: number
+  userName: string
+  action: string
+  page: string
+  recordType: string | null
+  recordId: string | null
+  description: string
+  url: string
+  ip: string
+  patientId: string | null
+}
+
+/**
+ * Makes a group's records one at a time: its users with their own
+ * addresses, the actions in their usual mix, descriptions of 9 to 30 words.
+ * Given a focal patient, the record is a view of that patient. The seeded
+ * numbers are drawn in the same order as ever, so a data set of a given
+ * size is the same from run to run.
+ */
+export function recordMaker (group: GeneratedGroup, random: () => number): (occurredAt: () => Date, focalPatientId: number | null) => GeneratedRecord {
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!
+  const weighted = (): string => {
+    let r = random() * 100
+    for (const [action, weight] of ACTIONS) { r -= weight; if (r <= 0) return action }
+    return 'view'
+  }
+  const ips = group.userIds.map((_, i) => i % 7 === 6 ? `2001:db8:${group.id.toString(16)}::${i + 1}` : `10.${group.id % 250}.${i % 250}.${1 + Math.floor(random() * 250)}`)
+  const patients = Math.max(10, Math.floor(group.records / 40))
+  return (occurredAt, focalPatientId) => {
+    const userIndex = Math.floor(random() * group.userIds.length)
+    const focal = focalPatientId !== null
+    const action = focal ? 'view' : weighted()
+    const [page, type] = focal ? ['Patient profile', 'patient'] as [string, string] : pick(PAGES[action]!)
+    const recordId = focal ? String(focalPatientId) : type ? String(1 + Math.floor(random() * patients)) : null
+    const at = occurredAt()
+    const wordCount = 9 + Math.floor(random() * 22)
+    const words = Array.from({ length: wordCount }, () => random() < 0.0005 ? RARE_WORD : pick(WORDS))
+    const description = `${action === 'update' ? 'Changed' : 'Viewed'} ${type ?? 'page'} ${recordId ?? ''}: ${words.join(' ')}`.slice(0, 200)
+    const patientId = type === 'patient' ? recordId : type ? String(1 + Math.floor(random() * patients)) : null
+    const url = type ? `/${type}s/${recordId}${action === 'update' ? '' : random() < 0.2 ? '?tab=notes' : ''}` : `/${page.toLowerCase().replace(/[^a-z]+/g, '-')}`
+    return {
+      practiceGroupId: group.id, occurredAt: at, userId: group.userIds[userIndex]!, userName: `Bench User ${userIndex + 1}`, action, page,
+      recordType: type, recordId, description, url, ip: ips[userIndex]!, patientId
+    }
+  }
+}
+
 function escapeCopy (text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n')
 }
@@ -58,12 +109,6 @@ function escapeCopy (text: string): string {
 /** Loads practices, users and their history with COPY, then rebuilds the history's indexes once. */
 export async function generate (client: pg.Client, size: DataSetSize, now: Date, seed = 20261125): Promise<DataSet> {
   const random = seededRandom(seed)
-  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!
-  const weighted = (): string => {
-    let r = random() * 100
-    for (const [action, weight] of ACTIONS) { r -= weight; if (r <= 0) return action }
-    return 'view'
-  }
   const sizes = groupSizes(size)
   const groups: GeneratedGroup[] = []
   await client.query('begin')
@@ -89,22 +134,12 @@ export async function generate (client: pg.Client, size: DataSetSize, now: Date,
   const newest = now.getTime() - 60_000
   function * lines (): Generator<string> {
     for (const group of groups) {
-      const ips = group.userIds.map((_, i) => i % 7 === 6 ? `2001:db8:${group.id.toString(16)}::${i + 1}` : `10.${group.id % 250}.${i % 250}.${1 + Math.floor(random() * 250)}`)
-      const patients = Math.max(10, Math.floor(group.records / 40))
+      const makeRecord = recordMaker(group, random)
       const focal = group === largest ? FOCAL_RECORDS : 0
       for (let n = 0; n < group.records; n++) {
-        const userIndex = Math.floor(random() * group.userIds.length)
-        const action = n < focal ? 'view' : weighted()
-        const [page, type] = n < focal ? ['Patient profile', 'patient'] as [string, string] : pick(PAGES[action]!)
-        const recordId = n < focal ? String(focalPatientId) : type ? String(1 + Math.floor(random() * patients)) : null
-        const at = new Date(newest - Math.floor(random() * span))
-        const wordCount = 9 + Math.floor(random() * 22)
-        const words = Array.from({ length: wordCount }, () => random() < 0.0005 ? RARE_WORD : pick(WORDS))
-        const description = `${action === 'update' ? 'Changed' : 'Viewed'} ${type ?? 'page'} ${recordId ?? ''}: ${words.join(' ')}`.slice(0, 200)
-        const patientId = type === 'patient' ? recordId : type ? String(1 + Math.floor(random() * patients)) : null
-        const url = type ? `/${type}s/${recordId}${action === 'update' ? '' : random() < 0.2 ? '?tab=notes' : ''}` : `/${page.toLowerCase().replace(/[^a-z]+/g, '-')}`
-        yield [group.id, at.toISOString(), group.userIds[userIndex], `Bench User ${userIndex + 1}`, action, page, type ?? '\\N', recordId ?? '\\N',
-          escapeCopy(description), escapeCopy(url), ips[userIndex], patientId ?? '\\N'].join('\t') + '\n'
+        const r = makeRecord(() => new Date(newest - Math.floor(random() * span)), n < focal ? focalPatientId : null)
+        yield [r.practiceGroupId, r.occurredAt.toISOString(), r.userId, r.userName, r.action, r.page, r.recordType ?? '\\N', r.recordId ?? '\\N',
+          escapeCopy(r.description), escapeCopy(r.url), r.ip, r.patientId ?? '\\N'].join('\t') + '\n'
       }
     }
   }

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 import http from 'node:http'
 
 export interface Stats { p50: number, p95: number, max: number, samples: number }
@@ -27,6 +28,47 @@ export async function sample (work: () => Promise<unknown>, samples: number, war
 export function rssMb (pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find(l => l.startsWith('VmRSS:'))
   return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024
+}
+
+/** Watches a process's resident memory every 100 ms until stopped: what it was before and the most it reached. */
+export function watchRss (pid = process.pid): () => { before: number, peak: number } {
+  const before = rssMb(pid)
+  let peak = before
+  const timer = setInterval(() => { try { peak = Math.max(peak, rssMb(pid)) } catch { /* the process is gone */ } }, 100)
+  return () => {
+    clearInterval(timer)
+    return { before, peak }
+  }
+}
+
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim())
+
+/** What /proc/<pid>/stat says of a process: its name, its parent and the CPU it has used, user and system, in seconds. */
+function processCpu (pid: number): { name: string, parent: number, seconds: number } | null {
+  let stat: string
+  try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8') } catch { return null }
+  // The name is in parentheses and may hold spaces; the fields after it are counted from its closing one.
+  const close = stat.lastIndexOf(')')
+  const fields = stat.slice(close + 2).split(' ')
+  return { name: stat.slice(stat.indexOf('(') + 1, close), parent: Number(fields[1]), seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND }
+}
+
+/** CPU seconds used so far by one process. */
+export const cpuSeconds = (pid: number): number => processCpu(pid)?.seconds ?? 0
+
+/** The parent of a process, or null when it is not on this machine. */
+export const parentOf = (pid: number): number | null => processCpu(pid)?.parent ?? null
+
+/** CPU seconds used so far by a process and each of its children, by pid, leaving out the pids in `except`. */
+export function familyCpuSeconds (parent: number, except: ReadonlySet<number> = new Set()): Map<number, number> {
+  const used = new Map<number, number>()
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry)
+    if (!Number.isInteger(pid) || except.has(pid)) continue
+    const cpu = processCpu(pid)
+    if (cpu && (pid === parent || cpu.parent === parent)) used.set(pid, cpu.seconds)
+  }
+  return used
 }
 
 export const ms = (n: number): string => n < 10 ? n.toFixed(2) : n.toFixed(1)
@@ -78,7 +120,8 @@ export class HttpUser {
   }
 }
 
-export interface RelationSize { table: string, heap: number, toast: number, indexes: Array<{ name: string, bytes: number }> }
+export interface IndexSize { name: string, bytes: number, primary: boolean, unique: boolean }
+export interface RelationSize { table: string, heap: number, toast: number, indexes: IndexSize[] }
 
 /** What each history table takes on disk: its rows, their out-of-line (TOAST) part, and each index. */
 export async function measureStorage (db: import('pg').Client, tables: readonly string[]): Promise<RelationSize[]> {
@@ -86,13 +129,14 @@ export async function measureStorage (db: import('pg').Client, tables: readonly 
   for (const table of tables) {
     const { rows: [row] } = await db.query<{ heap: string, total: string, indexes: string }>(
       'select pg_relation_size($1::regclass) as heap, pg_total_relation_size($1::regclass) as total, pg_indexes_size($1::regclass) as indexes', [table])
-    const { rows: indexes } = await db.query<{ name: string, bytes: string }>(
-      'select indexrelid::regclass::text as name, pg_relation_size(indexrelid) as bytes from pg_index where indrelid = $1::regclass order by 2 desc', [table])
+    const { rows: indexes } = await db.query<{ name: string, bytes: string, primary: boolean, unique: boolean }>(
+      `select indexrelid::regclass::text as name, pg_relation_size(indexrelid) as bytes, indisprimary as primary, indisunique as unique
+         from pg_index where indrelid = $1::regclass order by 2 desc`, [table])
     sizes.push({
       table,
       heap: Number(row!.heap),
       toast: Number(row!.total) - Number(row!.heap) - Number(row!.indexes),
-      indexes: indexes.map(index => ({ name: index.name, bytes: Number(index.bytes) }))
+      indexes: indexes.map(index => ({ name: index.name, bytes: Number(index.bytes), primary: index.primary, unique: index.unique }))
     })
   }
   return sizes

@@ -1,0 +1,117 @@
+import type pg from 'pg'
+import { DAY_MS } from '../src/domain/time/zoned.js'
+import { toPg } from '../src/db/sql.js'
+import { interpret } from '../src/domain/history/history-criteria.js'
+import { readParams } from '../src/domain/history/history-params.js'
+import { COLUMNS } from '../src/domain/audit-records/criteria.js'
+import { COUNT_LIMIT, type HistorySubject } from '../src/domain/history/history.service.js'
+import { countQuery, pageQuery } from '../src/domain/audit-records/reads.js'
+import type { HistoryScope } from '../src/domain/history/access.js'
+import { FOCAL_RECORDS } from './generate.js'
+import { ms, sample, type HttpUser, type Stats } from './measure.js'
+
+type SqlQuery = ReturnType<typeof countQuery>
+
+export interface HistoryCase { name: string, query: string, subject?: HistorySubject }
+export interface CaseResult { name: string, app: Stats, sql: Stats }
+
+/** What the history cases read: the largest practice, one of its users, one of its addresses, the focal patient. */
+export interface CaseSetting {
+  scope: HistoryScope
+  userIds: number[]
+  someIp: string
+  focalPatientId: number
+  now: Date
+}
+
+/** Every sort, each filter on its own and combined, paging, and one patient's record history. */
+export function historyCases (s: CaseSetting): HistoryCase[] {
+  const user = s.userIds[0]!
+  const [a, b] = s.someIp.split('.')
+  const from = new Date(s.now.getTime() - 60 * DAY_MS).toISOString().slice(0, 10)
+  const to = new Date(s.now.getTime() - 30 * DAY_MS).toISOString().slice(0, 10)
+  return [
+    { name: 'default order (newest first)', query: '' },
+    ...COLUMNS.flatMap(c => (['asc', 'desc'] as const).map(dir => ({ name: `sort ${c} ${dir}`, query: `sort=${c}&dir=${dir}` }))),
+    { name: 'filter date: last 30 days', query: 'range=last-30-days' },
+    { name: 'filter user', query: `user=${user}` },
+    { name: 'filter action: update', query: 'action=update' },
+    { name: 'filter page: Invoice', query: 'pageName=Invoice' },
+    { name: 'filter ID (exact)', query: 'id=123' },
+    { name: 'filter IP (exact)', query: `ip=${encodeURIComponent(s.someIp)}` },
+    { name: 'filter IP (CIDR /16)', query: `ip=${a}.${b}.0.0%2F16` },
+    { name: 'user + 2 actions + date range', query: `user=${user}&action=view&action=update&from=${from}&to=${to}` },
+    { name: 'description contains a common word', query: 'description=patient' },
+    { name: 'description contains a rare word', query: 'description=zanzibar' },
+    { name: 'description contains nothing', query: 'description=qqxqqxqq' },
+    { name: 'URL contains', query: 'url=tab%3Dnotes' },
+    { name: 'page 1', query: 'page=1' },
+    { name: 'page 200', query: 'page=200' },
+    { name: `record history: patient with ${FOCAL_RECORDS.toLocaleString()} records`, query: '', subject: { recordType: 'patient', recordId: String(s.focalPatientId) } }
+  ]
+}
+
+export function caseUrl (c: HistoryCase, focalPatientId: number): string {
+  const path = c.subject ? `/patients/${focalPatientId}/history` : '/settings/users/history'
+  return c.query ? `${path}?${c.query}` : path
+}
+
+/** The count query of a case, and its page query once the count is known, as the app builds them. */
+function caseQueries (c: HistoryCase, s: CaseSetting): { counting: SqlQuery, paging: (total: number) => SqlQuery } {
+  const choices = { users: s.userIds.map(id => ({ id, name: '' })), pages: ['Invoice', 'Patient profile', 'Appointment', 'Patients'] }
+  const { criteria, problems } = interpret(readParams(Object.fromEntries(new URLSearchParams(c.query).entries()) as Record<string, unknown>), choices, s.now, 'Australia/Sydney')
+  if (problems.length) throw new Error(`${c.name}: ${problems.map(p => p.message).join('; ')}`)
+  // URLSearchParams keeps only the last of repeated keys; the app reads them all.
+  if (c.query.includes('user=')) criteria.userIds = [s.userIds[0]!]
+  if (c.query.includes('action=view&action=update')) criteria.actions = ['view', 'update']
+  const subject = c.subject ?? null
+  return {
+    counting: countQuery(s.scope, subject, criteria, COUNT_LIMIT),
+    paging: total => pageQuery(s.scope, subject, criteria, total > COUNT_LIMIT ? criteria.page : Math.min(criteria.page, Math.max(1, Math.ceil(total / criteria.size))))
+  }
+}
+
+/** Each case over HTTP through the app, then the same count and page queries straight to PostgreSQL. */
+export async function measureCases (cases: HistoryCase[], s: CaseSetting, user: HttpUser, db: pg.Client, samples: number, log: (line: string) => void): Promise<CaseResult[]> {
+  const results: CaseResult[] = []
+  for (const c of cases) {
+    const app = await sample(() => user.get(caseUrl(c, s.focalPatientId)), samples)
+    const { counting, paging } = caseQueries(c, s)
+    const sql = await sample(async () => {
+      const { rows: [{ total }] } = await db.query<{ total: string }>(toPg(counting.sql), counting.params)
+      const page = paging(Number(total))
+      await db.query(toPg(page.sql), page.params)
+    }, samples)
+    results.push({ name: c.name, app, sql })
+    log(`${c.name}: app p50 ${ms(app.p50)} p95 ${ms(app.p95)} · SQL p50 ${ms(sql.p50)} p95 ${ms(sql.p95)} ms`)
+  }
+  return results
+}
+
+/** The names of the indexes a plan reads, at any depth. */
+function indexesIn (plan: Record<string, unknown>): string[] {
+  const own = typeof plan['Index Name'] === 'string' ? [plan['Index Name']] : []
+  const children = (plan.Plans as Record<string, unknown>[] | undefined) ?? []
+  return [...own, ...children.flatMap(indexesIn)]
+}
+
+/**
+ * The cases each index serves, by index name, from PostgreSQL's own plans
+ * (EXPLAIN) of every case's count and page queries: what the storage table
+ * says an index is for cannot drift from what the queries use.
+ */
+export async function casesByIndex (cases: HistoryCase[], s: CaseSetting, db: pg.Client): Promise<Map<string, string[]>> {
+  const served = new Map<string, string[]>()
+  const explain = async (q: SqlQuery): Promise<string[]> => {
+    const { rows: [row] } = await db.query<{ 'QUERY PLAN': [{ Plan: Record<string, unknown> }] }>(`explain (format json) ${toPg(q.sql)}`, q.params)
+    return indexesIn(row!['QUERY PLAN'][0].Plan)
+  }
+  for (const c of cases) {
+    const { counting, paging } = caseQueries(c, s)
+    const { rows: [{ total }] } = await db.query<{ total: string }>(toPg(counting.sql), counting.params)
+    for (const index of new Set([...await explain(counting), ...await explain(paging(Number(total)))])) {
+      served.set(index, [...served.get(index) ?? [], c.name])
+    }
+  }
+  return served
+}
