@@ -24,6 +24,7 @@ import { Migration20261213000100ClusterMoves } from '../../migrations/Migration2
 import { Migration20261214000100Readiness } from '../../migrations/Migration20261214000100_readiness.js'
 import { Migration20261214000300ClaimedTicks } from '../../migrations/Migration20261214000300_claimed_ticks.js'
 import { Migration20261215000100HistoryChartPreference } from '../../migrations/Migration20261215000100_history_chart_preference.js'
+import { Migration20261216000200HistoryTextEstimates } from '../../migrations/Migration20261216000200_history_text_estimates.js'
 
 /** Listed explicitly so the same build runs migrations from source (tsx) and from dist. */
 export const migrationsList = [
@@ -52,5 +53,6 @@ export const migrationsList = [
   { name: 'Migration20261213000100_cluster_moves', class: Migration20261213000100ClusterMoves },
   { name: 'Migration20261214000100_readiness', class: Migration20261214000100Readiness },
   { name: 'Migration20261214000300_claimed_ticks', class: Migration20261214000300ClaimedTicks },
-  { name: 'Migration20261215000100_history_chart_preference', class: Migration20261215000100HistoryChartPreference }
+  { name: 'Migration20261215000100_history_chart_preference', class: Migration20261215000100HistoryChartPreference },
+  { name: 'Migration20261216000200_history_text_estimates', class: Migration20261216000200HistoryTextEstimates }
 ]
