@@ -5,9 +5,9 @@ import { Migration } from '@mikro-orm/migrations'
  * trigram indexes, whichever PostgreSQL's estimate of the text's share says
  * is quicker. That estimate tests the pattern against a sample of
  * descriptions and URLs: with the default hundred, a word in one record of a
- * hundred looks either absent or ten times as common as it is; a thousand
- * tell them apart. ANALYZE reads a larger sample for it, and only these two
- * columns keep the longer lists.
+ * hundred looks absent about one time in three, and is then looked up as if
+ * rare; a thousand tell it apart. ANALYZE reads a larger sample for it, and
+ * only these two columns keep the longer lists.
  */
 export class Migration20261216000200HistoryTextEstimates extends Migration {
   override async up (): Promise<void> {
