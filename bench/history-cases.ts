@@ -4,8 +4,8 @@ import { toPg } from '../src/db/sql.js'
 import { interpret } from '../src/domain/history/history-criteria.js'
 import { readParams } from '../src/domain/history/history-params.js'
 import { COLUMNS } from '../src/domain/audit-records/criteria.js'
-import { COUNT_LIMIT, type HistorySubject } from '../src/domain/history/history.service.js'
-import { countQuery, pageQuery } from '../src/domain/audit-records/reads.js'
+import { COUNT_LIMIT, TEXT_COUNT_LIMIT, type HistorySubject } from '../src/domain/history/history.service.js'
+import { countQuery, pageQuery, shareOfPlan, textShareQuery } from '../src/domain/audit-records/reads.js'
 import type { HistoryScope } from '../src/domain/history/access.js'
 import { FOCAL_RECORDS } from './generate.js'
 import { ms, sample, type HttpUser, type Stats } from './measure.js'
@@ -56,8 +56,12 @@ export function caseUrl (c: HistoryCase, focalPatientId: number): string {
   return c.query ? `${path}?${c.query}` : path
 }
 
-/** The count query of a case, and its page query once the count is known, as the app builds them. */
-function caseQueries (c: HistoryCase, s: CaseSetting): { counting: SqlQuery, paging: (total: number) => SqlQuery } {
+/**
+ * The statements of a case as the app sends them: under a text filter the
+ * estimate that decides how to count, then the count, then the page once
+ * the count is known.
+ */
+async function runCase (c: HistoryCase, s: CaseSetting, db: pg.Client, each: (q: SqlQuery) => Promise<void> = async () => {}): Promise<void> {
   const choices = { users: s.userIds.map(id => ({ id, name: '' })), pages: ['Invoice', 'Patient profile', 'Appointment', 'Patients'] }
   const { criteria, problems } = interpret(readParams(Object.fromEntries(new URLSearchParams(c.query).entries()) as Record<string, unknown>), choices, s.now, 'Australia/Sydney')
   if (problems.length) throw new Error(`${c.name}: ${problems.map(p => p.message).join('; ')}`)
@@ -65,10 +69,15 @@ function caseQueries (c: HistoryCase, s: CaseSetting): { counting: SqlQuery, pag
   if (c.query.includes('user=')) criteria.userIds = [s.userIds[0]!]
   if (c.query.includes('action=view&action=update')) criteria.actions = ['view', 'update']
   const subject = c.subject ?? null
-  return {
-    counting: countQuery(s.scope, subject, criteria, COUNT_LIMIT),
-    paging: total => pageQuery(s.scope, subject, criteria, total > COUNT_LIMIT ? criteria.page : Math.min(criteria.page, Math.max(1, Math.ceil(total / criteria.size))))
-  }
+  const estimate = textShareQuery(s.scope, subject, criteria)
+  const share = estimate ? shareOfPlan((await db.query(toPg(estimate.sql), estimate.params)).rows[0]) : null
+  const limit = share === null ? COUNT_LIMIT : TEXT_COUNT_LIMIT
+  const counting = countQuery(s.scope, subject, criteria, limit, share)
+  const { rows: [{ total }] } = await db.query<{ total: string }>(toPg(counting.sql), counting.params)
+  const paging = pageQuery(s.scope, subject, criteria, Number(total) > limit ? criteria.page : Math.min(criteria.page, Math.max(1, Math.ceil(Number(total) / criteria.size))))
+  await db.query(toPg(paging.sql), paging.params)
+  await each(counting)
+  await each(paging)
 }
 
 /** Each case over HTTP through the app, then the same count and page queries straight to PostgreSQL. */
@@ -76,12 +85,7 @@ export async function measureCases (cases: HistoryCase[], s: CaseSetting, user: 
   const results: CaseResult[] = []
   for (const c of cases) {
     const app = await sample(() => user.get(caseUrl(c, s.focalPatientId)), samples)
-    const { counting, paging } = caseQueries(c, s)
-    const sql = await sample(async () => {
-      const { rows: [{ total }] } = await db.query<{ total: string }>(toPg(counting.sql), counting.params)
-      const page = paging(Number(total))
-      await db.query(toPg(page.sql), page.params)
-    }, samples)
+    const sql = await sample(() => runCase(c, s, db), samples)
     results.push({ name: c.name, app, sql })
     log(`${c.name}: app p50 ${ms(app.p50)} p95 ${ms(app.p95)} · SQL p50 ${ms(sql.p50)} p95 ${ms(sql.p95)} ms`)
   }
@@ -107,11 +111,9 @@ export async function casesByIndex (cases: HistoryCase[], s: CaseSetting, db: pg
     return indexesIn(row!['QUERY PLAN'][0].Plan)
   }
   for (const c of cases) {
-    const { counting, paging } = caseQueries(c, s)
-    const { rows: [{ total }] } = await db.query<{ total: string }>(toPg(counting.sql), counting.params)
-    for (const index of new Set([...await explain(counting), ...await explain(paging(Number(total)))])) {
-      served.set(index, [...served.get(index) ?? [], c.name])
-    }
+    const read = new Set<string>()
+    await runCase(c, s, db, async q => { for (const index of await explain(q)) read.add(index) })
+    for (const index of read) served.set(index, [...served.get(index) ?? [], c.name])
   }
   return served
 }

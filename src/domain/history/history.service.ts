@@ -3,7 +3,7 @@ import { User } from '../users/user.entity.js'
 import type { FilterChoices } from './history-criteria.js'
 import type { HistoryCriteria } from '../audit-records/criteria.js'
 import type { HistoryScope } from './access.js'
-import { countVisible, readVisiblePage, visiblePageNames, type HistoryRow } from '../audit-records/reads.js'
+import { countVisible, readVisiblePage, textFilterShare, visiblePageNames, type HistoryRow } from '../audit-records/reads.js'
 import type { HistorySubject } from '../audit-records/visible.js'
 
 export type { HistorySubject } from '../audit-records/visible.js'
@@ -16,9 +16,16 @@ export type { HistoryRow } from '../audit-records/reads.js'
  */
 export const COUNT_LIMIT = 10_000
 
+/**
+ * Counting stops sooner when the description or URL must contain a text:
+ * each row is tested as it is read, and a common word's first 1,000
+ * matches are found in milliseconds where its 10,000th is not.
+ */
+export const TEXT_COUNT_LIMIT = 1_000
+
 export interface HistoryPage {
   rows: HistoryRow[]
-  /** How many rows match: exact up to COUNT_LIMIT, otherwise COUNT_LIMIT and `totalIsExact` false. */
+  /** How many rows match: exact up to the counting limit (COUNT_LIMIT, or TEXT_COUNT_LIMIT under a text filter), otherwise that limit and `totalIsExact` false. */
   total: number
   totalIsExact: boolean
   /** The page shown, or null for the last page of a list too long to count. */
@@ -33,9 +40,9 @@ export interface HistoryPage {
 
 /**
  * One page of the history as this viewer may see it, with the total that
- * matches. Up to COUNT_LIMIT rows the total and the pages are exact; past
- * it, pages are still reached by number, and the last page is read from
- * the other end.
+ * matches. Up to the counting limit the total and the pages are exact;
+ * past it, pages are still reached by number, and the last page is read
+ * from the other end.
  */
 export async function searchHistory (em: EntityManager, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria): Promise<HistoryPage> {
   const read = (page: number | 'last'): Promise<HistoryRow[]> => readVisiblePage(em, scope, subject, criteria, page)
@@ -44,8 +51,10 @@ export async function searchHistory (em: EntityManager, scope: HistoryScope, sub
   // The page asked for is read while counting, on a second connection: almost always it exists, and the reply comes a round trip sooner.
   const askedRows = asked === null ? null : read(asked)
   askedRows?.catch(() => {})
-  const count = await countVisible(em, scope, subject, criteria, COUNT_LIMIT)
-  if (count <= COUNT_LIMIT) {
+  const share = await textFilterShare(em, scope, subject, criteria)
+  const limit = share === null ? COUNT_LIMIT : TEXT_COUNT_LIMIT
+  const count = await countVisible(em, scope, subject, criteria, limit, share)
+  if (count <= limit) {
     const pages = Math.max(1, Math.ceil(count / size))
     const page = asked === null ? pages : Math.min(asked, pages)
     const rows = page === asked ? await askedRows! : await read(page)
@@ -53,9 +62,9 @@ export async function searchHistory (em: EntityManager, scope: HistoryScope, sub
   }
   if (asked !== null) {
     const rows = await askedRows!
-    if (rows.length > 0) return { rows, total: COUNT_LIMIT, totalIsExact: false, page: asked, pages: null, size, hasNext: rows.length === size, requestedPage: null }
+    if (rows.length > 0) return { rows, total: limit, totalIsExact: false, page: asked, pages: null, size, hasNext: rows.length === size, requestedPage: null }
   }
-  return { rows: await read('last'), total: COUNT_LIMIT, totalIsExact: false, page: null, pages: null, size, hasNext: false, requestedPage: asked }
+  return { rows: await read('last'), total: limit, totalIsExact: false, page: null, pages: null, size, hasNext: false, requestedPage: asked }
 }
 
 const CHOICES_TTL_MS = 60_000
