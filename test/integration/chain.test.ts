@@ -12,6 +12,7 @@ import { nextEntry, storedInstant } from '../../src/domain/chain/chain-encoding.
 import type { PoolClient } from 'pg'
 import { purgeExpired } from '../../src/domain/scheduled-job/purge-expired.js'
 import { inPracticeScope } from '../../src/db/practice-scope.js'
+import { hasUnsealedBefore } from '../../src/domain/audit-records/chain-reads.js'
 
 const DAY = 86_400_000
 const ctx = await build(t)
@@ -224,4 +225,78 @@ t.test('when someone without Full Access asks to verify, then there is no button
   t.equal(refused.statusCode, 403)
   const forged = await (await signedInAgent(ctx.app, clinic.owner.email)).post('/settings/users/history/verify', {}, { csrf: false })
   t.equal(forged.statusCode, 403, 'a cross-site form cannot start it')
+})
+
+/** A practice whose records fill many small seals, so what verifying checks in one seal is carried to the next. */
+async function clinicInManySeals (t: Test): Promise<{ clinic: Clinic, middle: number[] }> {
+  const clinic = await clinicWithRecords(24)
+  // Other tests' transactions can hold sealing back: seal again, still four at a time, until every record is in.
+  const giveUpAt = Date.now() + 20_000
+  while (await hasUnsealedBefore(ctx.em(), clinic.group.id, new Date('9999-12-31T00:00:00Z')) && Date.now() < giveUpAt) {
+    await sealCommittedRecords(ctx.em(), ctx.clock.now(), 4)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  await sealAll(clinic)
+  const [{ seals }] = await ctx.em().getConnection().execute<Array<{ seals: string }>>(
+    "select count(*) as seals from audit_chain where practice_group_id = ? and kind = 'seal'", [clinic.group.id])
+  t.ok(Number(seals) >= 4, `${seals} seals`)
+  const ids = await recordIds(clinic)
+  return { clinic, middle: ids.slice(12, 15) }
+}
+
+t.test('when a practice\'s records fill many seals, then a record deleted from a middle seal is reported missing and the rest verify', async t => {
+  const { clinic, middle } = await clinicInManySeals(t)
+  const db = await ownerConnection(t)
+  await db.query('delete from audit_records where id = $1', [middle[1]])
+  const result = await verifyPracticeChain(ctx.em(), ctx.plan, clinic.group.id)
+  t.match(result, { intact: false, problems: 1, verified: 23, firstProblem: { recordId: middle[1], message: /deleted without a checkpoint/ } })
+})
+
+t.test('when a practice\'s records fill many seals, then two records of a middle seal swapped are reported changed, the first one first', async t => {
+  const { clinic, middle } = await clinicInManySeals(t)
+  const db = await ownerConnection(t)
+  await db.query(`update audit_records a set description = b.description from audit_records b
+    where (a.id, b.id) in (($1::bigint, $2::bigint), ($2::bigint, $1::bigint))`, [middle[0], middle[2]])
+  const result = await verifyPracticeChain(ctx.em(), ctx.plan, clinic.group.id)
+  t.match(result, { intact: false, problems: 2, verified: 22, firstProblem: { recordId: middle[0], message: /changed/ } })
+})
+
+t.test('when a practice\'s records fill many seals, then a record slipped in beside a middle seal\'s is reported as inserted afterwards', async t => {
+  const { clinic, middle } = await clinicInManySeals(t)
+  const db = await ownerConnection(t)
+  const { rows: [forged] } = await db.query(`insert into audit_records (practice_group_id, occurred_at, user_id, user_name, action, page, description, url, tx_id)
+    select practice_group_id, occurred_at, user_id, user_name, action, page, 'Nothing happened here', url, tx_id from audit_records where id = $1
+    returning id`, [middle[1]])
+  const result = await verifyPracticeChain(ctx.em(), ctx.plan, clinic.group.id)
+  t.match(result, { intact: false, problems: 1, verified: 24, firstProblem: { recordId: Number(forged.id), message: /inserted afterwards/ } })
+})
+
+t.test('when a well-formed entry seals a record a second time, then verification reports it sealed twice', async t => {
+  const clinic = await clinicWithRecords(3)
+  await sealAll(clinic)
+  const db = await ownerConnection(t)
+  const { rows: [first] } = await db.query(`select record_ids[1]::text as id, substring(record_digests from 1 for 32) as digest, record_times[1]::text as time
+    from audit_chain where practice_group_id = $1 and kind = 'seal' order by seq limit 1`, [clinic.group.id])
+  const query = clientQuery(db as unknown as PoolClient)
+  await insertEntry(query, nextEntry(await chainHead(query, clinic.group.id), {
+    practiceGroupId: clinic.group.id, kind: 'seal', createdAt: storedInstant(ctx.clock.now()), recordIds: [Number(first.id)], recordDigests: first.digest, recordTimes: [Number(first.time)], cutoff: null
+  }))
+  const result = await verifyPracticeChain(ctx.em(), ctx.plan, clinic.group.id)
+  t.match(result, { intact: false, problems: 1, verified: 3, firstProblem: { recordId: Number(first.id), message: /sealed twice/ } })
+})
+
+t.test('when a checkpoint names a record still present and one no seal holds, then verification reports both, the sealed one first', async t => {
+  const clinic = await clinicWithRecords(3)
+  await sealAll(clinic)
+  const ids = await recordIds(clinic)
+  const db = await ownerConnection(t)
+  const query = clientQuery(db as unknown as PoolClient)
+  const now = ctx.clock.now()
+  const neverSealed = ids[2]! + 1_000_000_000
+  await insertEntry(query, nextEntry(await chainHead(query, clinic.group.id), {
+    practiceGroupId: clinic.group.id, kind: 'checkpoint', createdAt: storedInstant(now), recordIds: [ids[1]!, neverSealed], recordDigests: null, recordTimes: null,
+    cutoff: storedInstant(new Date(now.getTime() - 30 * DAY))
+  }))
+  const result = await verifyPracticeChain(ctx.em(), ctx.plan, clinic.group.id)
+  t.match(result, { intact: false, problems: 2, deleted: 0, firstProblem: { recordId: ids[1], message: /is present although checkpoint #\d+ deleted it/ } })
 })

@@ -12,7 +12,7 @@ import { sealPracticeBefore } from '../../src/domain/chain/sealer.js'
 import { verifyPracticeChain } from '../../src/domain/chain/chain.service.js'
 import { clientQuery, insertEntry } from '../../src/domain/chain/chain-store.js'
 import { nextEntry, recordDigest, instantMicros, storedInstant, type ChainEntry } from '../../src/domain/chain/chain-encoding.js'
-import { declareVerifyingCursor, fetchChainRecords } from '../../src/domain/audit-records/chain-reads.js'
+import { declareSealingCursor, fetchChainRecords } from '../../src/domain/audit-records/chain-reads.js'
 import { signAndFileHeads } from '../../src/domain/signed-heads/sign-heads.js'
 import { headsFile, parseHeadLine } from '../../src/domain/signed-heads/head-files.js'
 import { readSignedHead } from '../../src/domain/signed-heads/signed-head.js'
@@ -62,8 +62,8 @@ async function rewriteChain (t: Test, clinic: Clinic, perSeal: number): Promise<
   await db.query('begin')
   await db.query(`update audit_records set description = 'Viewed nothing' where id = (select min(id) from audit_records where practice_group_id = $1)`, [clinic.group.id])
   await db.query('delete from audit_chain where practice_group_id = $1', [clinic.group.id])
-  await declareVerifyingCursor(db as unknown as PoolClient, 'rewrite', clinic.group.id)
-  const records = await fetchChainRecords(db as unknown as PoolClient, 'rewrite', 100_000)
+  await declareSealingCursor(db as unknown as PoolClient, 'rewrite', 0n, '9223372036854775807')
+  const records = (await fetchChainRecords(db as unknown as PoolClient, 'rewrite', 100_000)).filter(r => r.practiceGroupId === clinic.group.id)
   await db.query('close rewrite')
   let head: ChainEntry | null = null
   for (let i = 0; i < records.length; i += perSeal) {

@@ -4,6 +4,7 @@ import { instantMicros, nextEntry, recordDigest, type ChainEntry } from '../../s
 import type { ChainRecord } from '../../src/domain/audit-records/chain-reads.js'
 import { verifyChain } from '../../src/domain/chain/chain-verifier.js'
 import { DEFAULT_PLAN } from '../../src/domain/plan/plan.js'
+import { chainReaderOf } from '../helpers/chain-reader.js'
 
 const random = seededRandom(20261125)
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!
@@ -225,7 +226,7 @@ const TAMPERINGS: Record<string, Tampering> = {
 t.test('property: an untouched chain always verifies, and accounts for every record', async t => {
   for (let i = 0; i < 500; i++) {
     const world = randomWorld()
-    const result = await verifyChain(DEFAULT_PLAN, world.entries, world.records, world.sealedBelow)
+    const result = await verifyChain(DEFAULT_PLAN, chainReaderOf(world.entries, world.records), world.sealedBelow)
     if (!result.intact || result.verified !== world.sealedPresent || result.deleted !== world.deleted ||
       result.awaitingSeal !== world.records.length - world.sealedPresent) {
       t.fail(`world ${i} did not verify: ${JSON.stringify(result)}`)
@@ -247,7 +248,7 @@ t.test('property: every one of 10,000 random tamperings is detected', async t =>
     total++
     applied[kind] = (applied[kind] ?? 0) + 1
     const knownHead = NEEDS_KNOWN_HEAD.has(kind) ? original.entries.at(-1)!.hash : null
-    const result = await verifyChain(DEFAULT_PLAN, world.entries, world.records, world.sealedBelow, { knownHead })
+    const result = await verifyChain(DEFAULT_PLAN, chainReaderOf(world.entries, world.records), world.sealedBelow, { knownHead })
     if (result.intact || result.firstProblem === null) {
       t.fail(`"${kind}" (${what}) went unnoticed`)
       return
@@ -263,6 +264,6 @@ t.test('property: without the head noted before, cutting off the newest entries 
   const original = world.entries.at(-1)!.hash
   const cut = copy(world)
   t.ok(TAMPERINGS['cut off the newest entries and their records']!(cut))
-  t.equal((await verifyChain(DEFAULT_PLAN, cut.entries, cut.records, 0n)).intact, true, 'why the head is worth writing down')
-  t.equal((await verifyChain(DEFAULT_PLAN, cut.entries, cut.records, 0n, { knownHead: original })).intact, false)
+  t.equal((await verifyChain(DEFAULT_PLAN, chainReaderOf(cut.entries, cut.records), 0n)).intact, true, 'why the head is worth writing down')
+  t.equal((await verifyChain(DEFAULT_PLAN, chainReaderOf(cut.entries, cut.records), 0n, { knownHead: original })).intact, false)
 })

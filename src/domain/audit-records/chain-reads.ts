@@ -38,25 +38,26 @@ const CHAIN_RECORD_COLUMNS = `id::text as id, tx_id::text as tx_id, practice_gro
   user_id, user_name, action, page, record_type, record_id, description, url, ip::text as ip, changes::text as changes,
   patient_id::text as patient_id, outcome, tx_id >= (select patient_sealed_from from audit_seal_state) as covers_patient`
 
-function chainRecordFromRow (row: Record<string, unknown>): ChainRecord {
+/** A row of CHAIN_RECORD_COLUMNS fetched as an array, in that order: the cheapest form the driver hands out. */
+function chainRecordFromRow (row: unknown[]): ChainRecord {
   return {
-    id: Number(row.id),
-    txId: String(row.tx_id),
-    practiceGroupId: Number(row.practice_group_id),
-    occurredAt: String(row.occurred_at),
-    userId: row.user_id == null ? null : Number(row.user_id),
-    userName: String(row.user_name),
-    action: String(row.action),
-    page: String(row.page),
-    recordType: row.record_type == null ? null : String(row.record_type),
-    recordId: row.record_id == null ? null : String(row.record_id),
-    description: String(row.description),
-    url: String(row.url),
-    ip: row.ip == null ? null : String(row.ip),
-    changes: row.changes == null ? null : String(row.changes),
-    patientId: row.patient_id == null ? null : String(row.patient_id),
-    outcome: String(row.outcome),
-    coversPatient: row.covers_patient === true
+    id: Number(row[0]),
+    txId: row[1] as string,
+    practiceGroupId: row[2] as number,
+    occurredAt: row[3] as string,
+    userId: row[4] as number | null,
+    userName: row[5] as string,
+    action: row[6] as string,
+    page: row[7] as string,
+    recordType: row[8] as string | null,
+    recordId: row[9] as string | null,
+    description: row[10] as string,
+    url: row[11] as string,
+    ip: row[12] as string | null,
+    changes: row[13] as string | null,
+    patientId: row[14] as string | null,
+    outcome: row[15] as string,
+    coversPatient: row[16] === true
   }
 }
 
@@ -69,16 +70,74 @@ export async function declareSealingCursor (client: PoolClient, cursor: string, 
     select ${CHAIN_RECORD_COLUMNS} from audit_records where tx_id >= $1 and tx_id < $2 order by audit_records.practice_group_id, audit_records.id`, [fromTx.toString(), toTx])
 }
 
-/** A cursor over all of one practice's records in id order: what verifying reads against the chain. */
-export async function declareVerifyingCursor (client: PoolClient, cursor: string, practiceGroupId: number): Promise<void> {
-  await client.query(`declare ${cursor} no scroll cursor for
-    select ${CHAIN_RECORD_COLUMNS} from audit_records where practice_group_id = $1 order by audit_records.id`, [practiceGroupId])
+/** An id list as a PostgreSQL array literal: bound as one parameter, where an array would be spread into one per id. */
+export function idArray (ids: readonly number[]): string {
+  return `{${ids.join(',')}}`
+}
+
+/** Those of these records that exist, in any order: what verifying checks one seal against. */
+export async function chainRecordsById (client: PoolClient, ids: readonly number[]): Promise<ChainRecord[]> {
+  const { rows } = await client.query<unknown[]>({
+    text: `select ${CHAIN_RECORD_COLUMNS} from audit_records where id = any($1::bigint[])`, values: [idArray(ids)], rowMode: 'array'
+  })
+  return rows.map(chainRecordFromRow)
+}
+
+/** Which of these ids a record still has. */
+export async function existingRecordIds (client: PoolClient, ids: readonly number[]): Promise<Set<number>> {
+  const { rows } = await client.query<{ id: string }>('select id::text as id from audit_records where id = any($1::bigint[])', [idArray(ids)])
+  return new Set(rows.map(row => Number(row.id)))
+}
+
+/**
+ * How many of a practice's records come from transactions before the
+ * sealing position: each of them belongs in a seal. Counted as all its
+ * records less the unsealed tail, which `audit_tx_idx` finds without
+ * reading the rest.
+ */
+export async function countSealable (client: PoolClient, practiceGroupId: number, sealedBelow: bigint): Promise<number> {
+  const { rows: [row] } = await client.query<{ sealable: string }>(`select
+    (select count(*) from audit_records where practice_group_id = $1)
+    - (select count(*) from audit_records where tx_id >= $2 and practice_group_id = $1) as sealable`, [practiceGroupId, sealedBelow.toString()])
+  return Number(row!.sealable)
+}
+
+/**
+ * A cursor, in id order, over a practice's records that no seal of its
+ * chain lists. When every record from before the sealing position is known
+ * to be sealed, only the unsealed tail is read.
+ */
+export async function declareUnsealedCursor (client: PoolClient, cursor: string, practiceGroupId: number, sealedBelow: bigint, onlyTail: boolean): Promise<void> {
+  await client.query(onlyTail
+    ? `declare ${cursor} no scroll cursor for select ${CHAIN_RECORD_COLUMNS} from audit_records
+        where tx_id >= $2 and practice_group_id = $1 order by audit_records.id`
+    : `declare ${cursor} no scroll cursor for select ${CHAIN_RECORD_COLUMNS} from audit_records r
+        where practice_group_id = $1 and tx_id >= $2 or practice_group_id = $1 and not exists (
+          select 1 from audit_chain c cross join unnest(c.record_ids) sealed(id) where c.practice_group_id = $1 and c.kind = 'seal' and sealed.id = r.id)
+        order by r.id`, [practiceGroupId, sealedBelow.toString()])
 }
 
 /** The next `count` records of a cursor declared above; none when it is done. */
 export async function fetchChainRecords (client: PoolClient, cursor: string, count: number): Promise<ChainRecord[]> {
-  const { rows } = await client.query(`fetch ${count} from ${cursor}`)
+  const { rows } = await client.query<unknown[]>({ text: `fetch ${count} from ${cursor}`, rowMode: 'array' })
   return rows.map(chainRecordFromRow)
+}
+
+/**
+ * Every record of a cursor declared above, a batch at a time, asking for
+ * the next batch before handing out this one: the database reads it while
+ * this process hashes, which keeps both of a small server's cores busy.
+ */
+export async function * chainRecordBatches (client: PoolClient, cursor: string, count: number): AsyncGenerator<ChainRecord[]> {
+  let next = fetchChainRecords(client, cursor, count)
+  for (;;) {
+    const records = await next
+    if (records.length === 0) return
+    next = fetchChainRecords(client, cursor, count)
+    // Should the caller stop early, its transaction fails and ends; this read's failure then says nothing more.
+    next.catch(() => {})
+    yield records
+  }
 }
 
 /** Whether any of the practice's records from before `before` still waits for its seal. */

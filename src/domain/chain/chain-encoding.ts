@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, hash } from 'node:crypto'
 import type { ChainRecord } from '../audit-records/chain-reads.js'
 
 /** The hash before a practice's first chain entry. */
@@ -14,23 +14,46 @@ const TIMED_ENTRY_TAG = 'practice-audit/chain-entry/v2'
 const MOVE_ENTRY_TAG = 'practice-audit/chain-entry/move/v1'
 
 /**
+ * Where fields are encoded before hashing: one buffer, grown when a field
+ * does not fit and reused for every record, so hashing a record allocates
+ * nothing but its digest.
+ */
+let scratch = Buffer.allocUnsafe(4096)
+let written = 0
+
+function reserve (bytes: number): void {
+  if (written + bytes <= scratch.length) return
+  const larger = Buffer.allocUnsafe(Math.max(2 * scratch.length, written + bytes))
+  scratch.copy(larger, 0, 0, written)
+  scratch = larger
+}
+
+/**
  * Each field is a presence byte, then its UTF-8 length as 4 bytes and the
  * bytes themselves, so no two different lists of fields encode alike.
  */
-export function encodeFields (fields: ReadonlyArray<string | null>): Buffer {
-  const parts: Buffer[] = []
-  for (const field of fields) {
-    if (field === null) {
-      parts.push(Buffer.from([0]))
-      continue
-    }
-    const bytes = Buffer.from(field, 'utf8')
-    const header = Buffer.alloc(5)
-    header[0] = 1
-    header.writeUInt32BE(bytes.length, 1)
-    parts.push(header, bytes)
+function put (field: string | null): void {
+  if (field === null) {
+    reserve(1)
+    scratch[written++] = 0
+    return
   }
-  return Buffer.concat(parts)
+  // A UTF-16 unit never takes more than 3 bytes of UTF-8.
+  reserve(5 + 3 * field.length)
+  const length = scratch.write(field, written + 5, 'utf8')
+  scratch[written] = 1
+  scratch.writeUInt32BE(length, written + 1)
+  written += 5 + length
+}
+
+function sha256OfScratch (): Buffer {
+  return hash('sha256', scratch.subarray(0, written), 'buffer')
+}
+
+export function encodeFields (fields: ReadonlyArray<string | null>): Buffer {
+  written = 0
+  for (const field of fields) put(field)
+  return Buffer.from(scratch.subarray(0, written))
 }
 
 function text (value: number | null): string | null {
@@ -38,13 +61,27 @@ function text (value: number | null): string | null {
 }
 
 export function recordDigest (record: ChainRecord): Buffer {
-  const fields = [
-    String(record.id), record.txId, String(record.practiceGroupId), record.occurredAt, text(record.userId), record.userName,
-    record.action, record.page, record.recordType, record.recordId, record.description, record.url, record.ip, record.changes
-  ]
-  return createHash('sha256').update(encodeFields(record.coversPatient
-    ? [RECORD_WITH_PATIENT_TAG, ...fields, record.patientId, record.outcome]
-    : [RECORD_TAG, ...fields])).digest()
+  written = 0
+  put(record.coversPatient ? RECORD_WITH_PATIENT_TAG : RECORD_TAG)
+  put(String(record.id))
+  put(record.txId)
+  put(String(record.practiceGroupId))
+  put(record.occurredAt)
+  put(text(record.userId))
+  put(record.userName)
+  put(record.action)
+  put(record.page)
+  put(record.recordType)
+  put(record.recordId)
+  put(record.description)
+  put(record.url)
+  put(record.ip)
+  put(record.changes)
+  if (record.coversPatient) {
+    put(record.patientId)
+    put(record.outcome)
+  }
+  return sha256OfScratch()
 }
 
 export type ChainEntryKind = 'seal' | 'checkpoint' | 'move'

@@ -24,18 +24,34 @@ export async function insertEntry (query: Query, entry: ChainEntry): Promise<voi
       entry.recordTimes && `{${entry.recordTimes.join(',')}}`, entry.cutoff, entry.note, entry.previousHash, entry.hash])
 }
 
-/** A practice's chain in order, read through a cursor so no single result holds every entry's digests as text at once. */
-export async function chainEntries (client: PoolClient, practiceGroupId: number): Promise<ChainEntry[]> {
+/** A practice's chain in order, read through a cursor a few entries at a time, so only those are ever held. */
+export async function * chainEntries (client: PoolClient, practiceGroupId: number): AsyncGenerator<ChainEntry> {
   await client.query(`declare chain_entries no scroll cursor for
     select ${CHAIN_ENTRY_COLUMNS} from audit_chain where practice_group_id = $1 order by seq`, [practiceGroupId])
-  const entries: ChainEntry[] = []
   for (;;) {
     const { rows } = await client.query('fetch 20 from chain_entries')
     if (rows.length === 0) break
-    for (const row of rows) entries.push(chainEntryFromRow(row))
+    for (const row of rows) yield chainEntryFromRow(row)
   }
   await client.query('close chain_entries')
-  return entries
+}
+
+/** Ids that more than one of a practice's seals lists: none, in a chain nobody tampered with. */
+export async function idsSealedTwice (query: Query, practiceGroupId: number): Promise<Set<number>> {
+  // Sorting and comparing neighbours costs a third of grouping, whose hash table spills to disk for a large chain.
+  const rows = await query(`select distinct id::text as id from (
+    select sealed.id, lag(sealed.id) over (order by sealed.id) as previous
+    from audit_chain c cross join unnest(c.record_ids) sealed(id) where c.practice_group_id = ? and c.kind = 'seal') ids
+    where id = previous`, [practiceGroupId])
+  return new Set(rows.map(row => Number(row.id)))
+}
+
+/** Every place one of a practice's seals lists one of these ids, in chain order. */
+export async function sealPositions (query: Query, practiceGroupId: number, ids: readonly number[]): Promise<Array<{ id: number, seq: number, index: number }>> {
+  const rows = await query(`select sealed.id::text as id, c.seq, sealed.n - 1 as index
+    from audit_chain c cross join unnest(c.record_ids) with ordinality sealed(id, n)
+    where c.practice_group_id = ? and c.kind = 'seal' and sealed.id = any(?::bigint[]) order by c.seq, sealed.n`, [practiceGroupId, `{${ids.join(',')}}`])
+  return rows.map(row => ({ id: Number(row.id), seq: Number(row.seq), index: Number(row.index) }))
 }
 
 /** Takes the sealing lock: sealers and checkpoint writers extend chains one at a time. Returns the sealing position. */

@@ -110,19 +110,55 @@ function checkSignedHeads (
   }
 }
 
+/** One chain entry as verifying reads it: with those of the records it seals that still exist, in any order. */
+export interface EntryWithRecords {
+  entry: ChainEntry
+  records: readonly ChainRecord[]
+}
+
+/** Where a seal lists an id: its entry and the id's place in the entry's list. */
+export interface SealPosition {
+  id: number
+  seq: number
+  index: number
+}
+
+/** What verifying reads from the database, in the order it reads it. */
+export interface ChainReader {
+  /** The chain's entries in order, each seal with its records. */
+  entries: AsyncIterable<EntryWithRecords> | Iterable<EntryWithRecords>
+  /** Ids that more than one seal lists: none, in a chain nobody tampered with. */
+  sealedTwice: ReadonlySet<number>
+  /** Where seals list these ids, and which of them a record still has: asked only about a checkpoint that deletes records not found missing. */
+  lookUp: (ids: readonly number[]) => Promise<{ sealedAt: readonly SealPosition[], present: ReadonlySet<number> }>
+  /**
+   * The practice's records that no seal lists, in id order. `sealedFound`
+   * is how many of the practice's records from before the sealing
+   * position the seals found, which lets a reader that counts them tell
+   * that none is missing from the seals without looking.
+   */
+  unsealed: (sealedFound: number) => AsyncIterable<ChainRecord> | Iterable<ChainRecord>
+}
+
+/** A sealed record found missing, until a later checkpoint says retention deleted it. */
+interface Missing {
+  seq: number
+  index: number
+  sealedOn: string
+  time: number | undefined
+}
+
 /**
- * Checks one practice's chain against its records: every entry follows the
- * one before it and hashes to what it says; every checkpoint keeps to the
- * plan's retention (its cutoff at least the free retention before it was
- * written, and only sealed records older than the cutoff); every sealed
- * record is present and unchanged, or deleted by a checkpoint; every
- * record of a sealed transaction is in a seal. `records` must come in ascending id
- * order. Memory grows with the number of sealed ids (about 20 bytes each
- * here, besides the entries themselves), never with the records' size.
+ * Checks one practice's chain against its records in one pass in chain
+ * order: every entry follows the one before it and hashes to what it says;
+ * every checkpoint keeps to the plan's retention (its cutoff at least the
+ * free retention before it was written, and only sealed records older than
+ * the cutoff); every sealed record is present and unchanged, or deleted by
+ * a later checkpoint; every record of a sealed transaction is in a seal.
+ * Only one entry is held at a time, with the sealed records found missing
+ * until a checkpoint accounts for them: memory does not grow with the chain.
  */
-export async function verifyChain (
-  plan: Plan, entries: readonly ChainEntry[], records: AsyncIterable<ChainRecord> | Iterable<ChainRecord>, sealedBelow: bigint, options: VerifyOptions = {}
-): Promise<ChainVerification> {
+export async function verifyChain (plan: Plan, reader: ChainReader, sealedBelow: bigint, options: VerifyOptions = {}): Promise<ChainVerification> {
   const retentionMinimumAgeMicros = retentionMinimumAgeMs(plan) * 1000
   let problems = 0
   let first: { at: Position, problem: ChainProblem } | null = null
@@ -131,12 +167,87 @@ export async function verifyChain (
     if (!first || before(at, first.at)) first = { at, problem }
   }
 
+  const heads = options.signedHeads?.heads ?? []
+  const signedHead = newestHead(heads)
+  const headSeqs = new Set(heads.map(head => head.facts.seq))
+  const sealedUpTo = new Map<number, { hash: Buffer, records: number }>()
   let previousHash: Buffer = GENESIS
   let expectedSeq = 1
+  let lastSeq = 0
+  let entries = 0
+  let since: string | null = null
+  let unsignedEntries = 0
+  const moves: ChainVerification['moves'] = []
   let sealedCount = 0
   let headFound = !options.knownHead
-  const sealedUpTo = new Map<number, { hash: Buffer, records: number }>()
-  for (const entry of entries) {
+
+  let verified = 0
+  let oldestVerified: string | null = null
+  let deleted = 0
+  /** Records of the practice from before the sealing position found in seals, each counted once. */
+  let sealedFound = 0
+  /** Sealed records left out of that count (changed ones, or a transaction after the sealing position): already judged by their seal. */
+  const uncounted = new Set<number>()
+  const missing = new Map<number, Missing>()
+  const seenOnce = new Set<number>()
+
+  const checkSeal = (entry: ChainEntry, records: readonly ChainRecord[]): void => {
+    const byId = new Map(records.map(record => [record.id, record]))
+    entry.recordIds.forEach((id, index) => {
+      if (reader.sealedTwice.has(id)) {
+        if (seenOnce.has(id)) {
+          report([entry.seq, index], { seq: entry.seq, recordId: id, message: `Record #${id} is sealed twice, again in entry #${entry.seq}.` })
+          return
+        }
+        seenOnce.add(id)
+      }
+      const record = byId.get(id)
+      if (!record) {
+        missing.set(id, { seq: entry.seq, index, sealedOn: entry.createdAt, time: entry.recordTimes?.[index] })
+        return
+      }
+      if (recordDigest(record).compare(entry.recordDigests!, 32 * index, 32 * index + 32) !== 0) {
+        uncounted.add(id)
+        report([entry.seq, index], { seq: entry.seq, recordId: id, message: `Record #${id} (${shortDate(record.occurredAt)}) differs from what entry #${entry.seq} sealed: it was changed after it was recorded.` })
+      } else {
+        if (BigInt(record.txId) < sealedBelow) sealedFound++
+        else uncounted.add(id)
+        verified++
+        // The stored form sorts as its instants do.
+        if (oldestVerified === null || record.occurredAt < oldestVerified) oldestVerified = record.occurredAt
+      }
+    })
+  }
+
+  const checkCheckpoint = async (entry: ChainEntry): Promise<void> => {
+    const cutoff = instantMicros(entry.cutoff!)
+    const unexplained: number[] = []
+    entry.recordIds.forEach((id, index) => {
+      const sealed = missing.get(id)
+      if (!sealed) {
+        unexplained.push(index)
+        return
+      }
+      missing.delete(id)
+      deleted++
+      if (sealed.time !== undefined && sealed.time >= cutoff) {
+        report([entry.seq, index], { seq: entry.seq, recordId: id, message: `Checkpoint #${entry.seq} deletes record #${id} of ${shortDate(storedFromMicros(sealed.time))}, which was not older than its cutoff (${shortDate(entry.cutoff!)}).` })
+      }
+    })
+    if (unexplained.length === 0) return
+    const { sealedAt, present } = await reader.lookUp(unexplained.map(index => entry.recordIds[index]!))
+    for (const index of unexplained) {
+      const id = entry.recordIds[index]!
+      const seal = sealedAt.find(position => position.id === id && position.seq < entry.seq)
+      if (!seal) {
+        report([entry.seq, index], { seq: entry.seq, recordId: id, message: `Checkpoint #${entry.seq} deletes record #${id}, which no earlier seal holds.` })
+      } else if (present.has(id)) {
+        report([seal.seq, seal.index], { seq: seal.seq, recordId: id, message: `Record #${id} is present although checkpoint #${entry.seq} deleted it.` })
+      }
+    }
+  }
+
+  for await (const { entry, records } of reader.entries) {
     if (entry.seq !== expectedSeq) {
       report([expectedSeq, -1], { seq: expectedSeq, recordId: null, message: `Chain entry #${expectedSeq} is missing: the chain goes on at #${entry.seq}.` })
     } else if (!entry.previousHash.equals(previousHash)) {
@@ -148,107 +259,35 @@ export async function verifyChain (
     if (entry.kind === 'checkpoint' && instantMicros(entry.cutoff!) > instantMicros(entry.createdAt) - retentionMinimumAgeMicros) {
       report([entry.seq, -1], { seq: entry.seq, recordId: null, message: checkpointTooRecent(plan, entry.seq, shortDate(entry.createdAt), shortDate(entry.cutoff!)) })
     }
-    if (entry.kind === 'seal') sealedCount += entry.recordIds.length
-    sealedUpTo.set(entry.seq, { hash: entry.hash, records: sealedCount })
+    if (entry.kind === 'seal') {
+      sealedCount += entry.recordIds.length
+      checkSeal(entry, records)
+    } else if (entry.kind === 'checkpoint') {
+      await checkCheckpoint(entry)
+    } else {
+      moves.push({ seq: entry.seq, at: entry.createdAt })
+    }
+    if (headSeqs.has(entry.seq)) sealedUpTo.set(entry.seq, { hash: entry.hash, records: sealedCount })
     if (options.knownHead && entry.hash.equals(options.knownHead)) headFound = true
+    if (!signedHead || entry.seq > signedHead.seq) unsignedEntries++
+    since ??= entry.createdAt
+    entries++
+    lastSeq = entry.seq
     previousHash = entry.hash
     expectedSeq = entry.seq + 1
   }
   if (!headFound) {
     report([Number.MAX_SAFE_INTEGER - 1, -1], { seq: null, recordId: null, message: `The chain head noted earlier (${options.knownHead!.toString('hex').slice(0, 16)}…) is no longer in the chain: entries were removed or the chain was rewritten since.` })
   }
-
-  const heads = options.signedHeads?.heads ?? []
-  checkSignedHeads(options.signedHeads, sealedUpTo, entries.at(-1)?.seq ?? 0, report)
-  const signedHead = newestHead(heads)
-
-  // Every sealed id with the entry and position that sealed it, sorted by id for lookups and a merge with the records.
-  const ids = new Float64Array(sealedCount)
-  const entryOf = new Int32Array(sealedCount)
-  const indexIn = new Int32Array(sealedCount)
-  let n = 0
-  entries.forEach((entry, e) => {
-    if (entry.kind !== 'seal') return
-    entry.recordIds.forEach((id, i) => {
-      ids[n] = id
-      entryOf[n] = e
-      indexIn[n] = i
-      n++
-    })
-  })
-  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => ids[a]! - ids[b]! || entryOf[a]! - entryOf[b]!)
-  const positionOf = (k: number): Position => [entries[entryOf[k]!]!.seq, indexIn[k]!]
-  /** Where in `order` a sealed id sits, or -1. */
-  const find = (id: number): number => {
-    let low = 0
-    let high = n - 1
-    while (low <= high) {
-      const mid = (low + high) >> 1
-      const value = ids[order[mid]!]!
-      if (value === id) return mid
-      if (value < id) low = mid + 1
-      else high = mid - 1
-    }
-    return -1
-  }
-  for (let p = 1; p < n; p++) {
-    if (ids[order[p]!] === ids[order[p - 1]!]) {
-      const k = order[p]!
-      report(positionOf(k), { seq: entries[entryOf[k]!]!.seq, recordId: ids[k]!, message: `Record #${ids[k]} is sealed twice, again in entry #${entries[entryOf[k]!]!.seq}.` })
-    }
+  checkSignedHeads(options.signedHeads, sealedUpTo, lastSeq, report)
+  for (const [id, { seq, index, sealedOn }] of missing) {
+    report([seq, index], { seq, recordId: id, message: `Record #${id}, sealed in entry #${seq} on ${shortDate(sealedOn)}, is missing: it was deleted without a checkpoint.` })
   }
 
-  // Which sealed records each checkpoint deleted (by its seq), checked against the retention rules.
-  const deletedBy = new Int32Array(n)
-  entries.forEach((entry, e) => {
-    if (entry.kind !== 'checkpoint') return
-    const cutoff = instantMicros(entry.cutoff!)
-    entry.recordIds.forEach((id, i) => {
-      const p = find(id)
-      const k = p < 0 ? -1 : order[p]!
-      if (k < 0 || entryOf[k]! > e) {
-        report([entry.seq, i], { seq: entry.seq, recordId: id, message: `Checkpoint #${entry.seq} deletes record #${id}, which no earlier seal holds.` })
-        return
-      }
-      const time = entries[entryOf[k]!]!.recordTimes?.[indexIn[k]!]
-      if (time !== undefined && time >= cutoff) {
-        report([entry.seq, i], { seq: entry.seq, recordId: id, message: `Checkpoint #${entry.seq} deletes record #${id} of ${shortDate(storedFromMicros(time))}, which was not older than its cutoff (${shortDate(entry.cutoff!)}).` })
-      }
-      deletedBy[p] = entry.seq
-    })
-  })
-
-  let verified = 0
-  let oldestVerified: string | null = null
-  let deleted = 0
   let awaitingSeal = 0
-  let p = 0
-  const missing = (q: number): void => {
-    const k = order[q]!
-    if (deletedBy[q]! > 0) {
-      deleted++
-      return
-    }
-    const entry = entries[entryOf[k]!]!
-    report(positionOf(k), { seq: entry.seq, recordId: ids[k]!, message: `Record #${ids[k]}, sealed in entry #${entry.seq} on ${shortDate(entry.createdAt)}, is missing: it was deleted without a checkpoint.` })
-  }
-
-  for await (const record of records) {
-    while (p < n && ids[order[p]!]! < record.id) missing(p++)
-    if (p < n && ids[order[p]!]! === record.id) {
-      const q = p++
-      while (p < n && ids[order[p]!]! === record.id) p++
-      const k = order[q]!
-      const entry = entries[entryOf[k]!]!
-      if (deletedBy[q]! > 0) {
-        report(positionOf(k), { seq: entry.seq, recordId: record.id, message: `Record #${record.id} is present although checkpoint #${deletedBy[q]} deleted it.` })
-      } else if (!recordDigest(record).equals(entry.recordDigests!.subarray(32 * indexIn[k]!, 32 * indexIn[k]! + 32))) {
-        report(positionOf(k), { seq: entry.seq, recordId: record.id, message: `Record #${record.id} (${shortDate(record.occurredAt)}) differs from what entry #${entry.seq} sealed: it was changed after it was recorded.` })
-      } else {
-        verified++
-        if (oldestVerified === null || instantMicros(record.occurredAt) < instantMicros(oldestVerified)) oldestVerified = record.occurredAt
-      }
-    } else if (BigInt(record.txId) < sealedBelow) {
+  for await (const record of reader.unsealed(sealedFound)) {
+    if (uncounted.has(record.id)) continue
+    if (BigInt(record.txId) < sealedBelow) {
       report([Number.MAX_SAFE_INTEGER, record.id], { seq: null, recordId: record.id, message: `Record #${record.id} (${shortDate(record.occurredAt)}) is in no seal although everything written at its time was sealed: it was inserted afterwards.` })
     } else if (options.futureTxFrom != null && BigInt(record.txId) >= options.futureTxFrom) {
       report([Number.MAX_SAFE_INTEGER, record.id], { seq: null, recordId: record.id, message: `Record #${record.id} (${shortDate(record.occurredAt)}) claims a transaction that has not happened yet: it was forged.` })
@@ -256,7 +295,6 @@ export async function verifyChain (
       awaitingSeal++
     }
   }
-  while (p < n) missing(p++)
 
   const found = first as { problem: ChainProblem } | null
   return {
@@ -264,15 +302,15 @@ export async function verifyChain (
     verified,
     deleted,
     awaitingSeal,
-    entries: entries.length,
-    since: entries[0]?.createdAt ?? null,
+    entries,
+    since,
     oldestVerified,
     head: previousHash.toString('hex'),
     problems,
     firstProblem: found?.problem ?? null,
     signedHead,
-    unsignedEntries: signedHead ? entries.filter(entry => entry.seq > signedHead.seq).length : entries.length,
+    unsignedEntries,
     otherKeyHeads: options.signedHeads?.otherKey ?? 0,
-    moves: entries.filter(entry => entry.kind === 'move').map(entry => ({ seq: entry.seq, at: entry.createdAt }))
+    moves
   }
 }

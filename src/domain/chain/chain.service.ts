@@ -3,13 +3,14 @@ import { inPgTransaction, sqlIn } from '../../db/sql.js'
 import { UserFacingError } from '../errors.js'
 import type { Plan } from '../plan/plan.js'
 import { nextEntry, storedInstant } from './chain-encoding.js'
-import { chainEntries, chainHead, clientQuery, insertEntry, lockSealing } from './chain-store.js'
-import { verifyChain, type ChainVerification } from './chain-verifier.js'
+import { chainEntries, chainHead, clientQuery, idsSealedTwice, insertEntry, lockSealing, sealPositions } from './chain-store.js'
+import { verifyChain, type ChainReader, type ChainVerification, type EntryWithRecords } from './chain-verifier.js'
 import type { ChainKey } from '../signed-heads/chain-key.js'
 import { gatherHeads } from '../signed-heads/head-sources.js'
-import { declareVerifyingCursor, fetchChainRecords, type ChainRecord } from '../audit-records/chain-reads.js'
+import { chainRecordBatches, chainRecordsById, countSealable, declareUnsealedCursor, existingRecordIds } from '../audit-records/chain-reads.js'
+import type { PoolClient } from 'pg'
 
-const FETCH_SIZE = 2000
+const FETCH_SIZE = 5000
 
 /**
  * Accounts for records retention just deleted, in the same transaction as
@@ -42,9 +43,44 @@ export interface VerifyAgainst {
 }
 
 /**
+ * Each entry of a practice's chain with the records it seals, asking for
+ * the next seal's records before handing out this one, so the database
+ * finds them while this process hashes.
+ */
+async function * entriesWithRecords (client: PoolClient, practiceGroupId: number): AsyncGenerator<EntryWithRecords> {
+  let ahead: Promise<EntryWithRecords> | null = null
+  for await (const entry of chainEntries(client, practiceGroupId)) {
+    const next = entry.kind === 'seal'
+      ? chainRecordsById(client, entry.recordIds).then(records => ({ entry, records }))
+      : Promise.resolve({ entry, records: [] })
+    // Should verifying stop early, its transaction fails and ends; this read's failure then says nothing more.
+    next.catch(() => {})
+    if (ahead) yield await ahead
+    ahead = next
+  }
+  if (ahead) yield await ahead
+}
+
+/** What verifying reads, from one snapshot: the chain entry by entry, and the few questions only a problem raises. */
+function chainReader (client: PoolClient, practiceGroupId: number, sealedBelow: bigint, sealedTwice: ReadonlySet<number>): ChainReader {
+  const query = clientQuery(client)
+  return {
+    entries: entriesWithRecords(client, practiceGroupId),
+    sealedTwice,
+    lookUp: async ids => ({ sealedAt: await sealPositions(query, practiceGroupId, ids), present: await existingRecordIds(client, ids) }),
+    unsealed: async function * (sealedFound) {
+      const everySealableFound = await countSealable(client, practiceGroupId, sealedBelow) === sealedFound
+      await declareUnsealedCursor(client, 'unsealed', practiceGroupId, sealedBelow, everySealableFound)
+      for await (const records of chainRecordBatches(client, 'unsealed', FETCH_SIZE)) yield * records
+      await client.query('close unsealed')
+    }
+  }
+}
+
+/**
  * Verifies a practice's chain against its records, all read from one
- * snapshot through a cursor: memory grows with the number of sealed ids,
- * not with the records themselves. `knownHead` is a head written down
+ * snapshot, entry by entry in chain order: memory holds one seal's records
+ * at a time, not the chain. `knownHead` is a head written down
  * by hand earlier, which must still be in the chain; so must every signed head
  * found in the database and in the heads files. The retention terms come from
  * the plan in the code, never from the database, whose owner the chain is
@@ -57,18 +93,9 @@ export async function verifyPracticeChain (em: EntityManager, plan: Plan, practi
     if (!lock!.locked) throw new VerificationBusyError()
     const [state] = await query(`select sealed_below::text as sealed_below,
       audit_tx(pg_snapshot_xmax(pg_current_snapshot()))::text as next_tx from audit_seal_state`, [])
-    const entries = await chainEntries(client, practiceGroupId)
+    const sealedBelow = BigInt(String(state!.sealed_below))
     const signedHeads = against.signing && await gatherHeads(query, against.signing.key, practiceGroupId, against.signing.files)
-    await declareVerifyingCursor(client, 'verifying', practiceGroupId)
-    async function * records (): AsyncGenerator<ChainRecord> {
-      for (;;) {
-        const records = await fetchChainRecords(client, 'verifying', FETCH_SIZE)
-        if (records.length === 0) return
-        yield * records
-      }
-    }
-    return verifyChain(plan, entries, records(), BigInt(String(state!.sealed_below)), {
-      knownHead: against.knownHead, futureTxFrom: BigInt(String(state!.next_tx)), signedHeads
-    })
+    const reader = chainReader(client, practiceGroupId, sealedBelow, await idsSealedTwice(query, practiceGroupId))
+    return verifyChain(plan, reader, sealedBelow, { knownHead: against.knownHead, futureTxFrom: BigInt(String(state!.next_tx)), signedHeads })
   })
 }

@@ -2,11 +2,11 @@ import type { EntityManager } from '@mikro-orm/core'
 import { inPgTransaction } from '../../db/sql.js'
 import { instantMicros, nextEntry, recordDigest, storedInstant, type ChainEntry } from './chain-encoding.js'
 import { chainHead, clientQuery, insertEntry, lockSealing } from './chain-store.js'
-import { declareSealingCursor, fetchChainRecords, hasUnsealedBefore } from '../audit-records/chain-reads.js'
+import { chainRecordBatches, declareSealingCursor, hasUnsealedBefore } from '../audit-records/chain-reads.js'
 
 /** Keeps each seal's row small (about 200 kB) however much a practice recorded since the last run. */
 export const MAX_RECORDS_PER_SEAL = 5000
-const FETCH_SIZE = 2000
+const FETCH_SIZE = 5000
 
 export interface SealReport {
   records: number
@@ -32,31 +32,28 @@ export async function sealCommittedRecords (em: EntityManager, now: Date, maxPer
     let practiceGroupId: number | null = null
     let head: Pick<ChainEntry, 'seq' | 'hash'> | null = null
     let ids: number[] = []
-    let digests: Buffer[] = []
+    const digests = Buffer.allocUnsafe(32 * maxPerSeal)
     let times: number[] = []
     const flush = async (): Promise<void> => {
       if (ids.length === 0) return
       const entry = nextEntry(head, {
-        practiceGroupId: practiceGroupId!, kind: 'seal', createdAt: storedInstant(now), recordIds: ids, recordDigests: Buffer.concat(digests), recordTimes: times, cutoff: null
+        practiceGroupId: practiceGroupId!, kind: 'seal', createdAt: storedInstant(now), recordIds: ids, recordDigests: Buffer.from(digests.subarray(0, 32 * ids.length)), recordTimes: times, cutoff: null
       })
       await insertEntry(query, entry)
       head = entry
       report.entries++
       ids = []
-      digests = []
       times = []
     }
-    for (;;) {
-      const records = await fetchChainRecords(client, 'sealing', FETCH_SIZE)
-      if (records.length === 0) break
+    for await (const records of chainRecordBatches(client, 'sealing', FETCH_SIZE)) {
       for (const record of records) {
         if (record.practiceGroupId !== practiceGroupId) {
           await flush()
           practiceGroupId = record.practiceGroupId
           head = await chainHead(query, practiceGroupId)
         }
+        recordDigest(record).copy(digests, 32 * ids.length)
         ids.push(record.id)
-        digests.push(recordDigest(record))
         times.push(instantMicros(record.occurredAt))
         report.records++
         if (ids.length >= maxPerSeal) await flush()
