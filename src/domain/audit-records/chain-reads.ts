@@ -149,6 +149,20 @@ export async function hasUnsealedBefore (em: EntityManager, practiceGroupId: num
   return row!.waiting
 }
 
+/**
+ * Whether every record of the practice from before `before` that waits for
+ * its seal is committed below the sealing horizon, so one pass seals them
+ * all: a transaction still open anywhere on the server holds the horizon
+ * back, and sealing before it moves would split them across seals.
+ */
+export async function allSealableBefore (em: EntityManager, practiceGroupId: number, before: Date): Promise<boolean> {
+  const [row] = await em.getConnection().execute(
+    `select coalesce(max(tx_id) < audit_tx(pg_snapshot_xmin(pg_current_snapshot())), true) as ready from audit_records
+      where tx_id >= (select sealed_below from audit_seal_state) and practice_group_id = ? and occurred_at < ?`,
+    [practiceGroupId, before]) as Array<{ ready: boolean }>
+  return row!.ready
+}
+
 /** The most records the backlog counts one by one; past it, the oldest one's age says more than the count. */
 export const BACKLOG_COUNT_LIMIT = 100_000
 

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/core'
 import { inPgTransaction } from '../../db/sql.js'
 import { instantMicros, nextEntry, recordDigest, storedInstant, type ChainEntry } from './chain-encoding.js'
 import { chainHead, clientQuery, insertEntry, lockSealing } from './chain-store.js'
-import { chainRecordBatches, declareSealingCursor, hasUnsealedBefore } from '../audit-records/chain-reads.js'
+import { allSealableBefore, chainRecordBatches, declareSealingCursor, hasUnsealedBefore } from '../audit-records/chain-reads.js'
 
 /** Keeps each seal's row small (about 200 kB) however much a practice recorded since the last run. */
 export const MAX_RECORDS_PER_SEAL = 5000
@@ -68,9 +68,11 @@ export async function sealCommittedRecords (em: EntityManager, now: Date, maxPer
 
 /**
  * Seals until none of the practice's records from before `before` is left
- * unsealed. A transaction still running elsewhere holds sealing back, so
- * this retries briefly, then gives up quietly: retention deletes only
- * sealed records, and the next run deletes the rest.
+ * unsealed, waiting until all of them can go in one pass rather than
+ * splitting them around a transaction still running elsewhere. Such a
+ * transaction holds sealing back, so this retries briefly, then gives up
+ * quietly: retention deletes only sealed records, and the next run deletes
+ * the rest.
  */
 export async function sealPracticeBefore (em: EntityManager, practiceGroupId: number, before: Date, now: Date, patienceMs = 10_000): Promise<boolean> {
   const giveUpAt = Date.now() + patienceMs
@@ -79,7 +81,7 @@ export async function sealPracticeBefore (em: EntityManager, practiceGroupId: nu
   for (let attempt = 0; await waiting(); attempt++) {
     if (Date.now() >= giveUpAt) return false
     if (attempt > 0) await new Promise(resolve => setTimeout(resolve, 50))
-    await sealCommittedRecords(em, now)
+    if (await allSealableBefore(em, practiceGroupId, before)) await sealCommittedRecords(em, now)
   }
   return true
 }
