@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick | --browser-only | --storage-only] [--records N --groups N --days N --largest-share F]
- *   [--samples N --load-seconds N --arrivals-per-second N --retention-records N --browser-runs N] [--report PATH]`:
+ *   [--samples N --load-seconds N --arrivals-per-second N --retention-records N --browser-runs N] [--report PATH] [--database NAME]`:
  * loads a seeded data set into its own database, measures the app over HTTP
  * and the same queries as raw SQL, after vacuuming and again while records
  * arrive, times sorts and filters in Chromium, and writes the report to
@@ -96,7 +96,7 @@ async function main (): Promise<void> {
   const started = new Date()
   const loadAtStart = machineLoad()
   const cluster = await serverUrl()
-  const name = 'practice_audit_bench'
+  const name = textArg('database') ?? 'practice_audit_bench'
   await dropDatabase(cluster.url, name)
   const url = await ensureDatabase(cluster.url, name)
   await migrate(url)
