@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import http from 'node:http'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 
 export interface Stats { p50: number, p95: number, max: number, samples: number }
 
@@ -28,6 +29,20 @@ export async function sample (work: () => Promise<unknown>, samples: number, war
 export function rssMb (pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find(l => l.startsWith('VmRSS:'))
   return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024
+}
+
+/**
+ * Watches this process's event loop until stopped: the longest it went
+ * without turning, in milliseconds, which is how long a request to a
+ * server doing the same work could have waited behind it.
+ */
+export function watchEventLoop (): () => number {
+  const delay = monitorEventLoopDelay({ resolution: 5 })
+  delay.enable()
+  return () => {
+    delay.disable()
+    return delay.max / 1e6
+  }
 }
 
 /** Watches a process's resident memory every 100 ms until stopped: what it was before and the most it reached. */

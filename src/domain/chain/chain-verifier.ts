@@ -3,6 +3,7 @@ import { checkpointTooRecent } from '../plan/plan-sentences.js'
 import { counted, formatNumber } from '../../plural.js'
 import { entryHash, GENESIS, instantMicros, recordDigest, type ChainEntry } from './chain-encoding.js'
 import type { ChainRecord } from '../audit-records/chain-reads.js'
+import { letOthersRun, RECORDS_PER_TURN } from './turns.js'
 import { DATABASE_SOURCE, type GatheredHeads, type VouchingHead } from '../signed-heads/head-sources.js'
 
 export interface ChainProblem {
@@ -157,6 +158,7 @@ interface Missing {
  * a later checkpoint; every record of a sealed transaction is in a seal.
  * Only one entry is held at a time, with the sealed records found missing
  * until a checkpoint accounts for them: memory does not grow with the chain.
+ * Requests to the same server get their turn every few hundred records.
  */
 export async function verifyChain (plan: Plan, reader: ChainReader, sealedBelow: bigint, options: VerifyOptions = {}): Promise<ChainVerification> {
   const retentionMinimumAgeMicros = retentionMinimumAgeMs(plan) * 1000
@@ -191,20 +193,22 @@ export async function verifyChain (plan: Plan, reader: ChainReader, sealedBelow:
   const missing = new Map<number, Missing>()
   const seenOnce = new Set<number>()
 
-  const checkSeal = (entry: ChainEntry, records: readonly ChainRecord[]): void => {
+  let checked = 0
+  const checkSeal = async (entry: ChainEntry, records: readonly ChainRecord[]): Promise<void> => {
     const byId = new Map(records.map(record => [record.id, record]))
-    entry.recordIds.forEach((id, index) => {
+    for (const [index, id] of entry.recordIds.entries()) {
+      if (++checked % RECORDS_PER_TURN === 0) await letOthersRun()
       if (reader.sealedTwice.has(id)) {
         if (seenOnce.has(id)) {
           report([entry.seq, index], { seq: entry.seq, recordId: id, message: `Record #${id} is sealed twice, again in entry #${entry.seq}.` })
-          return
+          continue
         }
         seenOnce.add(id)
       }
       const record = byId.get(id)
       if (!record) {
         missing.set(id, { seq: entry.seq, index, sealedOn: entry.createdAt, time: entry.recordTimes?.[index] })
-        return
+        continue
       }
       if (recordDigest(record).compare(entry.recordDigests!, 32 * index, 32 * index + 32) !== 0) {
         uncounted.add(id)
@@ -216,7 +220,7 @@ export async function verifyChain (plan: Plan, reader: ChainReader, sealedBelow:
         // The stored form sorts as its instants do.
         if (oldestVerified === null || record.occurredAt < oldestVerified) oldestVerified = record.occurredAt
       }
-    })
+    }
   }
 
   const checkCheckpoint = async (entry: ChainEntry): Promise<void> => {
@@ -261,7 +265,7 @@ export async function verifyChain (plan: Plan, reader: ChainReader, sealedBelow:
     }
     if (entry.kind === 'seal') {
       sealedCount += entry.recordIds.length
-      checkSeal(entry, records)
+      await checkSeal(entry, records)
     } else if (entry.kind === 'checkpoint') {
       await checkCheckpoint(entry)
     } else {

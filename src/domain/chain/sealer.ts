@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/core'
 import { inPgTransaction } from '../../db/sql.js'
 import { instantMicros, nextEntry, recordDigest, storedInstant, type ChainEntry } from './chain-encoding.js'
 import { chainHead, clientQuery, insertEntry, lockSealing } from './chain-store.js'
+import { letOthersRun, RECORDS_PER_TURN } from './turns.js'
 import { allSealableBefore, chainRecordBatches, declareSealingCursor, hasUnsealedBefore } from '../audit-records/chain-reads.js'
 
 /** Keeps each seal's row small (about 200 kB) however much a practice recorded since the last run. */
@@ -57,6 +58,7 @@ export async function sealCommittedRecords (em: EntityManager, now: Date, maxPer
         times.push(instantMicros(record.occurredAt))
         report.records++
         if (ids.length >= maxPerSeal) await flush()
+        if (report.records % RECORDS_PER_TURN === 0) await letOthersRun()
       }
     }
     await flush()
