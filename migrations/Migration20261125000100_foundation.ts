@@ -4,7 +4,8 @@ import { APP_ROLE } from '../src/db/app-role.js'
 /**
  * Practice groups, users, sessions and sign-in failures, plus the restricted
  * role the application connects as. Roles are cluster-wide, so creating it
- * tolerates another database having created it first.
+ * and granting it to the owner tolerate another database, migrating at the
+ * same moment on a new server, having done so first.
  */
 export class Migration20261125000100Foundation extends Migration {
   override async up (): Promise<void> {
@@ -13,7 +14,11 @@ export class Migration20261125000100Foundation extends Migration {
         create role ${APP_ROLE} nologin;
       exception when duplicate_object or unique_violation then null;
       end $$;`)
-    this.addSql(`grant ${APP_ROLE} to current_user;`)
+    this.addSql(`
+      do $$ begin
+        grant ${APP_ROLE} to current_user;
+      exception when unique_violation then null;
+      end $$;`)
 
     this.addSql(`
       create table practice_groups (

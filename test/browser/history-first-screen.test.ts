@@ -133,8 +133,9 @@ if (chromiumAvailable(t)) {
     await page.waitForURL(`${history}?action=login`)
     t.equal(await page.getByRole('link', { name: 'Activity per day (chart)' }).count(), 0, 'the link to the chart is gone')
     await page.getByRole('button', { name: 'Show chart' }).click()
-    await page.waitForURL(`${history}?action=login`)
-    t.equal(await page.getByRole('link', { name: 'Activity per day (chart)' }).count(), 1)
+    await page.getByRole('button', { name: 'Hide chart' }).waitFor()
+    t.equal(new URL(page.url()).search, '?action=login', 'on the same view')
+    t.equal(await page.getByRole('link', { name: 'Activity per day (chart)' }).count(), 1, 'the link to the chart is back')
   })
 
   t.test('the expiry banner is a status of one line whose details open on demand, for someone who can renew', async t => {
