@@ -31,6 +31,8 @@ if (chromiumAvailable(t)) {
 
       await page.goto(`${baseUrl}/settings/users`)
       await page.getByRole('link', { name: 'Add-ons' }).click()
+      // Until the page has loaded, its script has not yet made the button open a dialog.
+      await page.waitForURL(`${baseUrl}/settings/add-ons`)
       await page.getByRole('button', { name: 'Add a Subscription' }).click()
       // With JavaScript the purchase is a dialog over the page; without, the button leads to a confirmation page.
       const purchase = javaScriptEnabled
