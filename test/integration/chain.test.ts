@@ -157,7 +157,7 @@ t.test('when the application role tries to get round the chain, then the databas
   await t.rejects(asKeeper("update audit_seal_state set sealed_below = '3'"), /only moves forward/, 'and only forward')
 })
 
-t.test('when many writers record while sealers run, then every record ends up sealed once and the chain verifies', async t => {
+t.test('when many writers record while sealers run, some in short passes, then every record ends up sealed once and the chain verifies', async t => {
   const clinic = await makeClinic(ctx.em())
   const writers = Array.from({ length: 8 }, async (_, w) => {
     for (let i = 0; i < 40; i++) {
@@ -168,8 +168,8 @@ t.test('when many writers record while sealers run, then every record ends up se
     }
   })
   let sealing = true
-  const sealers = Array.from({ length: 3 }, async () => {
-    while (sealing) await sealCommittedRecords(ctx.em(), ctx.clock.now(), 7)
+  const sealers = Array.from({ length: 3 }, async (_, s) => {
+    while (sealing) await sealCommittedRecords(ctx.em(), ctx.clock.now(), { maxPerSeal: 7, maxRecords: s === 0 ? Infinity : 5 })
   })
   await Promise.all(writers)
   sealing = false
@@ -178,6 +178,26 @@ t.test('when many writers record while sealers run, then every record ends up se
   const result = await verifyPracticeChain(ctx.em(), ctx.plan, clinic.group.id)
   t.match(result, { intact: true, verified: 8 * (40 + 14), awaitingSeal: 0, problems: 0 })
   t.ok(result.entries > 1, 'sealed over several runs')
+})
+
+t.test('when a backlog is sealed in short passes, then each pass stops after about that many records, a transaction larger than a pass is sealed whole, and the chain verifies', async t => {
+  const clinic = await makeClinic(ctx.em())
+  await sealAll(clinic)
+  for (let i = 0; i < 9; i++) await addRecord(ctx.em(), clinic.owner, { at: ctx.clock.now(), description: `Alone ${i}` })
+  await ctx.em().transactional(async tx => {
+    for (let i = 0; i < 12; i++) await addRecord(tx, clinic.owner, { at: ctx.clock.now(), description: `Together ${i}` })
+  })
+  const passes: number[] = []
+  const giveUpAt = Date.now() + 20_000
+  while (await hasUnsealedBefore(ctx.em(), clinic.group.id, new Date('9999-12-31T00:00:00Z')) && Date.now() < giveUpAt) {
+    const pass = await sealCommittedRecords(ctx.em(), ctx.clock.now(), { maxRecords: 4 })
+    if (pass.records > 0) passes.push(pass.records)
+    if (pass.caughtUp) await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  t.ok(passes.length >= 3, `sealed in ${passes.length} passes: ${passes.join(', ')}`)
+  t.ok(passes.includes(12), 'the twelve written together went in one pass')
+  t.ok(passes.filter(n => n !== 12).every(n => n <= 4), 'every other pass held at most four')
+  t.match(await verifyPracticeChain(ctx.em(), ctx.plan, clinic.group.id), { intact: true, verified: 21, awaitingSeal: 0, problems: 0 })
 })
 
 t.test('when a Full Access user presses Verify integrity, then the page says in plain words how many records are as recorded and since when', async t => {
@@ -233,7 +253,7 @@ async function clinicInManySeals (t: Test): Promise<{ clinic: Clinic, middle: nu
   // Other tests' transactions can hold sealing back: seal again, still four at a time, until every record is in.
   const giveUpAt = Date.now() + 20_000
   while (await hasUnsealedBefore(ctx.em(), clinic.group.id, new Date('9999-12-31T00:00:00Z')) && Date.now() < giveUpAt) {
-    await sealCommittedRecords(ctx.em(), ctx.clock.now(), 4)
+    await sealCommittedRecords(ctx.em(), ctx.clock.now(), { maxPerSeal: 4 })
     await new Promise(resolve => setTimeout(resolve, 50))
   }
   await sealAll(clinic)

@@ -5,6 +5,7 @@ import { clientQuery } from '../chain/chain-store.js'
 import { declareAlertScanCursor, deniedInWindow, fetchScannedRecords, hasUnreadForAlerts, patientViewsInWindow, type ScannedRecord, type WindowEvent } from '../audit-records/alert-reads.js'
 import { readAlertSettings } from './alert-settings.js'
 import { storeAlerts } from './alert-store.js'
+import { passEnd } from '../audit-records/pass-spans.js'
 import {
   deniedSummary, firstBurst, manyPatientsSummary, mergeDrafts, quietMinutes, recordAlerts,
   type AlertDraft, type Burst, type PatientFacts, type PersonFacts, type RecordContext
@@ -16,6 +17,8 @@ const FETCH_SIZE = 2000
 export interface AlertScanReport {
   records: number
   alerts: number
+  /** Every finished record is read: the pass was not cut short by its `maxRecords`. */
+  caughtUp: boolean
 }
 
 /** A person or an address whose records in this pass may complete a burst, and the span of those records. */
@@ -105,16 +108,19 @@ async function windowDraft (client: PoolClient, candidate: WindowCandidate, cont
  * earlier passes read, but only a newly read record can complete a finding.
  * One transaction: the alerts and the new scanning position commit
  * together, or neither does, so a restart neither repeats nor misses.
+ * Given `maxRecords`, it reads about that many, the oldest transactions
+ * first, and leaves the rest to the next pass.
  */
-export async function scanForAlerts (em: EntityManager, now: Date): Promise<AlertScanReport> {
+export async function scanForAlerts (em: EntityManager, now: Date, maxRecords = Infinity): Promise<AlertScanReport> {
   return inPgTransaction(em, 'begin', async client => {
     const { rows: [state] } = await client.query('select scanned_below::text as scanned_below from alert_scan_state for update')
     const scannedBelow = BigInt(String(state!.scanned_below))
     const { rows: [snapshot] } = await client.query('select audit_tx(pg_snapshot_xmin(pg_current_snapshot()))::text as boundary')
     const boundary = String(snapshot!.boundary)
-    if (BigInt(boundary) <= scannedBelow) return { records: 0, alerts: 0 }
+    if (BigInt(boundary) <= scannedBelow) return { records: 0, alerts: 0, caughtUp: true }
 
-    await declareAlertScanCursor(client, 'alert_scan', scannedBelow, boundary)
+    const end = await passEnd(client, scannedBelow, boundary, maxRecords)
+    await declareAlertScanCursor(client, 'alert_scan', scannedBelow, end)
     const contexts = new Map<number, PracticeContext>()
     const drafts = new Map<string, AlertDraft[]>()
     const candidates = new Map<string, WindowCandidate>()
@@ -138,12 +144,12 @@ export async function scanForAlerts (em: EntityManager, now: Date): Promise<Aler
     }
     await client.query('close alert_scan')
     for (const candidate of candidates.values()) {
-      const found = await windowDraft(client, candidate, contexts.get(candidate.practiceGroupId)!, scannedBelow, boundary)
+      const found = await windowDraft(client, candidate, contexts.get(candidate.practiceGroupId)!, scannedBelow, end)
       if (found) mergeDrafts(drafts, [found], quietFor)
     }
     const alerts = await storeAlerts(client, [...drafts.values()].flat(), now, quietFor)
-    await client.query('update alert_scan_state set scanned_below = $1', [boundary])
-    return { records, alerts }
+    await client.query('update alert_scan_state set scanned_below = $1', [end])
+    return { records, alerts, caughtUp: end === boundary }
   })
 }
 

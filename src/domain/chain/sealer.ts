@@ -4,6 +4,7 @@ import { instantMicros, nextEntry, recordDigest, storedInstant, type ChainEntry 
 import { chainHead, clientQuery, insertEntry, lockSealing } from './chain-store.js'
 import { letOthersRun, RECORDS_PER_TURN } from './turns.js'
 import { allSealableBefore, chainRecordBatches, declareSealingCursor, hasUnsealedBefore } from '../audit-records/chain-reads.js'
+import { passEnd } from '../audit-records/pass-spans.js'
 
 /** Keeps each seal's row small (about 200 kB) however much a practice recorded since the last run. */
 export const MAX_RECORDS_PER_SEAL = 5000
@@ -12,24 +13,34 @@ const FETCH_SIZE = 5000
 export interface SealReport {
   records: number
   entries: number
+  /** Every finished record is sealed: the pass was not cut short by its `maxRecords`. */
+  caughtUp: boolean
+}
+
+export interface SealLimits {
+  maxPerSeal?: number
+  /** Seal about this many records and stop, leaving the rest to the next pass: a pass that must give way (to a shutdown) stays short. */
+  maxRecords?: number
 }
 
 /**
  * Seals every record whose transaction has finished and that no earlier run
- * sealed, into each practice's chain. "Finished" means older than the
+ * sealed (or, given `maxRecords`, about that many, the oldest transactions
+ * first), into each practice's chain. "Finished" means older than the
  * oldest transaction still running, so a record that commits late is
  * sealed by the next run instead of being skipped. Runs in one transaction:
  * the seals and the new sealing position commit together or not at all.
  */
-export async function sealCommittedRecords (em: EntityManager, now: Date, maxPerSeal = MAX_RECORDS_PER_SEAL): Promise<SealReport> {
+export async function sealCommittedRecords (em: EntityManager, now: Date, { maxPerSeal = MAX_RECORDS_PER_SEAL, maxRecords = Infinity }: SealLimits = {}): Promise<SealReport> {
   return inPgTransaction(em, 'begin', async client => {
     const query = clientQuery(client)
     const sealedBelow = await lockSealing(query)
     const [{ boundary }] = await query('select audit_tx(pg_snapshot_xmin(pg_current_snapshot()))::text as boundary', []) as [{ boundary: string }]
-    if (BigInt(boundary) <= sealedBelow) return { records: 0, entries: 0 }
+    if (BigInt(boundary) <= sealedBelow) return { records: 0, entries: 0, caughtUp: true }
 
-    await declareSealingCursor(client, 'sealing', sealedBelow, boundary)
-    const report: SealReport = { records: 0, entries: 0 }
+    const end = await passEnd(client, sealedBelow, boundary, maxRecords)
+    await declareSealingCursor(client, 'sealing', sealedBelow, end)
+    const report: SealReport = { records: 0, entries: 0, caughtUp: end === boundary }
     let practiceGroupId: number | null = null
     let head: Pick<ChainEntry, 'seq' | 'hash'> | null = null
     let ids: number[] = []
@@ -63,7 +74,7 @@ export async function sealCommittedRecords (em: EntityManager, now: Date, maxPer
     }
     await flush()
     await client.query('close sealing')
-    await query('update audit_seal_state set sealed_below = ?', [boundary])
+    await query('update audit_seal_state set sealed_below = ?', [end])
     return report
   })
 }
