@@ -44,6 +44,15 @@ t.test('when the append-only history is indexed, then every B-tree index of it f
   for (const { index, options } of rows) t.ok(options?.includes('fillfactor=100'), `${index}: ${options?.join(', ') ?? 'default fillfactor'}`)
 })
 
+t.test('when records arrive faster than vacuum runs, then each trigram index keeps its pending list short, so a text search does not read megabytes of it', async t => {
+  const { rows } = await client.query<{ index: string, options: string[] | null }>(`
+    select i.relname as index, i.reloptions as options
+      from pg_index x join pg_class i on i.oid = x.indexrelid join pg_am a on a.oid = i.relam
+     where x.indrelid = 'audit_records'::regclass and a.amname = 'gin' order by 1`)
+  t.same(rows.map(r => r.index), ['audit_group_description_trgm_idx', 'audit_group_url_trgm_idx'])
+  for (const { index, options } of rows) t.ok(options?.includes('gin_pending_list_limit=512'), `${index}: ${options?.join(', ') ?? 'the default 4 MB'}`)
+})
+
 t.test("when one user's or one record's history is read, then their own index serves it", async t => {
   t.match(await plan(`${history} and user_id = 7 order by occurred_at desc, id desc limit 50`), 'audit_group_user_time_idx')
   const scope: HistoryScope = { practiceGroupId: 1, onlyUserId: null, window: { since: new Date('2026-01-01T00:00:00Z'), subscribed: true, summary: [] } }
