@@ -4,6 +4,7 @@ import { signedInAgent, type Agent } from '../helpers/agent.js'
 import { makeClinic } from '../helpers/clinic.js'
 import { auditRows } from '../helpers/audit.js'
 
+const RESTRICTED_NOTICE = 'Restricted patient: only the people named on the restriction open this record without giving a reason.'
 const ctx = await build(t)
 const clinic = await makeClinic(ctx.em())
 const other = await makeClinic(ctx.em())
@@ -81,7 +82,9 @@ t.test('when the practitioner with an appointment, or a named user, opens the pa
   for (const path of [`/patients/${ava}`, `/appointments/${appointment}`, `/invoices/${invoice}`, `/patients/${ava}/history`]) {
     t.equal((await practitioner.get(path)).statusCode, 200, path)
   }
-  t.match((await practitioner.get(`/patients/${ava}`)).body, 'Ava-private-note')
+  const named = (await practitioner.get(`/patients/${ava}`)).body
+  t.match(named, 'Ava-private-note')
+  t.match(named, RESTRICTED_NOTICE, 'the profile says the patient is restricted')
   const reception = await signedInAgent(ctx.app, clinic.reception.email)
   t.equal((await reception.get(`/invoices/${invoice}`)).statusCode, 303, 'reception is not named yet')
   t.equal((await saveRestriction(owner, ava, true, [clinic.practitioner.id, clinic.reception.id])).statusCode, 303)
@@ -160,7 +163,9 @@ t.test('when a reason is given, then it is recorded and opens that patient, in t
   t.equal(patientId, ava)
 
   for (const path of [`/patients/${ava}`, `/appointments/${appointment}`, `/invoices/${invoice}`]) t.equal((await locum.get(path)).statusCode, 200, path)
-  t.match((await locum.get(`/patients/${ava}`)).body, 'Ava-private-note')
+  const opened = (await locum.get(`/patients/${ava}`)).body
+  t.match(opened, 'Ava-private-note')
+  t.match(opened, RESTRICTED_NOTICE, 'opened with a reason, the profile still says the patient is restricted')
   t.equal((await locum.get(`/patients/${ben}`)).statusCode, 303, 'a reason for Ava does not open Ben')
   const reused = await locum.post(`/patients/${ava}/break-glass`, { reason: 'emergency', next: `/patients/${ben}` })
   t.equal(reused.headers.location, `/patients/${ben}`, 'a reason form for Ava leading to Ben')
@@ -201,7 +206,9 @@ t.test('when the restriction is lifted, then it is recorded and the patient open
   t.match(lifted, { action: 'update', description: 'Lifted the restriction on patient Ava Nguyen' })
   t.same(lifted!.changes!.map(c => c.field), ['restricted', 'openers'])
   const locum = await signedInAgent(ctx.app, clinic.practitionerWithoutHistory.email)
-  t.equal((await locum.get(`/patients/${ava}`)).statusCode, 200)
+  const unrestricted = await locum.get(`/patients/${ava}`)
+  t.equal(unrestricted.statusCode, 200)
+  t.notMatch(unrestricted.body, RESTRICTED_NOTICE, 'the profile no longer says restricted')
   const unchanged = await saveRestriction(admin, ava, false, [])
   t.equal(unchanged.statusCode, 303)
   t.equal((await auditRows(ctx.em(), clinic.group.id, "page = 'Patient restriction' and action = 'update'")).length, 5, 'saving no change records nothing')

@@ -89,8 +89,20 @@ export async function mustGiveReason (em: EntityManager, viewer: User, patientId
   return (await patientsNeedingReason(em, viewer, [patientId], now, grants)).has(patientId)
 }
 
-export async function assertMayOpenPatient (em: EntityManager, viewer: User, patientId: number | null, now: Date, grants: Grants): Promise<void> {
-  if (await mustGiveReason(em, viewer, patientId, now, grants)) throw new ReasonRequiredError(patientId!)
+/**
+ * Refuses (ReasonRequiredError) unless `viewer` may open the patient now,
+ * and says whether the patient is restricted: the profile shows it, and one
+ * look-up answers both.
+ */
+export async function assertMayOpenPatient (em: EntityManager, viewer: User, patientId: number | null, now: Date, grants: Grants): Promise<{ restricted: boolean }> {
+  if (patientId === null) return { restricted: false }
+  const [row] = await sqlIn(em)<{ named: boolean }>(
+    `select exists (select 1 from restricted_patient_openers o where o.patient_id = r.patient_id and o.user_id = ?) as named
+       from restricted_patients r where r.practice_group_id = ? and r.patient_id = ?`,
+    [viewer.id, viewer.practiceGroupId, patientId])
+  if (!row) return { restricted: false }
+  if (!row.named && !current(grants, patientId, now)) throw new ReasonRequiredError(patientId)
+  return { restricted: true }
 }
 
 /** The reason as recorded ("Emergency care", "Other: …"), or the form's problems. */

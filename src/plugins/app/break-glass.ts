@@ -7,8 +7,8 @@ declare module 'fastify' {
     breakGlass?: Grants
   }
   interface FastifyRequest {
-    /** Refuses (ReasonRequiredError) unless the signed-in user may open this patient's records now. */
-    assertMayOpenPatient: (patientId: number | null) => Promise<void>
+    /** Refuses (ReasonRequiredError) unless the signed-in user may open this patient's records now; says whether the patient is restricted. */
+    assertMayOpenPatient: (patientId: number | null) => Promise<{ restricted: boolean }>
     /** Of these patients, the restricted ones the signed-in user may not open yet. */
     patientsNeedingReason: (patientIds: number[]) => Promise<Set<number>>
     /** The restricted patients whose records' details the signed-in user may not see now. */
@@ -24,7 +24,7 @@ declare module 'fastify' {
  */
 export default fp(async (app) => {
   app.decorateRequest('assertMayOpenPatient', async function (patientId: number | null) {
-    await assertMayOpenPatient(this.em, this.currentUser!, patientId, app.clock.now(), this.session.breakGlass ?? {})
+    return assertMayOpenPatient(this.em, this.currentUser!, patientId, app.clock.now(), this.session.breakGlass ?? {})
   })
   app.decorateRequest('patientsNeedingReason', async function (patientIds: number[]) {
     return patientsNeedingReason(this.em, this.currentUser!, patientIds, app.clock.now(), this.session.breakGlass ?? {})

@@ -2,8 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ValidationError } from '../../domain/errors.js'
 import { mayViewHistory } from '../../domain/history/access.js'
 import { formatField, inputValue } from '../../domain/practice-records/fields.js'
-import type { PracticeRecord, PracticeRecordKind } from '../../domain/practice-records/practice-record-kind.js'
-import { findRestriction } from '../../domain/restricted-patients/restriction.js'
+import type { PracticeRecordKind } from '../../domain/practice-records/practice-record-kind.js'
 import { isFullAccess } from '../../domain/users/user.entity.js'
 import {
   createRecord, deleteRecord, getRecord, listRecords, openDeletion, patientOfRecord, recordView, updateRecord
@@ -30,11 +29,13 @@ export function recordRoutes (kind: PracticeRecordKind) {
   /** What the delete confirmation asks, as a dialog on the record's page or as a page of its own. */
   const deletionQuestion = (heading: string): string => `Delete ${noun} ${heading}?`
 
+  /** Whether the patient a request opened is restricted, as the reason gate found when it let the request through. */
+  const openedRestricted = new WeakMap<FastifyRequest, boolean>()
+
   /** On a patient's profile: whether they are restricted, and whether this user may change that. */
-  async function restrictionShown (request: FastifyRequest, record: PracticeRecord): Promise<{ restricted: boolean, mayChange: boolean } | null> {
+  function restrictionShown (request: FastifyRequest): { restricted: boolean, mayChange: boolean } | null {
     if (kind.type !== 'patient') return null
-    const restriction = await findRestriction(request.em, request.practice!.id, record.id)
-    return { restricted: restriction !== null, mayChange: isFullAccess(request.currentUser!) }
+    return { restricted: openedRestricted.get(request) === true, mayChange: isFullAccess(request.currentUser!) }
   }
 
   return async function routes (app: FastifyInstance): Promise<void> {
@@ -43,7 +44,8 @@ export function recordRoutes (kind: PracticeRecordKind) {
     app.addHook('preHandler', async (request) => {
       const { id } = (request.params ?? {}) as Partial<IdParams>
       if (typeof id !== 'number') return
-      await request.assertMayOpenPatient(await patientOfRecord(request.em, kind, request.practice!.id, id))
+      const { restricted } = await request.assertMayOpenPatient(await patientOfRecord(request.em, kind, request.practice!.id, id))
+      openedRestricted.set(request, restricted)
       // Saving a record onto another patient adds to that patient's records: a restricted one asks for a reason too.
       const moveTo = kind.patientOf({ ...(request.body as Record<string, unknown> | undefined), id })
       if (request.method === 'POST' && kind.type !== 'patient' && Number.isInteger(moveTo)) await request.assertMayOpenPatient(moveTo)
@@ -86,7 +88,7 @@ export function recordRoutes (kind: PracticeRecordKind) {
         title: `${kind.title}: ${heading}`, kind, record, heading, shown,
         deletion: kind.mayDelete(request.currentUser!, record) === null ? { question: deletionQuestion(heading) } : null,
         mayViewHistory: mayViewHistory(request.currentUser!),
-        restriction: await restrictionShown(request, record)
+        restriction: restrictionShown(request)
       })
     })
 
