@@ -8,6 +8,8 @@ import { PASSWORD } from '../helpers/agent.js'
 import { serverEnvironment, spawnServer, untilListening } from '../helpers/server-process.js'
 import { openUnscopedOrm } from '../../src/db/orm.js'
 import { Patient } from '../../src/domain/patients/patient.entity.js'
+import { verifyPracticeChain } from '../../src/domain/chain/chain.service.js'
+import { DEFAULT_PLAN } from '../../src/domain/plan/plan.js'
 
 const databaseUrl = await testDatabase(t)
 const owner = await openUnscopedOrm(databaseUrl)
@@ -122,4 +124,42 @@ t.test('when SIGTERM arrives while a request is stuck, then /ready says shutting
   t.ok(cutAt - stoppedAt >= 1900, `the stuck request was cut after the grace period (${cutAt - stoppedAt} ms)`)
   t.ok(cutAt - stoppedAt < 6000, 'and not long after it')
   t.equal(code, 0)
+})
+
+t.test('when SIGTERM arrives while the sealer works through a backlog of 120,000 records, then it stops after the pass under way, and the next start seals the rest into a chain that verifies', async t => {
+  const backlog = await makeClinic(em())
+  const db = owner.em.getConnection()
+  // Sixteen transactions of 7,500 records: a pass ends at a transaction's edge, so this makes three passes of about 50,000.
+  for (let i = 0; i < 16; i++) {
+    await db.execute(`insert into audit_records (practice_group_id, occurred_at, user_id, user_name, action, page, description, url)
+      select ?, now() - interval '2 hours' + (g * interval '1 ms'), ?, 'Backlog', 'view', 'Patients', 'Backlog record ' || g, '/patients'
+        from generate_series(?::int, ?::int) g`, [backlog.group.id, backlog.owner.id, i * 7500 + 1, (i + 1) * 7500])
+  }
+  const sealedCount = async (): Promise<number> => Number((await db.execute<Array<{ n: string }>>(
+    'select count(*) as n from audit_records where practice_group_id = ? and tx_id < (select sealed_below from audit_seal_state)', [backlog.group.id]))[0]!.n)
+  t.equal(await sealedCount(), 0)
+
+  const first = spawnServer(t, serverEnvironment(t, databaseUrl, { SEAL_SCHEDULE: '* * * * * *' }))
+  await untilListening(first)
+  const giveUpAt = Date.now() + 60_000
+  while (await sealedCount() === 0 && Date.now() < giveUpAt) await new Promise(resolve => setTimeout(resolve, 25))
+  const atSignal = await sealedCount()
+  const stoppedAt = Date.now()
+  first.child.kill('SIGTERM')
+  const { code } = await first.exited
+  const stopMs = Date.now() - stoppedAt
+  const atExit = await sealedCount()
+  t.comment(`sealed when the signal came: ${atSignal}; at exit: ${atExit}; the stop took ${stopMs} ms`)
+  t.equal(code, 0, `exits 0 (${first.stderr().trim()})`)
+  t.ok(atSignal > 0 && atSignal <= 52_500, 'the first pass sealed part of the backlog, not all of it')
+  t.ok(atExit < 120_000, 'the stop did not wait for the whole backlog')
+  t.ok(stopMs < 15_000, 'and came well inside the grace period')
+
+  const second = spawnServer(t, serverEnvironment(t, databaseUrl, { SEAL_SCHEDULE: '* * * * * *' }))
+  await untilListening(second)
+  while (await sealedCount() < 120_000 && Date.now() < giveUpAt + 60_000) await new Promise(resolve => setTimeout(resolve, 100))
+  second.child.kill('SIGTERM')
+  t.equal((await second.exited).code, 0)
+  t.equal(await sealedCount(), 120_000, 'the next start sealed the rest')
+  t.match(await verifyPracticeChain(em(), DEFAULT_PLAN, backlog.group.id), { intact: true, awaitingSeal: 0, problems: 0 }, 'into a chain that verifies')
 })

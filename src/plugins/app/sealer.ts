@@ -13,9 +13,9 @@ import { schedulePasses } from './scheduled-passes.js'
  */
 const RECORDS_PER_PASS = 50_000
 
-/** Runs bounded passes until one catches up or the app stops. */
+/** Runs bounded passes until one catches up or the app stops; none once it is stopping. */
 async function untilCaughtUp (stopping: AbortSignal, pass: () => Promise<{ caughtUp: boolean }>): Promise<void> {
-  while (!(await pass()).caughtUp && !stopping.aborted);
+  while (!stopping.aborted && !(await pass()).caughtUp);
 }
 
 /**
