@@ -5,7 +5,9 @@ import { interpret } from '../src/domain/history/history-criteria.js'
 import { readParams } from '../src/domain/history/history-params.js'
 import { COLUMNS } from '../src/domain/audit-records/criteria.js'
 import { COUNT_LIMIT, TEXT_COUNT_LIMIT, type HistorySubject } from '../src/domain/history/history.service.js'
-import { countQuery, pageQuery, shareOfPlan, textShareQuery } from '../src/domain/audit-records/reads.js'
+import { countQuery, pageQuery } from '../src/domain/audit-records/reads.js'
+import { countMatching, readMatchingPage, sampleShare, TRIGRAMS_ONLY, type TextSearchReader } from '../src/domain/audit-records/text-search.js'
+import { searchesText } from '../src/domain/audit-records/visible.js'
 import type { HistoryScope } from '../src/domain/history/access.js'
 import { FOCAL_RECORDS } from './generate.js'
 import { ms, sample, type HttpUser, type Stats } from './measure.js'
@@ -56,12 +58,35 @@ export function caseUrl (c: HistoryCase, focalPatientId: number): string {
   return c.query ? `${path}?${c.query}` : path
 }
 
+/** What is done with each statement of a case besides running it: nothing while timing, EXPLAIN when listing the indexes read. */
+type EachStatement = (q: SqlQuery, byTrigrams: boolean) => Promise<void>
+
+/** Runs a statement in a transaction where only bitmaps, and so the trigram indexes, reach the rows, as the app's text search does. */
+async function inTrigramsOnly<T> (db: pg.Client, work: () => Promise<T>): Promise<T> {
+  await db.query('begin')
+  try {
+    await db.query(TRIGRAMS_ONLY)
+    return await work()
+  } finally {
+    await db.query('commit')
+  }
+}
+
+function readerOn (db: pg.Client, each: EachStatement): TextSearchReader {
+  return async <T>(q: SqlQuery, byTrigrams: boolean): Promise<T[]> => {
+    const send = async (): Promise<T[]> => (await db.query(toPg(q.sql), q.params)).rows as T[]
+    const rows = byTrigrams ? await inTrigramsOnly(db, send) : await send()
+    await each(q, byTrigrams)
+    return rows
+  }
+}
+
 /**
  * The statements of a case as the app sends them: under a text filter the
- * estimate that decides how to count, then the count, then the page once
- * the count is known.
+ * sample that decides how to count and read, then the count, then the
+ * page once the count is known.
  */
-async function runCase (c: HistoryCase, s: CaseSetting, db: pg.Client, each: (q: SqlQuery) => Promise<void> = async () => {}): Promise<void> {
+async function runCase (c: HistoryCase, s: CaseSetting, db: pg.Client, each: EachStatement = async () => {}): Promise<void> {
   const choices = { users: s.userIds.map(id => ({ id, name: '' })), pages: ['Invoice', 'Patient profile', 'Appointment', 'Patients'] }
   const { criteria, problems } = interpret(readParams(Object.fromEntries(new URLSearchParams(c.query).entries()) as Record<string, unknown>), choices, s.now, 'Australia/Sydney')
   if (problems.length) throw new Error(`${c.name}: ${problems.map(p => p.message).join('; ')}`)
@@ -69,15 +94,20 @@ async function runCase (c: HistoryCase, s: CaseSetting, db: pg.Client, each: (q:
   if (c.query.includes('user=')) criteria.userIds = [s.userIds[0]!]
   if (c.query.includes('action=view&action=update')) criteria.actions = ['view', 'update']
   const subject = c.subject ?? null
-  const estimate = textShareQuery(s.scope, subject, criteria)
-  const share = estimate ? shareOfPlan((await db.query(toPg(estimate.sql), estimate.params)).rows[0]) : null
-  const limit = share === null ? COUNT_LIMIT : TEXT_COUNT_LIMIT
-  const counting = countQuery(s.scope, subject, criteria, limit, share)
+  const pageOf = (total: number, limit: number): number => total > limit ? criteria.page : Math.min(criteria.page, Math.max(1, Math.ceil(total / criteria.size)))
+  if (searchesText(criteria)) {
+    const read = readerOn(db, each)
+    const share = await sampleShare(read, s.scope, subject, criteria)
+    const total = await countMatching(read, s.scope, subject, criteria, TEXT_COUNT_LIMIT, share)
+    await readMatchingPage(read, s.scope, subject, criteria, pageOf(total, TEXT_COUNT_LIMIT), share)
+    return
+  }
+  const counting = countQuery(s.scope, subject, criteria, COUNT_LIMIT)
   const { rows: [{ total }] } = await db.query<{ total: string }>(toPg(counting.sql), counting.params)
-  const paging = pageQuery(s.scope, subject, criteria, Number(total) > limit ? criteria.page : Math.min(criteria.page, Math.max(1, Math.ceil(Number(total) / criteria.size))))
+  const paging = pageQuery(s.scope, subject, criteria, pageOf(Number(total), COUNT_LIMIT))
   await db.query(toPg(paging.sql), paging.params)
-  await each(counting)
-  await each(paging)
+  await each(counting, false)
+  await each(paging, false)
 }
 
 /** Each case over HTTP through the app, then the same count and page queries straight to PostgreSQL. */
@@ -106,13 +136,14 @@ function indexesIn (plan: Record<string, unknown>): string[] {
  */
 export async function casesByIndex (cases: HistoryCase[], s: CaseSetting, db: pg.Client): Promise<Map<string, string[]>> {
   const served = new Map<string, string[]>()
-  const explain = async (q: SqlQuery): Promise<string[]> => {
-    const { rows: [row] } = await db.query<{ 'QUERY PLAN': [{ Plan: Record<string, unknown> }] }>(`explain (format json) ${toPg(q.sql)}`, q.params)
+  const explain = async (q: SqlQuery, byTrigrams: boolean): Promise<string[]> => {
+    const send = (): Promise<pg.QueryResult<{ 'QUERY PLAN': [{ Plan: Record<string, unknown> }] }>> => db.query(`explain (format json) ${toPg(q.sql)}`, q.params)
+    const { rows: [row] } = byTrigrams ? await inTrigramsOnly(db, send) : await send()
     return indexesIn(row!['QUERY PLAN'][0].Plan)
   }
   for (const c of cases) {
     const read = new Set<string>()
-    await runCase(c, s, db, async q => { for (const index of await explain(q)) read.add(index) })
+    await runCase(c, s, db, async (q, byTrigrams) => { for (const index of await explain(q, byTrigrams)) read.add(index) })
     for (const index of read) served.set(index, [...served.get(index) ?? [], c.name])
   }
   return served

@@ -216,7 +216,7 @@ ${browserSection(r.browser.times, r.browser.when, r.browser.machine, r.browser.l
 - A round trip to PostgreSQL (\`select 1\`) takes ${ms(r.roundTrips.awake.p50)} ms back to back but ${ms(r.roundTrips.afterIdle.p50)} ms after 5 ms of idling (p50): on this machine, waking a sleeping process is a large part of a short request. The raw SQL loop never sleeps between its queries; a request sleeps while its count and page run, and whenever its session has to be read from the database rather than from what the server kept.
 ${missesLine(r.results, 'after vacuuming')}
 ${missesLine(r.live.results, 'while records arrived')}
-- The total under the table is counted up to 10,001 rows (\`COUNT_LIMIT\`), or 1,001 under a text filter (\`TEXT_COUNT_LIMIT\`); past that the page says "more than 10,000" (or 1,000) and the last page is read backwards along the same index, so no request counts a whole practice. A text PostgreSQL estimates to be common is counted by walking the newest records, a rare one through its trigram index; the SQL column includes that estimate.
+- The total under the table is counted up to 10,001 rows (\`COUNT_LIMIT\`), or 1,001 under a text filter (\`TEXT_COUNT_LIMIT\`); past that the page says "more than 10,000" (or 1,000) and the last page is read backwards along the same index, so no request counts a whole practice. Under a text filter the share of matches among the viewer's newest 1,000 records decides: a common text's count and page walk a bounded stretch of records in order, a rare one's (or a walk that comes back short) are read through the trigram indexes; the SQL column includes that sample.
 `
 }
 

@@ -5,7 +5,10 @@ import { makeClinic } from '../helpers/clinic.js'
 import { interpret } from '../../src/domain/history/history-criteria.js'
 import { readParams } from '../../src/domain/history/history-params.js'
 import { searchHistory, TEXT_COUNT_LIMIT } from '../../src/domain/history/history.service.js'
-import { countVisible, pageQuery, textFilterShare, walkFinds } from '../../src/domain/audit-records/reads.js'
+import { countVisible, pageQuery } from '../../src/domain/audit-records/reads.js'
+import {
+  countMatching, readerOf, readMatchingPage, sampleShare, TRIGRAMS_ONLY, WALK_BUDGET, walkBound, walkedCountQuery, walkedPageQuery
+} from '../../src/domain/audit-records/text-search.js'
 import { toPg } from '../../src/db/sql.js'
 import type { HistoryCriteria } from '../../src/domain/audit-records/criteria.js'
 import type { HistoryScope } from '../../src/domain/history/access.js'
@@ -31,21 +34,23 @@ const scope: HistoryScope = { practiceGroupId: clinic.group.id, onlyUserId: null
 const restricted: HistoryScope = { ...scope, withheldPatients: [1, 3] }
 const criteriaOf = (query: string): HistoryCriteria =>
   interpret(readParams(Object.fromEntries(new URLSearchParams(query))), { users: [], pages: [] }, ctx.clock.now(), 'Australia/Sydney').criteria
-const RARE = 0
-const COMMON = 1
+const reader = readerOf(em)
 
-t.test('when a text is common enough for a walk to find its matches soon, then the count walks; when rare, the trigram indexes find them', async t => {
-  t.equal(walkFinds(null, TEXT_COUNT_LIMIT + 1), false, 'no text filter: the count is as it always was')
-  t.equal(walkFinds(0.5, TEXT_COUNT_LIMIT + 1), true)
-  t.equal(walkFinds(0.001, TEXT_COUNT_LIMIT + 1), false)
-  t.equal(walkFinds(0.01, 50), true, 'fewer matches are found sooner')
+t.test('when a text is common enough for a walk to find its matches soon, then it walks a bounded stretch; when rare, the trigram indexes find them', async t => {
+  t.equal(walkBound(0, 50), null, 'no match among the newest rows: the trigram indexes')
+  t.equal(walkBound(0.001, TEXT_COUNT_LIMIT + 1), null, 'a thousand matches of a rare text lie too far to walk')
+  t.equal(walkBound(0.01, 50), WALK_BUDGET, 'a page of a text in one row of a hundred is walked')
+  t.equal(walkBound(0.002, 50), null, 'in one row of five hundred, the trigram indexes read the page')
+  t.equal(walkBound(0.5, TEXT_COUNT_LIMIT + 1), WALK_BUDGET)
+  t.equal(walkBound(0.1, 200 * 50), 200_000, "a common word's deep page walks twice as far as the share predicts")
 })
 
-t.test('when PostgreSQL is asked how much a text keeps, then it answers from its statistics, and nothing without a text filter', async t => {
-  await em.getConnection().execute('analyze audit_records')
-  t.equal(await textFilterShare(em, scope, null, criteriaOf('')), null)
-  const share = await textFilterShare(em, scope, null, criteriaOf('description=chart'))
-  t.ok(share !== null && share > 0 && share <= 1, `a share between 0 and 1 (${share})`)
+t.test("when the share of a text is measured, then it is the share among the viewer's own newest rows, and 0 for a viewer with none", async t => {
+  const common = await sampleShare(reader, scope, null, criteriaOf('description=chart'))
+  t.ok(common > 0.3 && common < 0.37, `about one in three (${common})`)
+  t.equal(await sampleShare(reader, scope, null, criteriaOf('description=qqxqqxqq')), 0)
+  const nobody = { ...scope, onlyUserId: clinic.owner.id + 1_000_000 }
+  t.equal(await sampleShare(reader, nobody, null, criteriaOf('description=chart')), 0)
 })
 
 const cases: [string, HistoryScope, HistorySubject | null, string][] = [
@@ -61,21 +66,25 @@ const cases: [string, HistoryScope, HistorySubject | null, string][] = [
   ["a common word in a restricted patient's record history", restricted, { recordType: 'patient', recordId: '1' }, 'description=chart']
 ]
 
-t.test('when a page is read along its order\'s index or picked out by the trigram index, then it holds the same rows in the same order', async t => {
+t.test("when a page is walked or picked out by the trigram indexes, then it holds the same rows in the same order as the plain query's", async t => {
   const client = new pg.Client({ connectionString: ctx.databaseUrl })
   await client.connect()
   t.teardown(() => client.end())
-  const ids = async (settings: string, sql: string, params: unknown[]): Promise<string[]> => {
-    await client.query(`reset all; ${settings}`)
-    return (await client.query<{ id: string }>(toPg(sql), params)).rows.map(row => String(row.id))
+  const ids = async (sql: string, params: unknown[], trigramsOnly = false): Promise<string[]> => {
+    await client.query('begin')
+    if (trigramsOnly) await client.query(TRIGRAMS_ONLY)
+    const { rows } = await client.query<{ id: string }>(toPg(sql), params)
+    await client.query('commit')
+    return rows.map(row => String(row.id))
   }
   for (const [name, caseScope, subject, query] of cases) {
     const criteria = criteriaOf(query)
     for (const page of [1, 2, 7, 'last'] as const) {
-      const { sql, params } = pageQuery(caseScope, subject, criteria, page)
-      const walked = await ids('set enable_bitmapscan = off; set enable_seqscan = off', sql, params)
-      const picked = await ids('set enable_indexscan = off; set enable_seqscan = off', sql, params)
-      t.same(walked, picked, `${name}, page ${page}`)
+      const plain = pageQuery(caseScope, subject, criteria, page)
+      const expected = await ids(plain.sql, plain.params)
+      const walked = walkedPageQuery(caseScope, subject, criteria, page, WALK_BUDGET)
+      t.same(await ids(walked.sql, walked.params), expected, `${name}, page ${page}, walked`)
+      t.same(await ids(plain.sql, plain.params, true), expected, `${name}, page ${page}, by trigrams`)
     }
   }
 })
@@ -83,10 +92,13 @@ t.test('when a page is read along its order\'s index or picked out by the trigra
 t.test('when a count walks newest first or asks the trigram indexes, then both count the same, exactly up to the limit and one past it beyond', async t => {
   for (const [name, caseScope, subject, query] of cases) {
     const criteria = criteriaOf(query)
-    const exact = await countVisible(em, caseScope, subject, criteria, 1_000_000, RARE)
+    const exact = await countVisible(em, caseScope, subject, criteria, 1_000_000)
     for (const limit of [10, TEXT_COUNT_LIMIT]) {
-      t.equal(await countVisible(em, caseScope, subject, criteria, limit, COMMON), Math.min(exact, limit + 1), `${name}, walked, up to ${limit}`)
-      t.equal(await countVisible(em, caseScope, subject, criteria, limit, RARE), Math.min(exact, limit + 1), `${name}, by trigrams, up to ${limit}`)
+      const [walked] = await em.getConnection().execute<[{ total: string }]>(walkedCountQuery(caseScope, subject, criteria, limit, WALK_BUDGET).sql,
+        walkedCountQuery(caseScope, subject, criteria, limit, WALK_BUDGET).params)
+      t.equal(Number(walked.total), Math.min(exact, limit + 1), `${name}, walked, up to ${limit}`)
+      t.equal(await countMatching(reader, caseScope, subject, criteria, limit, 1), Math.min(exact, limit + 1), `${name}, walk first, up to ${limit}`)
+      t.equal(await countMatching(reader, caseScope, subject, criteria, limit, 0), Math.min(exact, limit + 1), `${name}, by trigrams, up to ${limit}`)
     }
   }
 })
@@ -99,4 +111,58 @@ t.test('when a text matches more rows than its counting limit, then the total sa
   t.equal(result.rows.length, 50)
   const few = await searchHistory(em, scope, null, criteriaOf('description=zanzibar'))
   t.same([few.total, few.totalIsExact], [12, true], 'a rare word is counted exactly')
+})
+
+t.test('when a word appears only in records older than a walk reaches, then a walk that comes back short is read again by the trigram indexes', async t => {
+  const old = await makeClinic(ctx.em())
+  // The newest WALK_BUDGET records never say "Quokka"; the 30 before them do.
+  await em.getConnection().execute(
+    `insert into audit_records (practice_group_id, occurred_at, user_id, user_name, action, page, description, url, ip)
+     select ?, ?::timestamptz - n * interval '1 second', ?, 'Owner', 'view', 'Patients',
+            case when n > ? then 'Viewed Quokka list ' else 'Viewed list ' end || n, '/patients', '203.0.113.7'
+       from generate_series(1, ?) n`,
+    [old.group.id, new Date('2026-11-25T02:00:00Z'), old.owner.id, WALK_BUDGET, WALK_BUDGET + 30])
+  const oldScope: HistoryScope = { ...scope, practiceGroupId: old.group.id }
+  const criteria = criteriaOf('description=quokka&size=25')
+  const likeCommon = 1
+  t.equal(await countMatching(reader, oldScope, null, criteria, TEXT_COUNT_LIMIT, likeCommon), 30, 'counted in full')
+  const first = await readMatchingPage(reader, oldScope, null, criteria, 1, likeCommon)
+  t.same(first.map(r => r.description), Array.from({ length: 25 }, (_, i) => `Viewed Quokka list ${WALK_BUDGET + 1 + i}`), 'the newest 25 of them, newest first')
+  const last = await readMatchingPage(reader, oldScope, null, criteria, 'last', likeCommon)
+  t.equal(last.at(-1)!.description, `Viewed Quokka list ${WALK_BUDGET + 30}`, 'the last page ends with the oldest')
+  const result = await searchHistory(em, oldScope, null, criteriaOf('description=quokka&size=25&page=2'))
+  t.same([result.total, result.rows.length, result.rows[0]!.description], [30, 5, `Viewed Quokka list ${WALK_BUDGET + 26}`])
+})
+
+t.test("when other practices use a word often and this one never, then the search measures that here and asks the trigram indexes, whatever the statistics say", async t => {
+  const busy = await makeClinic(ctx.em())
+  const quiet = await makeClinic(ctx.em())
+  await em.getConnection().execute(
+    `insert into audit_records (practice_group_id, occurred_at, user_id, user_name, action, page, description, url, ip)
+     select case when n % 10 = 0 then ?::int else ?::int end, ?::timestamptz - n * interval '1 second', null, 'Someone', 'view', 'Patients',
+            case when n % 10 = 0 then 'Viewed podiatry notes ' else 'Viewed wombat notes ' end || n, '/patients', '203.0.113.7'
+       from generate_series(1, 40000) n`,
+    [quiet.group.id, busy.group.id, new Date('2026-11-25T02:00:00Z')])
+  await em.getConnection().execute('vacuum analyze audit_records')
+  const quietScope: HistoryScope = { ...scope, practiceGroupId: quiet.group.id }
+  const criteria = criteriaOf('description=wombat')
+  const [{ 'QUERY PLAN': [estimate] }] = await em.getConnection().execute<[{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }]>(
+    `explain (format json) select 1 from audit_records where practice_group_id = ${quiet.group.id} and description ilike '%wombat%'`)
+  t.ok(estimate.Plan['Plan Rows'] > 1000, `the statistics expect thousands of matches here (${estimate.Plan['Plan Rows']})`)
+  t.equal(await sampleShare(reader, quietScope, null, criteria), 0, 'the sample finds none')
+
+  const client = new pg.Client({ connectionString: ctx.databaseUrl })
+  await client.connect()
+  t.teardown(() => client.end())
+  for (const query of [pageQuery(quietScope, null, criteria, 1), pageQuery(quietScope, null, criteriaOf('description=wombat&sort=user&dir=asc'), 1)]) {
+    await client.query('begin')
+    await client.query(TRIGRAMS_ONLY)
+    const { rows } = await client.query(`explain ${toPg(query.sql)}`, query.params)
+    await client.query('commit')
+    const plan = rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n')
+    t.match(plan, 'audit_group_description_trgm_idx', 'the page is picked out by the trigram index')
+    t.notMatch(plan, /Seq Scan|(?<!Bitmap )Index Scan|Index Only Scan/, 'never a walk along an index or the table')
+  }
+  const result = await searchHistory(em, quietScope, null, criteria)
+  t.same([result.total, result.totalIsExact, result.rows.length], [0, true, 0])
 })

@@ -41,60 +41,13 @@ export function toRow (r: Record<string, unknown>): HistoryRow {
   }
 }
 
-type SharePlan = { 'QUERY PLAN': [{ Plan: { Plans: [{ 'Plan Rows': number }, { 'Plan Rows': number }] } }] }
-
-/** The plans of the visible rows with and without the text filters, for `textFilterShare`; null without text filters. */
-export function textShareQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria): SqlQuery | null {
-  if (!criteria.descriptionContains && !criteria.urlContains) return null
-  const kept = visibleRows(scope, subject, criteria)
-  const all = visibleRows(scope, subject, { ...criteria, descriptionContains: null, urlContains: null })
-  return {
-    sql: `explain (format json) select 1 from audit_records where ${kept.sql} union all select 1 from audit_records where ${all.sql}`,
-    params: [...kept.params, ...all.params]
-  }
-}
-
-/** The estimated share that `textShareQuery`'s plan gives. */
-export function shareOfPlan (row: SharePlan): number {
-  const [matching, visible] = row['QUERY PLAN'][0].Plan.Plans.map(plan => plan['Plan Rows'])
-  return Math.min(1, matching! / Math.max(1, visible!))
-}
-
-/**
- * The share of the visible rows that the text filters keep, as PostgreSQL's
- * own statistics estimate it (the plans of both lists, no rows read); null
- * without text filters. It decides how a search counts.
- */
-export async function textFilterShare (em: EntityManager, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria): Promise<number | null> {
-  const query = textShareQuery(scope, subject, criteria)
-  if (!query) return null
-  const [row] = await run<SharePlan>(em, query)
-  return shareOfPlan(row!)
-}
-
-/**
- * The most rows a count may test one by one, newest first, to find its
- * matches. Past it the trigram indexes are quicker: they read only the
- * matching rows, and the text is rare enough that those are few.
- */
-const WALK_BUDGET = 20_000
-
-/** Whether, at the text's share, the `needed` matches lie within the budget of a walk. */
-export function walkFinds (share: number | null, needed: number): boolean {
-  return share !== null && needed <= share * WALK_BUDGET
-}
-
 /**
  * How many rows this viewer may see under these criteria, counted up to
- * `limit` (and one past, to tell "more"). When the text filters keep a large
- * share, the count asks for the newest first: the planner, whose estimate
- * says the matches come soon, walks the time index and stops at the limit,
- * where the trigram indexes would list most of the practice first.
+ * `limit` (and one past, to tell "more").
  */
-export function countQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, limit: number, share: number | null = null): SqlQuery {
+export function countQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, limit: number): SqlQuery {
   const where = visibleRows(scope, subject, criteria)
-  const order = walkFinds(share, limit + 1) ? ` order by ${ordering(EVERYTHING)}` : ''
-  return { sql: `select count(*) as total from (select 1 from audit_records where ${where.sql}${order} limit ${limit + 1}) matching`, params: where.params }
+  return { sql: `select count(*) as total from (select 1 from audit_records where ${where.sql} limit ${limit + 1}) matching`, params: where.params }
 }
 
 /** The exact number of rows this viewer may see under these criteria: for exports, which carry all of them. */
@@ -103,18 +56,29 @@ export function exactCountQuery (scope: HistoryScope, subject: HistorySubject | 
   return { sql: `select count(*) as total from audit_records where ${where.sql}`, params: where.params }
 }
 
-/** One page of those rows in the chosen order; `page` "last" reads the end of the list backwards. */
-export function pageQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number | 'last'): SqlQuery {
-  const where = visibleRows(scope, subject, criteria)
+/** The columns a viewer reads of each row, with a restricted patient's details withheld: the select list of a page. */
+export function shownColumns (scope: HistoryScope): SqlQuery {
   const description = withholding(scope, 'description', WITHHELD)
   const changes = withholding(scope, 'changes', null)
   const patient = withholding(scope, 'patient_id', null)
   return {
-    sql: `select id, occurred_at, user_id, user_name, action, page, record_type, record_id, ${patient.sql} as patient_id, outcome,
-                 ${description.sql} as description, url, host(ip) as ip, ${changes.sql} as changes
-            from audit_records where ${where.sql}
-           order by ${ordering(criteria, page === 'last')} limit ? offset ?`,
-    params: [...patient.params, ...description.params, ...changes.params, ...where.params, criteria.size, page === 'last' ? 0 : (page - 1) * criteria.size]
+    sql: `id, occurred_at, user_id, user_name, action, page, record_type, record_id, ${patient.sql} as patient_id, outcome,
+          ${description.sql} as description, url, host(ip) as ip, ${changes.sql} as changes`,
+    params: [...patient.params, ...description.params, ...changes.params]
+  }
+}
+
+/** A page's LIMIT and OFFSET parameters; the last page is the first read backwards. */
+export const pageWindow = (criteria: HistoryCriteria, page: number | 'last'): [number, number] =>
+  [criteria.size, page === 'last' ? 0 : (page - 1) * criteria.size]
+
+/** One page of those rows in the chosen order; `page` "last" reads the end of the list backwards. */
+export function pageQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number | 'last'): SqlQuery {
+  const where = visibleRows(scope, subject, criteria)
+  const shown = shownColumns(scope)
+  return {
+    sql: `select ${shown.sql} from audit_records where ${where.sql} order by ${ordering(criteria, page === 'last')} limit ? offset ?`,
+    params: [...shown.params, ...where.params, ...pageWindow(criteria, page)]
   }
 }
 
@@ -160,10 +124,8 @@ async function run<T> (em: EntityManager, query: SqlQuery): Promise<T[]> {
   return em.getConnection().execute<T[]>(query.sql, query.params)
 }
 
-export async function countVisible (
-  em: EntityManager, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, limit: number, share: number | null
-): Promise<number> {
-  const [{ total }] = await run<{ total: string }>(em, countQuery(scope, subject, criteria, limit, share)) as [{ total: string }]
+export async function countVisible (em: EntityManager, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, limit: number): Promise<number> {
+  const [{ total }] = await run<{ total: string }>(em, countQuery(scope, subject, criteria, limit)) as [{ total: string }]
   return Number(total)
 }
 

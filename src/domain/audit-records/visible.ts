@@ -38,6 +38,32 @@ export const recordIdIs = (column: string): string => `length(${column}) = lengt
 
 const likePattern = (text: string): string => `%${text.replace(/[\\%_]/g, c => `\\${c}`)}%`
 
+/** Whether the criteria search the text of the description or the URL. */
+export const searchesText = (criteria: HistoryCriteria): boolean => Boolean(criteria.descriptionContains || criteria.urlContains)
+
+/** The criteria without their text filters: the rows a text search tests one by one. */
+export const withoutText = (criteria: HistoryCriteria): HistoryCriteria => ({ ...criteria, descriptionContains: null, urlContains: null })
+
+/**
+ * The text filters' part of `visibleRows`, alone: the description and URL
+ * conditions, and the restricted patients a text search passes over. Null
+ * without text filters.
+ */
+export function textConditions (scope: HistoryScope, criteria: HistoryCriteria, alias = ''): SqlQuery | null {
+  if (!searchesText(criteria)) return null
+  const column = (name: string): string => alias ? `${alias}.${name}` : name
+  const where: string[] = []
+  const params: unknown[] = []
+  if (criteria.descriptionContains) { where.push(`${column('description')} ilike ? escape '\\'`); params.push(likePattern(criteria.descriptionContains)) }
+  if (criteria.urlContains) { where.push(`${column('url')} ilike ? escape '\\'`); params.push(likePattern(criteria.urlContains)) }
+  // A search in the text of a restricted patient's records would tell what their withheld details say.
+  if (scope.withheldPatients?.length) {
+    where.push(`(${column('patient_id')} is null or not (${column('patient_id')} = any(?::int[])))`)
+    params.push(intArray(scope.withheldPatients))
+  }
+  return { sql: where.join(' and '), params }
+}
+
 /**
  * The WHERE clause for what this viewer may see of this subject under
  * these criteria: every read made for a person starts here, so no read can
@@ -59,12 +85,8 @@ export function visibleRows (scope: HistoryScope, subject: HistorySubject | null
   if (criteria.actions.length) add(`${column('action')} in (${criteria.actions.map(() => '?').join(', ')})`, ...criteria.actions)
   if (criteria.pageName) add(`${column('page')} = ?`, criteria.pageName)
   if (criteria.recordId) add(recordIdIs(column('record_id')), criteria.recordId, criteria.recordId)
-  if (criteria.descriptionContains) add(`${column('description')} ilike ? escape '\\'`, likePattern(criteria.descriptionContains))
-  if (criteria.urlContains) add(`${column('url')} ilike ? escape '\\'`, likePattern(criteria.urlContains))
-  // A search in the text of a restricted patient's records would tell what their withheld details say.
-  if ((criteria.descriptionContains || criteria.urlContains) && scope.withheldPatients?.length) {
-    add(`(${column('patient_id')} is null or not (${column('patient_id')} = any(?::int[])))`, intArray(scope.withheldPatients))
-  }
+  const text = textConditions(scope, criteria, alias)
+  if (text) add(text.sql, ...text.params)
   if (criteria.ip) add(criteria.ipIsRange ? `${column('ip')} <<= ?::inet` : `${column('ip')} = ?::inet`, criteria.ip)
   return { sql: where.join(' and '), params }
 }
@@ -96,7 +118,11 @@ function orderTerms (criteria: HistoryCriteria): [string, 'asc' | 'desc'][] {
   return criteria.dir === 'asc' ? ascending : ascending.map(([sql, dir]) => [sql, flip[dir]])
 }
 
-/** The order, or its exact reverse: the last page of a long list is the first page read backwards along the same index. */
+/** The order's terms, or their exact reverse: the last page of a long list is the first page read backwards along the same index. */
+export function orderBy (criteria: HistoryCriteria, reversed = false): [string, 'asc' | 'desc'][] {
+  return orderTerms(criteria).map(([sql, dir]) => [sql, reversed ? flip[dir] : dir])
+}
+
 export function ordering (criteria: HistoryCriteria, reversed = false): string {
-  return orderTerms(criteria).map(([sql, dir]) => `${sql} ${reversed ? flip[dir] : dir}`).join(', ')
+  return orderBy(criteria, reversed).map(([sql, dir]) => `${sql} ${dir}`).join(', ')
 }

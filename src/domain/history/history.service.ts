@@ -3,8 +3,9 @@ import { User } from '../users/user.entity.js'
 import type { FilterChoices } from './history-criteria.js'
 import type { HistoryCriteria } from '../audit-records/criteria.js'
 import type { HistoryScope } from './access.js'
-import { countVisible, readVisiblePage, textFilterShare, visiblePageNames, type HistoryRow } from '../audit-records/reads.js'
-import type { HistorySubject } from '../audit-records/visible.js'
+import { countVisible, readVisiblePage, visiblePageNames, type HistoryRow } from '../audit-records/reads.js'
+import { countMatching, readMatchingPage, readerOf, sampleShare } from '../audit-records/text-search.js'
+import { searchesText, type HistorySubject } from '../audit-records/visible.js'
 
 export type { HistorySubject } from '../audit-records/visible.js'
 export type { HistoryRow } from '../audit-records/reads.js'
@@ -45,15 +46,19 @@ export interface HistoryPage {
  * from the other end.
  */
 export async function searchHistory (em: EntityManager, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria): Promise<HistoryPage> {
-  const read = (page: number | 'last'): Promise<HistoryRow[]> => readVisiblePage(em, scope, subject, criteria, page)
+  const text = searchesText(criteria)
+  const reader = readerOf(em)
+  const share = text ? await sampleShare(reader, scope, subject, criteria) : 0
+  const read = (page: number | 'last'): Promise<HistoryRow[]> => text
+    ? readMatchingPage(reader, scope, subject, criteria, page, share)
+    : readVisiblePage(em, scope, subject, criteria, page)
   const size = criteria.size
   const asked = criteria.lastPage ? null : criteria.page
   // The page asked for is read while counting, on a second connection: almost always it exists, and the reply comes a round trip sooner.
   const askedRows = asked === null ? null : read(asked)
   askedRows?.catch(() => {})
-  const share = await textFilterShare(em, scope, subject, criteria)
-  const limit = share === null ? COUNT_LIMIT : TEXT_COUNT_LIMIT
-  const count = await countVisible(em, scope, subject, criteria, limit, share)
+  const limit = text ? TEXT_COUNT_LIMIT : COUNT_LIMIT
+  const count = text ? await countMatching(reader, scope, subject, criteria, limit, share) : await countVisible(em, scope, subject, criteria, limit)
   if (count <= limit) {
     const pages = Math.max(1, Math.ceil(count / size))
     const page = asked === null ? pages : Math.min(asked, pages)

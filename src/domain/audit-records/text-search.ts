@@ -1,0 +1,161 @@
+import type { EntityManager } from '@mikro-orm/core'
+import { EVERYTHING, type HistoryCriteria, type HistoryScope } from './criteria.js'
+import { countQuery, pageQuery, pageWindow, shownColumns, toRow, type HistoryRow } from './reads.js'
+import { orderBy, ordering, textConditions, visibleRows, withoutText, type HistorySubject, type SqlQuery } from './visible.js'
+
+/**
+ * Runs a statement of a text search; `byTrigrams` runs it where only the
+ * trigram indexes can find its rows. The app reads through an
+ * EntityManager (`readerOf`); the benchmark sends the same statements on a
+ * client of its own.
+ */
+export type TextSearchReader = <T>(query: SqlQuery, byTrigrams: boolean) => Promise<T[]>
+
+/** How many of the viewer's newest rows are tested to learn how common the text is among them. */
+export const SAMPLE_ROWS = 1_000
+
+/**
+ * The fewest rows a walk may read, in the page's order, before it gives
+ * up and the trigram indexes read the page instead: enough that a share
+ * measured on the newest rows still holds for this stretch.
+ */
+export const WALK_BUDGET = 20_000
+
+/**
+ * A text in one row of twenty or more is everywhere: a walk to any page
+ * costs about what the page's offset costs in any list, where the trigram
+ * indexes would read every match in the practice to sort them.
+ */
+const COMMON_SHARE = 0.05
+
+/**
+ * Below that share a walk still pays when it is this short: a large
+ * practice holds so many matches of a text in one record of a hundred or
+ * two that the trigram indexes take longer to read them all than a walk
+ * takes to find a page of them (at 1.5 million records, a word in one
+ * record of 150: 36 ms walking against 85 ms through the trigram index).
+ */
+const SHORT_WALK = 10_000
+
+/**
+ * PostgreSQL's statistics cover every practice at once, so they call a
+ * word common here when others use it and this practice never does, and
+ * the plan they choose then reads the practice end to end. The share is
+ * measured instead, on the viewer's own newest rows under the same
+ * criteria: a few milliseconds, and true for this practice.
+ */
+export function sampleQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria): SqlQuery {
+  const base = visibleRows(scope, subject, withoutText(criteria))
+  const text = textConditions(scope, criteria)!
+  return {
+    sql: `select count(*) as seen, count(*) filter (where ${text.sql}) as matching
+            from (select description, url, patient_id from audit_records where ${base.sql}
+                   order by ${ordering(EVERYTHING)} limit ${SAMPLE_ROWS}) newest`,
+    params: [...text.params, ...base.params]
+  }
+}
+
+/** The share of the sampled rows that the text filters keep; 0 when the viewer has no rows at all. */
+export async function sampleShare (read: TextSearchReader, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria): Promise<number> {
+  const [row] = await read<{ seen: string, matching: string }>(sampleQuery(scope, subject, criteria), false)
+  const seen = Number(row!.seen)
+  return seen === 0 ? 0 : Number(row!.matching) / seen
+}
+
+/**
+ * How many rows a walk may read to find `needed` matches at this share,
+ * twice what the share predicts so an older stretch where the text is
+ * scarcer still fits; null when the trigram indexes should pick them.
+ */
+export function walkBound (share: number, needed: number): number | null {
+  if (share <= 0) return null
+  const predicted = needed / share
+  return share >= COMMON_SHARE || predicted <= SHORT_WALK ? Math.ceil(Math.max(WALK_BUDGET, 2 * predicted)) : null
+}
+
+/** Counts the matches by walking at most `bound` rows newest first, stopping at `limit` + 1. */
+export function walkedCountQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, limit: number, bound: number): SqlQuery {
+  const base = visibleRows(scope, subject, withoutText(criteria))
+  const text = textConditions(scope, criteria)!
+  return {
+    sql: `select count(*) as total from (
+            select 1 from (select description, url, patient_id from audit_records where ${base.sql}
+                            order by ${ordering(EVERYTHING)} limit ${bound}) walked
+             where ${text.sql} limit ${limit + 1}) matching`,
+    params: [...base.params, ...text.params]
+  }
+}
+
+/**
+ * One page read by walking at most `bound` rows in the page's order and
+ * testing each: the walk names its sort keys as columns, so the outer
+ * query keeps the walk's order and sorts nothing.
+ */
+export function walkedPageQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number | 'last', bound: number): SqlQuery {
+  const base = visibleRows(scope, subject, withoutText(criteria))
+  const text = textConditions(scope, criteria)!
+  const terms = orderBy(criteria, page === 'last')
+  const shown = shownColumns(scope)
+  return {
+    sql: `select ${shown.sql}
+            from (select id, occurred_at, user_id, user_name, action, page, record_type, record_id, patient_id, outcome, description, url, ip, changes,
+                         ${terms.map(([sql], i) => `${sql} as sort_${i}`).join(', ')}
+                    from audit_records where ${base.sql}
+                   order by ${terms.map(([sql, dir]) => `${sql} ${dir}`).join(', ')} limit ${bound}) walked
+           where ${text.sql}
+           order by ${terms.map(([, dir], i) => `sort_${i} ${dir}`).join(', ')} limit ? offset ?`,
+    params: [...shown.params, ...base.params, ...text.params, ...pageWindow(criteria, page)]
+  }
+}
+
+/**
+ * How many rows match, exactly up to `limit` and `limit` + 1 beyond: a
+ * walk when the text is common enough to find them soon, the trigram
+ * indexes when it is not, or when the walk came back short.
+ */
+export async function countMatching (
+  read: TextSearchReader, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, limit: number, share: number
+): Promise<number> {
+  const bound = walkBound(share, limit + 1)
+  const total = async (query: SqlQuery, byTrigrams: boolean): Promise<number> => Number((await read<{ total: string }>(query, byTrigrams))[0]!.total)
+  if (bound !== null) {
+    const walked = await total(walkedCountQuery(scope, subject, criteria, limit, bound), false)
+    if (walked > limit) return walked
+  }
+  return total(countQuery(scope, subject, criteria, limit), true)
+}
+
+/**
+ * One page of the matches. A walk that finds less than a full page may
+ * have run out of road before the list did, so the trigram indexes read
+ * the page again.
+ */
+export async function readMatchingPage (
+  read: TextSearchReader, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number | 'last', share: number
+): Promise<HistoryRow[]> {
+  const bound = walkBound(share, page === 'last' ? criteria.size : page * criteria.size)
+  let rows = bound === null ? [] : await read<Record<string, unknown>>(walkedPageQuery(scope, subject, criteria, page, bound), false)
+  if (rows.length < criteria.size) rows = await read<Record<string, unknown>>(pageQuery(scope, subject, criteria, page), true)
+  const ordered = rows.map(toRow)
+  return page === 'last' ? ordered.reverse() : ordered
+}
+
+/**
+ * With the index scans switched off for the one transaction, the planner
+ * can reach rows only through bitmaps, and for text the trigram indexes
+ * give it the narrowest: it cannot choose to walk a practice end to end
+ * because its statistics think a word is common.
+ */
+export const TRIGRAMS_ONLY = "select set_config('enable_indexscan', 'off', true), set_config('enable_indexonlyscan', 'off', true), set_config('enable_seqscan', 'off', true)"
+
+/** The app's reader: statements on the EntityManager's connection, a trigram read in a transaction of its own. */
+export function readerOf (em: EntityManager): TextSearchReader {
+  return async <T>(query: SqlQuery, byTrigrams: boolean): Promise<T[]> => {
+    if (!byTrigrams) return em.getConnection().execute<T[]>(query.sql, query.params)
+    return em.transactional(async tx => {
+      const connection = tx.getConnection()
+      await connection.execute(TRIGRAMS_ONLY, [], 'all', tx.getTransactionContext())
+      return connection.execute<T[]>(query.sql, query.params, 'all', tx.getTransactionContext())
+    })
+  }
+}
