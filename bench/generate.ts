@@ -29,6 +29,15 @@ const WORDS = ('patient profile opened viewed updated appointment invoice booked
   'address referral consult review follow-up medication allergy history practitioner reception payment issued paid draft void ' +
   'telehealth physiotherapy x-ray pathology results letter care plan mental health dental wound dressing vaccine influenza').split(' ')
 const RARE_WORD = 'zanzibar'
+/**
+ * A word every practice but the largest uses as often as any other (the
+ * largest writes `PLAIN_WORD` in its place): the statistics, which cover
+ * all practices at once, call it common, yet the largest never holds it.
+ */
+export const ELSEWHERE_WORD = 'dental'
+const PLAIN_WORD = 'podiatry'
+/** The largest practice's words: the others' with ELSEWHERE_WORD replaced, as many and in the same places, so the seeded draws are unchanged. */
+export const LARGEST_WORDS = WORDS.map(word => word === ELSEWHERE_WORD ? PLAIN_WORD : word)
 const ACTIONS: [string, number][] = [['view', 70], ['update', 12], ['create', 6], ['login', 5], ['logout', 4], ['delete', 1], ['login_failed', 1], ['export', 0.5], ['purchase', 0.5]]
 const PAGES: Record<string, [string, string | null][]> = {
   view: [['Patient profile', 'patient'], ['Appointment', 'appointment'], ['Invoice', 'invoice'], ['Patients', null], ['Appointments', null], ['Settings > Users', null]],
@@ -74,7 +83,7 @@ export interface GeneratedRecord {
  * numbers are drawn in the same order as ever, so a data set of a given
  * size is the same from run to run.
  */
-export function recordMaker (group: GeneratedGroup, random: () => number): (occurredAt: () => Date, focalPatientId: number | null) => GeneratedRecord {
+export function recordMaker (group: GeneratedGroup, random: () => number, vocabulary = WORDS): (occurredAt: () => Date, focalPatientId: number | null) => GeneratedRecord {
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!
   const weighted = (): string => {
     let r = random() * 100
@@ -91,7 +100,7 @@ export function recordMaker (group: GeneratedGroup, random: () => number): (occu
     const recordId = focal ? String(focalPatientId) : type ? String(1 + Math.floor(random() * patients)) : null
     const at = occurredAt()
     const wordCount = 9 + Math.floor(random() * 22)
-    const words = Array.from({ length: wordCount }, () => random() < 0.0005 ? RARE_WORD : pick(WORDS))
+    const words = Array.from({ length: wordCount }, () => random() < 0.0005 ? RARE_WORD : pick(vocabulary))
     const description = `${action === 'update' ? 'Changed' : 'Viewed'} ${type ?? 'page'} ${recordId ?? ''}: ${words.join(' ')}`.slice(0, 200)
     const patientId = type === 'patient' ? recordId : type ? String(1 + Math.floor(random() * patients)) : null
     const url = type ? `/${type}s/${recordId}${action === 'update' ? '' : random() < 0.2 ? '?tab=notes' : ''}` : `/${page.toLowerCase().replace(/[^a-z]+/g, '-')}`
@@ -134,7 +143,7 @@ export async function generate (client: pg.Client, size: DataSetSize, now: Date,
   const newest = now.getTime() - 60_000
   function * lines (): Generator<string> {
     for (const group of groups) {
-      const makeRecord = recordMaker(group, random)
+      const makeRecord = recordMaker(group, random, group === largest ? LARGEST_WORDS : undefined)
       const focal = group === largest ? FOCAL_RECORDS : 0
       for (let n = 0; n < group.records; n++) {
         const r = makeRecord(() => new Date(newest - Math.floor(random() * span)), n < focal ? focalPatientId : null)

@@ -9,7 +9,7 @@ import { countQuery, pageQuery } from '../src/domain/audit-records/reads.js'
 import { countMatching, readMatchingPage, sampleShare, TRIGRAMS_ONLY, type TextSearchReader } from '../src/domain/audit-records/text-search.js'
 import { searchesText } from '../src/domain/audit-records/visible.js'
 import type { HistoryScope } from '../src/domain/history/access.js'
-import { FOCAL_RECORDS } from './generate.js'
+import { ELSEWHERE_WORD, FOCAL_RECORDS } from './generate.js'
 import { ms, sample, type HttpUser, type Stats } from './measure.js'
 
 type SqlQuery = ReturnType<typeof countQuery>
@@ -46,6 +46,7 @@ export function historyCases (s: CaseSetting): HistoryCase[] {
     { name: 'description contains a common word', query: 'description=patient' },
     { name: 'description contains a rare word', query: 'description=zanzibar' },
     { name: 'description contains nothing', query: 'description=qqxqqxqq' },
+    { name: 'description contains a word only other practices use', query: `description=${ELSEWHERE_WORD}` },
     { name: 'URL contains', query: 'url=tab%3Dnotes' },
     { name: 'page 1', query: 'page=1' },
     { name: 'page 200', query: 'page=200' },

@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { seededRandom } from '../src/seed/everyday-use.js'
-import { recordMaker, type GeneratedGroup, type GeneratedRecord } from './generate.js'
+import { LARGEST_WORDS, recordMaker, type GeneratedGroup, type GeneratedRecord } from './generate.js'
 import type { CaseResult } from './history-cases.js'
 
 const BATCH_EVERY_MS = 100
@@ -25,7 +25,7 @@ export interface Arrivals { stop: () => Promise<{ inserted: number, seconds: num
 export async function startArrivals (url: string, group: GeneratedGroup, perSecond: number): Promise<Arrivals> {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
-  const makeRecord = recordMaker(group, seededRandom(20261216))
+  const makeRecord = recordMaker(group, seededRandom(20261216), LARGEST_WORDS)
   const started = Date.now()
   let inserted = 0
   let arriving = true
