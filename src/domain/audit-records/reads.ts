@@ -41,13 +41,14 @@ export function toRow (r: Record<string, unknown>): HistoryRow {
   }
 }
 
-/**
- * How many rows this viewer may see under these criteria, counted up to
- * `limit` (and one past, to tell "more").
- */
-export function countQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, limit: number): SqlQuery {
-  const where = visibleRows(scope, subject, criteria)
+/** How many rows `where` keeps, counted up to `limit` (and one past, to tell "more"). */
+export function countOf (where: SqlQuery, limit: number): SqlQuery {
   return { sql: `select count(*) as total from (select 1 from audit_records where ${where.sql} limit ${limit + 1}) matching`, params: where.params }
+}
+
+/** How many rows this viewer may see under these criteria, counted up to `limit` (and one past). */
+export function countQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, limit: number): SqlQuery {
+  return countOf(visibleRows(scope, subject, criteria), limit)
 }
 
 /** The exact number of rows this viewer may see under these criteria: for exports, which carry all of them. */
@@ -72,14 +73,18 @@ export function shownColumns (scope: HistoryScope): SqlQuery {
 export const pageWindow = (criteria: HistoryCriteria, page: number | 'last'): [number, number] =>
   [criteria.size, page === 'last' ? 0 : (page - 1) * criteria.size]
 
-/** One page of those rows in the chosen order; `page` "last" reads the end of the list backwards. */
-export function pageQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number | 'last'): SqlQuery {
-  const where = visibleRows(scope, subject, criteria)
+/** One page of the rows `where` keeps, in the criteria's order; `page` "last" reads the end of the list backwards. */
+export function pageOf (scope: HistoryScope, where: SqlQuery, criteria: HistoryCriteria, page: number | 'last'): SqlQuery {
   const shown = shownColumns(scope)
   return {
     sql: `select ${shown.sql} from audit_records where ${where.sql} order by ${ordering(criteria, page === 'last')} limit ? offset ?`,
     params: [...shown.params, ...where.params, ...pageWindow(criteria, page)]
   }
+}
+
+/** One page of those rows in the chosen order. */
+export function pageQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number | 'last'): SqlQuery {
+  return pageOf(scope, visibleRows(scope, subject, criteria), criteria, page)
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { EVERYTHING, type HistoryCriteria, type HistoryScope } from './criteria.js'
-import { pageWindow, shownColumns, toRow, type HistoryRow } from './reads.js'
+import { countOf, pageOf, pageWindow, shownColumns, toRow, type HistoryRow } from './reads.js'
 import { orderBy, ordering, textConditions, visibleRows, withoutText, type HistorySubject, type SqlQuery } from './visible.js'
 
 /**
@@ -127,18 +127,12 @@ function pickedRows (scope: HistoryScope, subject: HistorySubject | null, criter
 
 /** Counts the matches, up to `limit` + 1, through the trigram indexes (run it with `byTrigrams`). */
 export function pickedCountQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, limit: number): SqlQuery {
-  const where = pickedRows(scope, subject, criteria)
-  return { sql: `select count(*) as total from (select 1 from audit_records where ${where.sql} limit ${limit + 1}) matching`, params: where.params }
+  return countOf(pickedRows(scope, subject, criteria), limit)
 }
 
 /** One page of the matches picked out by the trigram indexes and sorted (run it with `byTrigrams`). */
 export function pickedPageQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number | 'last'): SqlQuery {
-  const where = pickedRows(scope, subject, criteria)
-  const shown = shownColumns(scope)
-  return {
-    sql: `select ${shown.sql} from audit_records where ${where.sql} order by ${ordering(criteria, page === 'last')} limit ? offset ?`,
-    params: [...shown.params, ...where.params, ...pageWindow(criteria, page)]
-  }
+  return pageOf(scope, pickedRows(scope, subject, criteria), criteria, page)
 }
 
 /**
