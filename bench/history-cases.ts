@@ -100,7 +100,7 @@ async function runCase (c: HistoryCase, s: CaseSetting, db: pg.Client, each: Eac
     const read = readerOn(db, each)
     const share = await sampleShare(read, s.scope, subject, criteria)
     const total = await countMatching(read, s.scope, subject, criteria, TEXT_COUNT_LIMIT, share)
-    await readMatchingPage(read, s.scope, subject, criteria, pageOf(total, TEXT_COUNT_LIMIT), share)
+    await readMatchingPage(read, s.scope, subject, criteria, pageOf(total, TEXT_COUNT_LIMIT), share, TEXT_COUNT_LIMIT, Promise.resolve(total))
     return
   }
   const counting = countQuery(s.scope, subject, criteria, COUNT_LIMIT)

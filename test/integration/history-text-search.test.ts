@@ -7,7 +7,7 @@ import { readParams } from '../../src/domain/history/history-params.js'
 import { searchHistory, TEXT_COUNT_LIMIT } from '../../src/domain/history/history.service.js'
 import { countVisible, pageQuery } from '../../src/domain/audit-records/reads.js'
 import {
-  countMatching, pickedPageQuery, readerOf, readMatchingPage, sampleShare, TRIGRAMS_ONLY, WALK_BUDGET, walkBound, walkedCountQuery, walkedPageQuery
+  countMatching, pickedPageQuery, readerOf, readMatchingPage, sampleShare, TRIGRAMS_ONLY, type TextSearchReader, WALK_BUDGET, walkBound, walkedCountQuery, boundedPageQuery
 } from '../../src/domain/audit-records/text-search.js'
 import { toPg } from '../../src/db/sql.js'
 import type { HistoryCriteria } from '../../src/domain/audit-records/criteria.js'
@@ -82,10 +82,12 @@ t.test("when a page is walked or picked out by the trigram indexes, then it hold
     for (const page of [1, 2, 7, 'last'] as const) {
       const plain = pageQuery(caseScope, subject, criteria, page)
       const expected = await ids(plain.sql, plain.params)
-      const walked = walkedPageQuery(caseScope, subject, criteria, page, WALK_BUDGET)
+      const walked = boundedPageQuery(caseScope, subject, criteria, page, WALK_BUDGET, 'walk')
       t.same(await ids(walked.sql, walked.params), expected, `${name}, page ${page}, walked`)
       const picked = pickedPageQuery(caseScope, subject, criteria, page)
       t.same(await ids(picked.sql, picked.params, true), expected, `${name}, page ${page}, by trigrams`)
+      const firstMatches = boundedPageQuery(caseScope, subject, criteria, page, 1_000_000, 'pick')
+      t.same(await ids(firstMatches.sql, firstMatches.params, true), expected, `${name}, page ${page}, from the first matches the trigram indexes give`)
     }
   }
 })
@@ -114,25 +116,46 @@ t.test('when a text matches more rows than its counting limit, then the total sa
   t.same([few.total, few.totalIsExact], [12, true], 'a rare word is counted exactly')
 })
 
-t.test('when a word appears only in records older than a walk reaches, then a walk that comes back short is read again by the trigram indexes', async t => {
+t.test('when a word appears only in records older than a walk reaches, or not among the newest, then the page is still exact and in order', async t => {
   const old = await makeClinic(ctx.em())
-  // The newest WALK_BUDGET records never say "Quokka"; the 30 before them do.
+  // The newest 1,000 records say neither word; the 2,000 before them say "Emu"; from the WALK_BUDGET + 1st on, 30 say "Quokka".
   await em.getConnection().execute(
     `insert into audit_records (practice_group_id, occurred_at, user_id, user_name, action, page, description, url, ip)
      select ?, ?::timestamptz - n * interval '1 second', ?, 'Owner', 'view', 'Patients',
-            case when n > ? then 'Viewed Quokka list ' else 'Viewed list ' end || n, '/patients', '203.0.113.7'
+            case when n > ? then 'Viewed Quokka list ' when n > 1000 and n <= 3000 then 'Viewed Emu list ' else 'Viewed list ' end || n, '/patients', '203.0.113.7'
        from generate_series(1, ?) n`,
     [old.group.id, new Date('2026-11-25T02:00:00Z'), old.owner.id, WALK_BUDGET, WALK_BUDGET + 30])
   const oldScope: HistoryScope = { ...scope, practiceGroupId: old.group.id }
-  const criteria = criteriaOf('description=quokka&size=25')
+  const quokka = criteriaOf('description=quokka&size=25')
+  const newestQuokkas = Array.from({ length: 25 }, (_, i) => `Viewed Quokka list ${WALK_BUDGET + 1 + i}`)
   const likeCommon = 1
-  t.equal(await countMatching(reader, oldScope, null, criteria, TEXT_COUNT_LIMIT, likeCommon), 30, 'counted in full')
-  const first = await readMatchingPage(reader, oldScope, null, criteria, 1, likeCommon)
-  t.same(first.map(r => r.description), Array.from({ length: 25 }, (_, i) => `Viewed Quokka list ${WALK_BUDGET + 1 + i}`), 'the newest 25 of them, newest first')
-  const last = await readMatchingPage(reader, oldScope, null, criteria, 'last', likeCommon)
+  const counted = countMatching(reader, oldScope, null, quokka, TEXT_COUNT_LIMIT, likeCommon)
+  t.equal(await counted, 30, 'counted in full')
+  const first = await readMatchingPage(reader, oldScope, null, quokka, 1, likeCommon, TEXT_COUNT_LIMIT, counted)
+  t.same(first.map(r => r.description), newestQuokkas, 'the newest 25 of them, newest first')
+  const last = await readMatchingPage(reader, oldScope, null, quokka, 'last', likeCommon, TEXT_COUNT_LIMIT, counted)
   t.equal(last.at(-1)!.description, `Viewed Quokka list ${WALK_BUDGET + 30}`, 'the last page ends with the oldest')
   const result = await searchHistory(em, oldScope, null, criteriaOf('description=quokka&size=25&page=2'))
   t.same([result.total, result.rows.length, result.rows[0]!.description], [30, 5, `Viewed Quokka list ${WALK_BUDGET + 26}`])
+
+  const moreThanTen = Promise.resolve(11)
+  const sorted = await readMatchingPage(reader, oldScope, null, quokka, 1, 0, 10, moreThanTen)
+  t.same(sorted.map(r => r.description), newestQuokkas, 'more matches than the trigram read stops at: every match is read and sorted')
+
+  const emu = criteriaOf('description=emu&size=25')
+  t.equal(await sampleShare(reader, oldScope, null, emu), 0, 'a word common here once but not among the newest records looks rare')
+  const emus = countMatching(reader, oldScope, null, emu, TEXT_COUNT_LIMIT, 0)
+  t.equal(await emus, TEXT_COUNT_LIMIT + 1, 'the trigram count finds more than its limit')
+  const sent: string[] = []
+  const watched: TextSearchReader = async <T>(query: { sql: string, params: unknown[] }, byTrigrams: boolean): Promise<T[]> => {
+    sent.push(byTrigrams ? 'trigrams' : 'walk')
+    return reader<T>(query, byTrigrams)
+  }
+  const walked = await readMatchingPage(watched, oldScope, null, emu, 1, 0, TEXT_COUNT_LIMIT, emus)
+  t.same(walked.map(r => r.description), Array.from({ length: 25 }, (_, i) => `Viewed Emu list ${1001 + i}`), 'so the page is walked, newest first')
+  t.same(sent, ['trigrams', 'walk'], 'the first matches the trigram index gave, then the walk: never every match read and sorted')
+  const emuResult = await searchHistory(em, oldScope, null, criteriaOf('description=emu&size=25&page=3'))
+  t.same([emuResult.total, emuResult.totalIsExact, emuResult.rows[0]!.description], [TEXT_COUNT_LIMIT, false, 'Viewed Emu list 1051'])
 })
 
 t.test("when other practices use a word often and this one never, then the search measures that here and asks the trigram indexes, whatever the statistics say", async t => {

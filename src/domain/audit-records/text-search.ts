@@ -87,24 +87,29 @@ export function walkedCountQuery (scope: HistoryScope, subject: HistorySubject |
 }
 
 /**
- * One page read by walking at most `bound` rows in the page's order and
- * testing each: the walk names its sort keys as columns, so the outer
- * query keeps the walk's order and sorts nothing.
+ * One page from at most `bound` rows, sorted as the page is: walked in
+ * the page's order and each tested (`walk`), or the first matches the
+ * trigram indexes give in any order (`pick`, to be run with `byTrigrams`),
+ * which is the whole page only when the matches number no more than
+ * `bound`. The inner query names its sort keys as columns, so a walk's
+ * order carries through and nothing is sorted again.
  */
-export function walkedPageQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number | 'last', bound: number): SqlQuery {
-  const base = visibleRows(scope, subject, withoutText(criteria))
-  const text = textConditions(scope, criteria)!
+export function boundedPageQuery (
+  scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number | 'last', bound: number, how: 'walk' | 'pick'
+): SqlQuery {
   const terms = orderBy(criteria, page === 'last')
+  const inner = how === 'walk' ? visibleRows(scope, subject, withoutText(criteria)) : pickedRows(scope, subject, criteria)
+  const outer = how === 'walk' ? textConditions(scope, criteria)! : { sql: 'true', params: [] }
   const shown = shownColumns(scope)
+  const walkOrder = how === 'walk' ? `order by ${terms.map(([sql, dir]) => `${sql} ${dir}`).join(', ')}` : ''
   return {
     sql: `select ${shown.sql}
             from (select id, occurred_at, user_id, user_name, action, page, record_type, record_id, patient_id, outcome, description, url, ip, changes,
                          ${terms.map(([sql], i) => `${sql} as sort_${i}`).join(', ')}
-                    from audit_records where ${base.sql}
-                   order by ${terms.map(([sql, dir]) => `${sql} ${dir}`).join(', ')} limit ${bound}) walked
-           where ${text.sql}
+                    from audit_records where ${inner.sql} ${walkOrder} limit ${bound}) bounded
+           where ${outer.sql}
            order by ${terms.map(([, dir], i) => `sort_${i} ${dir}`).join(', ')} limit ? offset ?`,
-    params: [...shown.params, ...base.params, ...text.params, ...pageWindow(criteria, page)]
+    params: [...shown.params, ...inner.params, ...outer.params, ...pageWindow(criteria, page)]
   }
 }
 
@@ -153,18 +158,34 @@ export async function countMatching (
 }
 
 /**
- * One page of the matches. A walk that finds less than a full page may
- * have run out of road before the list did, so the trigram indexes read
- * the page again.
+ * One page of the matches, given the count (`total`, up to `limit` + 1)
+ * that runs beside it. A walk that finds a full page is done. Otherwise
+ * the trigram indexes give the first `limit` + 1 matches in any order,
+ * which are all of them when the count says so; when the count says there
+ * are more (a text common here once but not lately), a walk is tried
+ * before the last resort, which reads and sorts every match.
  */
 export async function readMatchingPage (
-  read: TextSearchReader, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number | 'last', share: number
+  read: TextSearchReader, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, page: number | 'last',
+  share: number, limit: number, total: Promise<number>
 ): Promise<HistoryRow[]> {
+  const rowsOf = async (query: SqlQuery, byTrigrams: boolean): Promise<HistoryRow[]> => {
+    const rows = (await read<Record<string, unknown>>(query, byTrigrams)).map(toRow)
+    return page === 'last' ? rows.reverse() : rows
+  }
   const bound = walkBound(share, page === 'last' ? criteria.size : page * criteria.size)
-  let rows = bound === null ? [] : await read<Record<string, unknown>>(walkedPageQuery(scope, subject, criteria, page, bound), false)
-  if (rows.length < criteria.size) rows = await read<Record<string, unknown>>(pickedPageQuery(scope, subject, criteria, page), true)
-  const ordered = rows.map(toRow)
-  return page === 'last' ? ordered.reverse() : ordered
+  const walk = (): Promise<HistoryRow[]> => rowsOf(boundedPageQuery(scope, subject, criteria, page, bound ?? WALK_BUDGET, 'walk'), false)
+  if (bound !== null) {
+    const walked = await walk()
+    if (walked.length === criteria.size) return walked
+  }
+  const picked = await rowsOf(boundedPageQuery(scope, subject, criteria, page, limit + 1, 'pick'), true)
+  if (await total <= limit) return picked
+  if (bound === null) {
+    const walked = await walk()
+    if (walked.length === criteria.size) return walked
+  }
+  return rowsOf(pickedPageQuery(scope, subject, criteria, page), true)
 }
 
 /**

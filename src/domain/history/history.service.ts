@@ -49,16 +49,18 @@ export async function searchHistory (em: EntityManager, scope: HistoryScope, sub
   const text = searchesText(criteria)
   const reader = readerOf(em)
   const share = text ? await sampleShare(reader, scope, subject, criteria) : 0
+  const limit = text ? TEXT_COUNT_LIMIT : COUNT_LIMIT
+  const counting = text ? countMatching(reader, scope, subject, criteria, limit, share) : countVisible(em, scope, subject, criteria, limit)
+  counting.catch(() => {})
   const read = (page: number | 'last'): Promise<HistoryRow[]> => text
-    ? readMatchingPage(reader, scope, subject, criteria, page, share)
+    ? readMatchingPage(reader, scope, subject, criteria, page, share, limit, counting)
     : readVisiblePage(em, scope, subject, criteria, page)
   const size = criteria.size
   const asked = criteria.lastPage ? null : criteria.page
   // The page asked for is read while counting, on a second connection: almost always it exists, and the reply comes a round trip sooner.
   const askedRows = asked === null ? null : read(asked)
   askedRows?.catch(() => {})
-  const limit = text ? TEXT_COUNT_LIMIT : COUNT_LIMIT
-  const count = text ? await countMatching(reader, scope, subject, criteria, limit, share) : await countVisible(em, scope, subject, criteria, limit)
+  const count = await counting
   if (count <= limit) {
     const pages = Math.max(1, Math.ceil(count / size))
     const page = asked === null ? pages : Math.min(asked, pages)
