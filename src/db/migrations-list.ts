@@ -29,6 +29,7 @@ import { Migration20261216000150NarrowerHistoryIndexes } from '../../migrations/
 import { Migration20261216000200HistoryTextEstimates } from '../../migrations/Migration20261216000200_history_text_estimates.js'
 import { Migration20261217000200FullHistoryIndexPages } from '../../migrations/Migration20261217000200_full_history_index_pages.js'
 import { Migration20261217000300ShortTextSearchPendingLists } from '../../migrations/Migration20261217000300_short_text_search_pending_lists.js'
+import { Migration20261217000400PlainTextStatistics } from '../../migrations/Migration20261217000400_plain_text_statistics.js'
 
 /** Listed explicitly so the same build runs migrations from source (tsx) and from dist. */
 export const migrationsList = [
@@ -62,5 +63,6 @@ export const migrationsList = [
   { name: 'Migration20261216000150_narrower_history_indexes', class: Migration20261216000150NarrowerHistoryIndexes },
   { name: 'Migration20261216000200_history_text_estimates', class: Migration20261216000200HistoryTextEstimates },
   { name: 'Migration20261217000200_full_history_index_pages', class: Migration20261217000200FullHistoryIndexPages },
-  { name: 'Migration20261217000300_short_text_search_pending_lists', class: Migration20261217000300ShortTextSearchPendingLists }
+  { name: 'Migration20261217000300_short_text_search_pending_lists', class: Migration20261217000300ShortTextSearchPendingLists },
+  { name: 'Migration20261217000400_plain_text_statistics', class: Migration20261217000400PlainTextStatistics }
 ]
