@@ -12,7 +12,7 @@ import { orderBy, ordering, textConditions, visibleRows, withoutText, type Histo
 export type TextSearchReader = <T>(query: SqlQuery, byTrigrams: boolean) => Promise<T[]>
 
 /** How many of the viewer's newest rows are tested to learn how common the text is among them. */
-export const SAMPLE_ROWS = 1_000
+const SAMPLE_ROWS = 1_000
 
 /**
  * The fewest rows a walk may read, in the page's order, before it gives
@@ -37,6 +37,15 @@ const COMMON_SHARE = 0.05
  */
 const SHORT_WALK = 10_000
 
+/** The text columns of the viewer's newest `rows` rows under the criteria other than the text: what a sample or a count tests. */
+function newestRows (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, rows: number): SqlQuery {
+  const base = visibleRows(scope, subject, withoutText(criteria))
+  return {
+    sql: `select description, url, patient_id from audit_records where ${base.sql} order by ${ordering(EVERYTHING)} limit ${rows}`,
+    params: base.params
+  }
+}
+
 /**
  * PostgreSQL's statistics cover every practice at once, so they call a
  * word common here when others use it and this practice never does, and
@@ -45,13 +54,11 @@ const SHORT_WALK = 10_000
  * criteria: a few milliseconds, and true for this practice.
  */
 export function sampleQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria): SqlQuery {
-  const base = visibleRows(scope, subject, withoutText(criteria))
+  const newest = newestRows(scope, subject, criteria, SAMPLE_ROWS)
   const text = textConditions(scope, criteria)!
   return {
-    sql: `select count(*) as seen, count(*) filter (where ${text.sql}) as matching
-            from (select description, url, patient_id from audit_records where ${base.sql}
-                   order by ${ordering(EVERYTHING)} limit ${SAMPLE_ROWS}) newest`,
-    params: [...text.params, ...base.params]
+    sql: `select count(*) as seen, count(*) filter (where ${text.sql}) as matching from (${newest.sql}) newest`,
+    params: [...text.params, ...newest.params]
   }
 }
 
@@ -75,14 +82,11 @@ export function walkBound (share: number, needed: number): number | null {
 
 /** Counts the matches by walking at most `bound` rows newest first, stopping at `limit` + 1. */
 export function walkedCountQuery (scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, limit: number, bound: number): SqlQuery {
-  const base = visibleRows(scope, subject, withoutText(criteria))
+  const newest = newestRows(scope, subject, criteria, bound)
   const text = textConditions(scope, criteria)!
   return {
-    sql: `select count(*) as total from (
-            select 1 from (select description, url, patient_id from audit_records where ${base.sql}
-                            order by ${ordering(EVERYTHING)} limit ${bound}) walked
-             where ${text.sql} limit ${limit + 1}) matching`,
-    params: [...base.params, ...text.params]
+    sql: `select count(*) as total from (select 1 from (${newest.sql}) walked where ${text.sql} limit ${limit + 1}) matching`,
+    params: [...newest.params, ...text.params]
   }
 }
 
@@ -101,7 +105,7 @@ export function boundedPageQuery (
   const inner = how === 'walk' ? visibleRows(scope, subject, withoutText(criteria)) : pickedRows(scope, subject, criteria)
   const outer = how === 'walk' ? textConditions(scope, criteria)! : { sql: 'true', params: [] }
   const shown = shownColumns(scope)
-  const walkOrder = how === 'walk' ? `order by ${terms.map(([sql, dir]) => `${sql} ${dir}`).join(', ')}` : ''
+  const walkOrder = how === 'walk' ? `order by ${ordering(criteria, page === 'last')}` : ''
   return {
     sql: `select ${shown.sql}
             from (select id, occurred_at, user_id, user_name, action, page, record_type, record_id, patient_id, outcome, description, url, ip, changes,
