@@ -148,17 +148,17 @@ t.test('when a word appears only in records older than a walk reaches, or not am
   t.equal(await emus, TEXT_COUNT_LIMIT + 1, 'the trigram count finds more than its limit')
   const sent: string[] = []
   const watched: TextSearchReader = async <T>(query: { sql: string, params: unknown[] }, byTrigrams: boolean): Promise<T[]> => {
-    sent.push(byTrigrams ? 'trigrams' : 'walk')
+    sent.push(query.sql.startsWith('explain') ? 'plan' : /\) bounded\s+where true/.test(query.sql) ? 'first matches' : query.sql.includes(') bounded') ? 'walk' : 'every match')
     return reader<T>(query, byTrigrams)
   }
   const walked = await readMatchingPage(watched, oldScope, null, emu, 1, 0, TEXT_COUNT_LIMIT, emus)
   t.same(walked.map(r => r.description), Array.from({ length: 25 }, (_, i) => `Viewed Emu list ${1001 + i}`), 'so the page is walked, newest first')
-  t.same(sent, ['trigrams', 'walk'], 'the first matches the trigram index gave, then the walk: never every match read and sorted')
+  t.same(sent, ['plan', 'first matches', 'walk'], 'the first matches the trigram index gave, then the walk: never every match read and sorted')
   const emuResult = await searchHistory(em, oldScope, null, criteriaOf('description=emu&size=25&page=3'))
   t.same([emuResult.total, emuResult.totalIsExact, emuResult.rows[0]!.description], [TEXT_COUNT_LIMIT, false, 'Viewed Emu list 1051'])
 })
 
-t.test("when other practices use a word often and this one never, then the search measures that here and asks the trigram indexes, whatever the statistics say", async t => {
+t.test("when other practices use a word often and this one never, then the search measures that here and asks the trigram indexes, whatever the statistics say; when the statistics agree, without switching anything off", async t => {
   const busy = await makeClinic(ctx.em())
   const quiet = await makeClinic(ctx.em())
   await em.getConnection().execute(
@@ -189,4 +189,22 @@ t.test("when other practices use a word often and this one never, then the searc
   }
   const result = await searchHistory(em, quietScope, null, criteria)
   t.same([result.total, result.totalIsExact, result.rows.length], [0, true, 0])
+
+  const sent: string[] = []
+  const watched: TextSearchReader = async <T>(query: { sql: string, params: unknown[] }, byTrigrams: boolean): Promise<T[]> => {
+    const stated = query.sql.match(/ilike/g)?.length
+    sent.push(query.sql.startsWith('explain') ? 'plan' : byTrigrams ? `switched off, text stated ${stated} times` : `as it is, text stated ${stated} times`)
+    return reader<T>(query, byTrigrams)
+  }
+  const moreThanTen = Promise.resolve(11)
+  t.same(await readMatchingPage(watched, quietScope, null, criteria, 1, 0, 10, moreThanTen), [])
+  t.same(sent.slice(-2), ['plan', 'switched off, text stated 4 times'],
+    'where the statistics would walk the practice for a word they call common, every match is read with the other paths switched off')
+  sent.length = 0
+  const absent = criteriaOf(`description=qq${quiet.group.id}xq`)
+  const none = countMatching(watched, quietScope, null, absent, TEXT_COUNT_LIMIT, 0)
+  t.equal(await none, 0)
+  t.same(await readMatchingPage(watched, quietScope, null, absent, 1, 0, TEXT_COUNT_LIMIT, none), [])
+  t.same(sent, ['plan', 'as it is, text stated 1 times', 'plan', 'as it is, text stated 1 times'],
+    'a word the statistics also call rare: count and page go as they are, once stated, because PostgreSQL takes the trigram index for them anyway')
 })
