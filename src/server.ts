@@ -90,7 +90,8 @@ async function start (config: Config): Promise<Running> {
   await step('the app could not be prepared', '', () => app.ready())
   const address = await step(`the app cannot listen on ${config.HOST} port ${config.PORT}`, 'Stop whatever holds that port, or set PORT (and HOST) to ones this process may use.', () =>
     app.listen({ port: config.PORT, host: config.HOST }))
-  for (const line of banner(config, address, embedded, seeded, moved)) console.log(line)
+  // One write, so whoever waits for the address reads the whole banner with it.
+  console.log(banner(config, address, embedded, seeded, moved).join('\n'))
   return { app, orm, keeperOrm, embedded }
 }
 
