@@ -163,7 +163,7 @@ function scansIn (node: PlanNode): PlanNode[] {
  * repeated text, whose rechecks cost several milliseconds on a thousand
  * matches, whenever the statistics already see the text as rare.
  */
-export async function plannedByTrigrams (read: TextSearchReader, query: SqlQuery): Promise<boolean> {
+async function plannedByTrigrams (read: TextSearchReader, query: SqlQuery): Promise<boolean> {
   const [row] = await read<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>({ sql: `explain (format json) ${query.sql}`, params: query.params }, false)
   const scans = scansIn(row!['QUERY PLAN'][0].Plan)
   const byTrigram = (scan: PlanNode): boolean => scan['Node Type'] === 'Bitmap Index Scan' && TRIGRAM_INDEXES.includes(scan['Index Name']!)
@@ -189,10 +189,9 @@ export async function countMatching (
   read: TextSearchReader, scope: HistoryScope, subject: HistorySubject | null, criteria: HistoryCriteria, limit: number, share: number
 ): Promise<number> {
   const bound = walkBound(share, limit + 1)
-  const total = async (query: SqlQuery, byTrigrams: boolean): Promise<number> => Number((await read<{ total: string }>(query, byTrigrams))[0]!.total)
   if (bound !== null) {
-    const walked = await total(walkedCountQuery(scope, subject, criteria, limit, bound), false)
-    if (walked > limit) return walked
+    const [walked] = await read<{ total: string }>(walkedCountQuery(scope, subject, criteria, limit, bound), false)
+    if (Number(walked!.total) > limit) return Number(walked!.total)
   }
   const [counted] = await readByTrigrams<{ total: string }>(read, stated => pickedCountQuery(scope, subject, criteria, limit, stated))
   return Number(counted!.total)
