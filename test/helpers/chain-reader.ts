@@ -1,13 +1,14 @@
 import type { ChainEntry } from '../../src/domain/chain/chain-encoding.js'
-import type { ChainRecord } from '../../src/domain/audit-records/chain-reads.js'
 import type { ChainReader, SealPosition } from '../../src/domain/chain/chain-verifier.js'
+import { chainRecordOf, type RecordFields } from './record-digest.js'
 
 /**
  * A chain and its records held in memory, read the way verifying reads a
  * database: entries in the order given, each seal with those of its records
  * that exist, and the records no seal lists in id order.
  */
-export function chainReaderOf (entries: readonly ChainEntry[], records: readonly ChainRecord[]): ChainReader {
+export function chainReaderOf (entries: readonly ChainEntry[], fields: readonly RecordFields[]): ChainReader {
+  const records = fields.map(chainRecordOf)
   const byId = new Map(records.map(record => [record.id, record]))
   const seals = entries.filter(entry => entry.kind === 'seal')
   const positions: SealPosition[] = seals.flatMap(entry => entry.recordIds.map((id, index) => ({ id, seq: entry.seq, index })))

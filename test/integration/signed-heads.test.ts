@@ -11,7 +11,7 @@ import { signedInAgent } from '../helpers/agent.js'
 import { sealPracticeBefore } from '../../src/domain/chain/sealer.js'
 import { verifyPracticeChain } from '../../src/domain/chain/chain.service.js'
 import { clientQuery, insertEntry } from '../../src/domain/chain/chain-store.js'
-import { nextEntry, recordDigest, instantMicros, storedInstant, type ChainEntry } from '../../src/domain/chain/chain-encoding.js'
+import { nextEntry, instantMicros, storedInstant, type ChainEntry } from '../../src/domain/chain/chain-encoding.js'
 import { declareSealingCursor, fetchChainRecords } from '../../src/domain/audit-records/chain-reads.js'
 import { signAndFileHeads } from '../../src/domain/signed-heads/sign-heads.js'
 import { headsFile, parseHeadLine } from '../../src/domain/signed-heads/head-files.js'
@@ -70,7 +70,7 @@ async function rewriteChain (t: Test, clinic: Clinic, perSeal: number): Promise<
     const batch = records.slice(i, i + perSeal)
     const entry: ChainEntry = nextEntry(head, {
       practiceGroupId: clinic.group.id, kind: 'seal', createdAt: storedInstant(ctx.clock.now()), recordIds: batch.map(r => r.id),
-      recordDigests: Buffer.concat(batch.map(recordDigest)), recordTimes: batch.map(r => instantMicros(r.occurredAt)), cutoff: null
+      recordDigests: Buffer.concat(batch.map(r => r.digest)), recordTimes: batch.map(r => instantMicros(r.occurredAt)), cutoff: null
     })
     await insertEntry(clientQuery(db as unknown as PoolClient), entry)
     head = entry

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { seededRandom } from '../../src/seed/everyday-use.js'
-import { instantMicros, nextEntry, recordDigest, type ChainEntry } from '../../src/domain/chain/chain-encoding.js'
-import type { ChainRecord } from '../../src/domain/audit-records/chain-reads.js'
+import { instantMicros, nextEntry, type ChainEntry } from '../../src/domain/chain/chain-encoding.js'
+import { recordDigest, type RecordFields } from '../helpers/record-digest.js'
 import { verifyChain } from '../../src/domain/chain/chain-verifier.js'
 import { DEFAULT_PLAN } from '../../src/domain/plan/plan.js'
 import { chainReaderOf } from '../helpers/chain-reader.js'
@@ -15,13 +15,13 @@ const text = (max = 12): string => Array.from({ length: int(0, max) }, () => pic
 interface World {
   entries: ChainEntry[]
   /** In ascending id order, as the database returns them. */
-  records: ChainRecord[]
+  records: RecordFields[]
   sealedBelow: bigint
   sealedPresent: number
   deleted: number
 }
 
-function randomRecord (id: number, txId: number, at: number): ChainRecord {
+function randomRecord (id: number, txId: number, at: number): RecordFields {
   return {
     id,
     txId: String(txId),
@@ -49,7 +49,7 @@ function randomWorld (): World {
   let id = 100
   let tx = 1000
   let at = Date.UTC(2026, 0, 1)
-  const records: ChainRecord[] = []
+  const records: RecordFields[] = []
   for (let i = 0; i < count; i++) {
     id += int(1, 3)
     if (random() < 0.6) tx += int(1, 2)
@@ -61,7 +61,7 @@ function randomWorld (): World {
   const entries: ChainEntry[] = []
   const head = (): ChainEntry | null => entries.at(-1) ?? null
   const deletedIds = new Set<number>()
-  let sealedSoFar: ChainRecord[] = []
+  let sealedSoFar: RecordFields[] = []
   let s = 0
   while (s < sealable.length) {
     const batch = sealable.slice(s, s + int(1, 8)).sort((a, b) => a.id - b.id)
@@ -104,7 +104,7 @@ function copy (world: World): World {
 }
 
 const sealedIds = (world: World): Set<number> => new Set(world.entries.filter(e => e.kind === 'seal').flatMap(e => e.recordIds))
-const sealedRecords = (world: World): ChainRecord[] => { const ids = sealedIds(world); return world.records.filter(r => ids.has(r.id)) }
+const sealedRecords = (world: World): RecordFields[] => { const ids = sealedIds(world); return world.records.filter(r => ids.has(r.id)) }
 const EDITABLE = ['txId', 'practiceGroupId', 'occurredAt', 'userId', 'userName', 'action', 'page', 'recordType', 'recordId', 'description', 'url', 'ip', 'changes'] as const
 
 type Tampering = (world: World) => string | null

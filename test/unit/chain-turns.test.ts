@@ -1,12 +1,12 @@
 import t from 'tap'
-import { instantMicros, nextEntry, recordDigest, type ChainEntry } from '../../src/domain/chain/chain-encoding.js'
-import type { ChainRecord } from '../../src/domain/audit-records/chain-reads.js'
+import { instantMicros, nextEntry, type ChainEntry } from '../../src/domain/chain/chain-encoding.js'
+import { recordDigest, type RecordFields } from '../helpers/record-digest.js'
 import { verifyChain } from '../../src/domain/chain/chain-verifier.js'
 import { RECORDS_PER_TURN } from '../../src/domain/chain/turns.js'
 import { DEFAULT_PLAN } from '../../src/domain/plan/plan.js'
 import { chainReaderOf } from '../helpers/chain-reader.js'
 
-function record (id: number): ChainRecord {
+function record (id: number): RecordFields {
   return {
     id, txId: String(1000 + id), practiceGroupId: 7, occurredAt: `2026-01-01T00:00:${String(id % 60).padStart(2, '0')}.000000Z`,
     userId: 1, userName: 'Dana Reyes', action: 'view', page: 'Patient', recordType: 'patient', recordId: String(id),
@@ -15,7 +15,7 @@ function record (id: number): ChainRecord {
 }
 
 /** One practice's records in seals of 1,000, as the sealer would have written them. */
-function sealedChain (count: number): { entries: ChainEntry[], records: ChainRecord[] } {
+function sealedChain (count: number): { entries: ChainEntry[], records: RecordFields[] } {
   const records = Array.from({ length: count }, (_, i) => record(i + 1))
   const entries: ChainEntry[] = []
   for (let start = 0; start < count; start += 1000) {

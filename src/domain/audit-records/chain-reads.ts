@@ -1,92 +1,98 @@
 import type { EntityManager } from '@mikro-orm/core'
 import type { PoolClient } from 'pg'
+import { BinaryCopyRows, copyOut } from '../../db/binary-copy.js'
+import { finishRecord, putRecordField, startRecord } from '../chain/chain-encoding.js'
 
-/** A history record as the chain sees it: every stored field, as PostgreSQL prints it. */
+/** A history record as the chain sees it: where it sits, when, and the digest of every stored field. */
 export interface ChainRecord {
   id: number
   txId: string
   practiceGroupId: number
   /** UTC with microseconds, exactly as stored. */
   occurredAt: string
-  userId: number | null
-  userName: string
-  action: string
-  page: string
-  recordType: string | null
-  recordId: string | null
-  description: string
-  url: string
-  ip: string | null
-  changes: string | null
-  patientId: string | null
-  outcome: string
-  /**
-   * Whether the record's seal covers its patient and outcome: true for
-   * records written since those columns exist, false for older ones, whose
-   * patient was filled in after they were sealed.
-   */
-  coversPatient: boolean
+  /** SHA-256 of the record's fields as PostgreSQL prints them (see `startRecord`): what a seal keeps for it. */
+  digest: Buffer
 }
 
 /**
- * The select list that reads records in the form above; the sealer and the
- * verifier both use it. Its aliases shadow the columns in ORDER BY, so order
- * by `audit_records.id`, not `id` (which would sort the text).
+ * What a record's digest takes, in its order: whether the record's seal
+ * covers its patient and outcome (true for records written since those
+ * columns exist, false for older ones, whose patient was filled in after
+ * they were sealed), then every stored field as text, the last two for
+ * such records only.
  */
-const CHAIN_RECORD_COLUMNS = `id::text as id, tx_id::text as tx_id, practice_group_id,
-  to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at,
-  user_id, user_name, action, page, record_type, record_id, description, url, ip::text as ip, changes::text as changes,
-  patient_id::text as patient_id, outcome, tx_id >= (select patient_sealed_from from audit_seal_state) as covers_patient`
+const CHAIN_RECORD_COLUMNS = `tx_id >= (select patient_sealed_from from audit_seal_state), id::text, tx_id::text, practice_group_id::text,
+  to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), user_id::text, user_name, action, page, record_type, record_id,
+  description, url, ip::text, changes::text, patient_id::text, outcome`
+const FIELDS_BEFORE_PATIENT = 14
+const PATIENT_FIELDS = 2
 
-/** A row of CHAIN_RECORD_COLUMNS fetched as an array, in that order: the cheapest form the driver hands out. */
-function chainRecordFromRow (row: unknown[]): ChainRecord {
-  return {
-    id: Number(row[0]),
-    txId: row[1] as string,
-    practiceGroupId: row[2] as number,
-    occurredAt: row[3] as string,
-    userId: row[4] as number | null,
-    userName: row[5] as string,
-    action: row[6] as string,
-    page: row[7] as string,
-    recordType: row[8] as string | null,
-    recordId: row[9] as string | null,
-    description: row[10] as string,
-    url: row[11] as string,
-    ip: row[12] as string | null,
-    changes: row[13] as string | null,
-    patientId: row[14] as string | null,
-    outcome: row[15] as string,
-    coversPatient: row[16] === true
+/** Reads one record of a binary COPY of CHAIN_RECORD_COLUMNS, hashing its fields' bytes as they came. */
+function chainRecordFrom (rows: BinaryCopyRows): ChainRecord {
+  rows.nextField()
+  const coversPatient = rows.data[rows.start] === 1
+  startRecord(coversPatient)
+  let id = 0
+  let txId = ''
+  let practiceGroupId = 0
+  let occurredAt = ''
+  for (let field = 1; field <= FIELDS_BEFORE_PATIENT + PATIENT_FIELDS; field++) {
+    rows.nextField()
+    if (field === 1) id = rows.wholeNumber()
+    else if (field === 2) txId = rows.ascii()
+    else if (field === 3) practiceGroupId = rows.wholeNumber()
+    else if (field === 4) occurredAt = rows.ascii()
+    if (field <= FIELDS_BEFORE_PATIENT || coversPatient) putRecordField(rows.data, rows.start, rows.length)
   }
-}
-
-/**
- * A cursor over every record written by transactions in [fromTx, toTx),
- * grouped by practice and in id order within each: what the sealer seals.
- */
-export async function declareSealingCursor (client: PoolClient, cursor: string, fromTx: bigint, toTx: string): Promise<void> {
-  await client.query(`declare ${cursor} no scroll cursor for
-    select ${CHAIN_RECORD_COLUMNS} from audit_records where tx_id >= $1 and tx_id < $2 order by audit_records.practice_group_id, audit_records.id`, [fromTx.toString(), toTx])
+  return { id, txId, practiceGroupId, occurredAt, digest: finishRecord() }
 }
 
 /** An id list as a PostgreSQL array literal: bound as one parameter, where an array would be spread into one per id. */
-export function idArray (ids: readonly number[]): string {
+function idArray (ids: readonly number[]): string {
   return `{${ids.join(',')}}`
 }
 
-/** Those of these records that exist, in any order: what verifying checks one seal against. */
-export async function chainRecordsById (client: PoolClient, ids: readonly number[]): Promise<ChainRecord[]> {
-  const { rows } = await client.query<unknown[]>({
-    text: `select ${CHAIN_RECORD_COLUMNS} from audit_records where id = any($1::bigint[])`, values: [idArray(ids)], rowMode: 'array'
-  })
-  return rows.map(chainRecordFromRow)
+/**
+ * Ids written out for a statement, each checked to be a whole number:
+ * COPY takes no parameters, so the list goes into the statement's text.
+ */
+function idLiteral (ids: ReadonlyArray<number | string>): string {
+  for (const id of ids) {
+    if (!/^-?\d+$/.test(String(id))) throw new Error(`Not a record id: ${String(id)}`)
+  }
+  return `'{${ids.join(',')}}'::bigint[]`
+}
+
+/**
+ * Those of these records that exist, in any order, read by a binary COPY:
+ * their text reaches the digest as the bytes PostgreSQL sent, where a
+ * query's rows would be decoded into strings only to be encoded again,
+ * which took most of sealing's and verifying's time and memory. Ids may
+ * come as PostgreSQL printed them, which keeps an id too large for a
+ * JavaScript number exact.
+ */
+export async function chainRecordsById (client: PoolClient, ids: ReadonlyArray<number | string>): Promise<ChainRecord[]> {
+  if (ids.length === 0) return []
+  const rows = new BinaryCopyRows(await copyOut(client, `select ${CHAIN_RECORD_COLUMNS} from audit_records where id = any(${idLiteral(ids)})`))
+  const records: ChainRecord[] = []
+  while (rows.nextRow()) records.push(chainRecordFrom(rows))
+  return records
 }
 
 /** Which of these ids a record still has. */
 export async function existingRecordIds (client: PoolClient, ids: readonly number[]): Promise<Set<number>> {
   const { rows } = await client.query<{ id: string }>('select id::text as id from audit_records where id = any($1::bigint[])', [idArray(ids)])
   return new Set(rows.map(row => Number(row.id)))
+}
+
+/**
+ * A cursor over the ids of every record written by transactions in
+ * [fromTx, toTx), grouped by practice and in id order within each: what
+ * the sealer seals.
+ */
+export async function declareSealingCursor (client: PoolClient, cursor: string, fromTx: bigint, toTx: string): Promise<void> {
+  await client.query(`declare ${cursor} no scroll cursor for
+    select id from audit_records where tx_id >= $1 and tx_id < $2 order by practice_group_id, id`, [fromTx.toString(), toTx])
 }
 
 /**
@@ -103,24 +109,25 @@ export async function countSealable (client: PoolClient, practiceGroupId: number
 }
 
 /**
- * A cursor, in id order, over a practice's records that no seal of its
- * chain lists. When every record from before the sealing position is known
- * to be sealed, only the unsealed tail is read.
+ * A cursor, in id order, over the ids of a practice's records that no seal
+ * of its chain lists. When every record from before the sealing position
+ * is known to be sealed, only the unsealed tail is read.
  */
 export async function declareUnsealedCursor (client: PoolClient, cursor: string, practiceGroupId: number, sealedBelow: bigint, onlyTail: boolean): Promise<void> {
   await client.query(onlyTail
-    ? `declare ${cursor} no scroll cursor for select ${CHAIN_RECORD_COLUMNS} from audit_records
-        where tx_id >= $2 and practice_group_id = $1 order by audit_records.id`
-    : `declare ${cursor} no scroll cursor for select ${CHAIN_RECORD_COLUMNS} from audit_records r
+    ? `declare ${cursor} no scroll cursor for select id from audit_records
+        where tx_id >= $2 and practice_group_id = $1 order by id`
+    : `declare ${cursor} no scroll cursor for select id from audit_records r
         where practice_group_id = $1 and tx_id >= $2 or practice_group_id = $1 and not exists (
           select 1 from audit_chain c cross join unnest(c.record_ids) sealed(id) where c.practice_group_id = $1 and c.kind = 'seal' and sealed.id = r.id)
         order by r.id`, [practiceGroupId, sealedBelow.toString()])
 }
 
-/** The next `count` records of a cursor declared above; none when it is done. */
+/** The records of the next `count` ids of a cursor declared above, by practice and in id order within each, as the cursors list them; none when it is done. */
 export async function fetchChainRecords (client: PoolClient, cursor: string, count: number): Promise<ChainRecord[]> {
-  const { rows } = await client.query<unknown[]>({ text: `fetch ${count} from ${cursor}`, rowMode: 'array' })
-  return rows.map(chainRecordFromRow)
+  const { rows } = await client.query<[string]>({ text: `fetch ${count} from ${cursor}`, rowMode: 'array' })
+  const records = await chainRecordsById(client, rows.map(([id]) => id))
+  return records.sort((a, b) => a.practiceGroupId - b.practiceGroupId || a.id - b.id)
 }
 
 /**

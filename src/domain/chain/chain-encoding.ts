@@ -1,5 +1,4 @@
 import { createHash, hash } from 'node:crypto'
-import type { ChainRecord } from '../audit-records/chain-reads.js'
 
 /** The hash before a practice's first chain entry. */
 export const GENESIS = Buffer.alloc(32)
@@ -56,31 +55,39 @@ export function encodeFields (fields: ReadonlyArray<string | null>): Buffer {
   return Buffer.from(scratch.subarray(0, written))
 }
 
-function text (value: number | null): string | null {
-  return value === null ? null : String(value)
+/**
+ * A record's digest is built in three steps: `startRecord` with the tag of
+ * its layout, `putRecordField` for each field in the order `chain-reads`
+ * selects them, and `finishRecord`. Each field is the UTF-8 text PostgreSQL
+ * prints for it, taken as the bytes it sent: encoded exactly as `put`
+ * encodes the same text, without turning it into a string and back.
+ */
+export function startRecord (coversPatient: boolean): void {
+  written = 0
+  put(coversPatient ? RECORD_WITH_PATIENT_TAG : RECORD_TAG)
 }
 
-export function recordDigest (record: ChainRecord): Buffer {
-  written = 0
-  put(record.coversPatient ? RECORD_WITH_PATIENT_TAG : RECORD_TAG)
-  put(String(record.id))
-  put(record.txId)
-  put(String(record.practiceGroupId))
-  put(record.occurredAt)
-  put(text(record.userId))
-  put(record.userName)
-  put(record.action)
-  put(record.page)
-  put(record.recordType)
-  put(record.recordId)
-  put(record.description)
-  put(record.url)
-  put(record.ip)
-  put(record.changes)
-  if (record.coversPatient) {
-    put(record.patientId)
-    put(record.outcome)
+/** A field's bytes `source[start, start + length)`, or a field that is absent when `length` is -1. */
+export function putRecordField (source: Buffer, start: number, length: number): void {
+  if (length < 0) {
+    reserve(1)
+    scratch[written++] = 0
+    return
   }
+  reserve(5 + length)
+  scratch[written] = 1
+  scratch.writeUInt32BE(length, written + 1)
+  written += 5
+  // Most fields are a few bytes long, which a loop copies faster than a call into Buffer.copy.
+  if (length < 64) {
+    for (let i = start; i < start + length; i++) scratch[written++] = source[i]!
+  } else {
+    source.copy(scratch, written, start, start + length)
+    written += length
+  }
+}
+
+export function finishRecord (): Buffer {
   return sha256OfScratch()
 }
 

@@ -1,7 +1,7 @@
 import { retentionMinimumAgeMs, type Plan } from '../plan/plan.js'
 import { checkpointTooRecent } from '../plan/plan-sentences.js'
 import { counted, formatNumber } from '../../plural.js'
-import { entryHash, GENESIS, instantMicros, recordDigest, type ChainEntry } from './chain-encoding.js'
+import { entryHash, GENESIS, instantMicros, type ChainEntry } from './chain-encoding.js'
 import type { ChainRecord } from '../audit-records/chain-reads.js'
 import { letOthersRun, RECORDS_PER_TURN } from './turns.js'
 import { DATABASE_SOURCE, type GatheredHeads, type VouchingHead } from '../signed-heads/head-sources.js'
@@ -210,7 +210,7 @@ export async function verifyChain (plan: Plan, reader: ChainReader, sealedBelow:
         missing.set(id, { seq: entry.seq, index, sealedOn: entry.createdAt, time: entry.recordTimes?.[index] })
         continue
       }
-      if (recordDigest(record).compare(entry.recordDigests!, 32 * index, 32 * index + 32) !== 0) {
+      if (record.digest.compare(entry.recordDigests!, 32 * index, 32 * index + 32) !== 0) {
         uncounted.add(id)
         report([entry.seq, index], { seq: entry.seq, recordId: id, message: `Record #${id} (${shortDate(record.occurredAt)}) differs from what entry #${entry.seq} sealed: it was changed after it was recorded.` })
       } else {

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { inPgTransaction } from '../../db/sql.js'
-import { instantMicros, nextEntry, recordDigest, storedInstant, type ChainEntry } from './chain-encoding.js'
+import { instantMicros, nextEntry, storedInstant, type ChainEntry } from './chain-encoding.js'
 import { chainHead, clientQuery, insertEntry, lockSealing } from './chain-store.js'
 import { letOthersRun, RECORDS_PER_TURN } from './turns.js'
 import { allSealableBefore, chainRecordBatches, declareSealingCursor, hasUnsealedBefore } from '../audit-records/chain-reads.js'
@@ -64,7 +64,7 @@ export async function sealCommittedRecords (em: EntityManager, now: Date, { maxP
           practiceGroupId = record.practiceGroupId
           head = await chainHead(query, practiceGroupId)
         }
-        recordDigest(record).copy(digests, 32 * ids.length)
+        record.digest.copy(digests, 32 * ids.length)
         ids.push(record.id)
         times.push(instantMicros(record.occurredAt))
         report.records++
