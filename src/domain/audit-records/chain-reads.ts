@@ -28,7 +28,7 @@ const FIELDS_BEFORE_PATIENT = 14
 const PATIENT_FIELDS = 2
 
 /** Reads one record of a binary COPY of CHAIN_RECORD_COLUMNS, hashing its fields' bytes as they came. */
-function chainRecordFrom (rows: BinaryCopyRows): ChainRecord {
+function chainRecordFrom (rows: BinaryCopyRows, digests: Buffer, offset: number): ChainRecord {
   rows.nextField()
   const coversPatient = rows.data[rows.start] === 1
   startRecord(coversPatient)
@@ -44,7 +44,8 @@ function chainRecordFrom (rows: BinaryCopyRows): ChainRecord {
     else if (field === 4) occurredAt = rows.ascii()
     if (field <= FIELDS_BEFORE_PATIENT || coversPatient) putRecordField(rows.data, rows.start, rows.length)
   }
-  return { id, txId, practiceGroupId, occurredAt, digest: finishRecord() }
+  finishRecord(digests, offset)
+  return { id, txId, practiceGroupId, occurredAt, digest: digests.subarray(offset, offset + 32) }
 }
 
 /** An id list as a PostgreSQL array literal: bound as one parameter, where an array would be spread into one per id. */
@@ -75,7 +76,9 @@ export async function chainRecordsById (client: PoolClient, ids: ReadonlyArray<n
   if (ids.length === 0) return []
   const rows = new BinaryCopyRows(await copyOut(client, `select ${CHAIN_RECORD_COLUMNS} from audit_records where id = any(${idLiteral(ids)})`))
   const records: ChainRecord[] = []
-  while (rows.nextRow()) records.push(chainRecordFrom(rows))
+  // One buffer holds every digest of the batch, each record's a view of its part.
+  const digests = Buffer.allocUnsafe(32 * ids.length)
+  while (rows.nextRow()) records.push(chainRecordFrom(rows, digests, 32 * records.length))
   return records
 }
 
