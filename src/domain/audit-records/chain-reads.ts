@@ -27,29 +27,36 @@ const CHAIN_RECORD_COLUMNS = `tx_id >= (select patient_sealed_from from audit_se
 const FIELDS_BEFORE_PATIENT = 14
 const PATIENT_FIELDS = 2
 
+/** Moves to the row's next field and puts it into the record's digest. */
+function hashNextField (rows: BinaryCopyRows): void {
+  rows.nextField()
+  putRecordField(rows.data, rows.start, rows.length)
+}
+
 /** Reads one record of a binary COPY of CHAIN_RECORD_COLUMNS, hashing its fields' bytes as they came. */
 function chainRecordFrom (rows: BinaryCopyRows, digests: Buffer, offset: number): ChainRecord {
   rows.nextField()
   const coversPatient = rows.data[rows.start] === 1
   startRecord(coversPatient)
-  let id = 0
-  let txId = ''
-  let practiceGroupId = 0
-  let occurredAt = ''
-  for (let field = 1; field <= FIELDS_BEFORE_PATIENT + PATIENT_FIELDS; field++) {
-    rows.nextField()
-    if (field === 1) id = rows.wholeNumber()
-    else if (field === 2) txId = rows.ascii()
-    else if (field === 3) practiceGroupId = rows.wholeNumber()
-    else if (field === 4) occurredAt = rows.ascii()
-    if (field <= FIELDS_BEFORE_PATIENT || coversPatient) putRecordField(rows.data, rows.start, rows.length)
+  hashNextField(rows)
+  const id = rows.wholeNumber()
+  hashNextField(rows)
+  const txId = rows.ascii()
+  hashNextField(rows)
+  const practiceGroupId = rows.wholeNumber()
+  hashNextField(rows)
+  const occurredAt = rows.ascii()
+  for (let field = 5; field <= FIELDS_BEFORE_PATIENT; field++) hashNextField(rows)
+  for (let field = 0; field < PATIENT_FIELDS; field++) {
+    if (coversPatient) hashNextField(rows)
+    else rows.nextField()
   }
   finishRecord(digests, offset)
   return { id, txId, practiceGroupId, occurredAt, digest: digests.subarray(offset, offset + 32) }
 }
 
 /** An id list as a PostgreSQL array literal: bound as one parameter, where an array would be spread into one per id. */
-function idArray (ids: readonly number[]): string {
+function idArray (ids: ReadonlyArray<number | string>): string {
   return `{${ids.join(',')}}`
 }
 
@@ -61,7 +68,7 @@ function idLiteral (ids: ReadonlyArray<number | string>): string {
   for (const id of ids) {
     if (!/^-?\d+$/.test(String(id))) throw new Error(`Not a record id: ${String(id)}`)
   }
-  return `'{${ids.join(',')}}'::bigint[]`
+  return `'${idArray(ids)}'::bigint[]`
 }
 
 /**

@@ -66,8 +66,7 @@ export function startRecord (coversPatient: boolean): void {
 /** A field's bytes `source[start, start + length)`, or a field that is absent when `length` is -1. */
 export function putRecordField (source: Buffer, start: number, length: number): void {
   if (length < 0) {
-    reserve(1)
-    scratch[written++] = 0
+    put(null)
     return
   }
   reserve(5 + length)
